@@ -1,0 +1,184 @@
+//! Confirmed publishing.
+//!
+//! [`Publisher::publish`] returns only once the broker has confirmed the message (written it to
+//! disk and routed it to at least one queue, for a mandatory message). Anything short of that
+//! is an error to the caller, who still owns the message: an unroutable message, a nack, a
+//! confirm that does not come in time, or a broker out of reach.
+//!
+//! The publisher keeps one connection and one confirm-mode channel, opened on first use and
+//! reopened on the next publish after either drops, so a publisher outlives broker restarts.
+
+use std::sync::Arc;
+
+use lapin::{
+    BasicProperties, Channel, Confirmation, Connection, options::BasicPublishOptions,
+    types::ShortString,
+};
+use tokio::sync::Mutex;
+
+use crate::{
+    BusConfig, BusError, Outgoing, Topology,
+    connection::{confirmed_channel, connect},
+};
+
+/// Publishes to the newsflow exchange and waits for confirms. Cheap to clone; clones share the
+/// connection, and concurrent publishes overlap their confirms on it.
+#[derive(Clone)]
+pub struct Publisher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: BusConfig,
+    topology: Topology,
+    open: Mutex<Option<Open>>,
+}
+
+struct Open {
+    connection: Connection,
+    channel: Channel,
+}
+
+impl Publisher {
+    /// A publisher that connects on its first publish.
+    pub fn new(config: BusConfig, topology: Topology) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                topology,
+                open: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// A publisher that has connected and declared the topology, or the reason it could not.
+    pub async fn connect(config: BusConfig, topology: Topology) -> Result<Self, BusError> {
+        let publisher = Self::new(config, topology);
+        publisher.channel().await?;
+        Ok(publisher)
+    }
+
+    /// The topology this publisher declares.
+    pub fn topology(&self) -> &Topology {
+        &self.inner.topology
+    }
+
+    /// Publishes to the newsflow exchange and waits for the broker's confirm.
+    pub async fn publish(&self, message: &Outgoing) -> Result<(), BusError> {
+        let exchange = self.inner.topology.exchange().to_owned();
+        let result = self
+            .publish_raw(
+                &exchange,
+                &message.routing_key,
+                message.mandatory,
+                &message.body,
+                message.properties(),
+            )
+            .await;
+        metrics::counter!(
+            "newsflow_bus_published_total",
+            "routing_key" => message.routing_key.clone(),
+            "result" => if result.is_ok() { "confirmed" } else { "failed" },
+        )
+        .increment(1);
+        result
+    }
+
+    /// Publishes straight to a queue (through the default exchange) and waits for the confirm:
+    /// how messages reach retry and dead-letter queues, and how replays go back to work queues.
+    pub async fn publish_to_queue(
+        &self,
+        queue: &str,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), BusError> {
+        self.publish_raw("", queue, true, body, properties).await
+    }
+
+    async fn publish_raw(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        mandatory: bool,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), BusError> {
+        let channel = self.channel().await?;
+        let options = BasicPublishOptions {
+            mandatory,
+            ..Default::default()
+        };
+        let confirm = async {
+            channel
+                .basic_publish(
+                    ShortString::from(exchange),
+                    ShortString::from(routing_key),
+                    options,
+                    body,
+                    properties,
+                )
+                .await?
+                .await
+        };
+        let confirmation =
+            match tokio::time::timeout(self.inner.config.confirm_timeout, confirm).await {
+                Ok(Ok(confirmation)) => confirmation,
+                Ok(Err(error)) => {
+                    self.forget(&channel).await;
+                    return Err(BusError::Unavailable(error));
+                }
+                Err(_) => {
+                    // A confirm that never comes usually means a broker in trouble (a memory or
+                    // disk alarm blocks publishers): start afresh next time.
+                    self.forget(&channel).await;
+                    return Err(BusError::ConfirmTimeout(self.inner.config.confirm_timeout));
+                }
+            };
+        match confirmation {
+            // An unroutable mandatory message is returned and then acked, not nacked.
+            Confirmation::Ack(Some(_)) => Err(BusError::Unroutable {
+                exchange: exchange.to_owned(),
+                routing_key: routing_key.to_owned(),
+            }),
+            Confirmation::Ack(None) => Ok(()),
+            Confirmation::Nack(_) => Err(BusError::Nacked {
+                routing_key: routing_key.to_owned(),
+            }),
+            // Cannot happen on a confirm-mode channel; unconfirmed is never reported as success.
+            Confirmation::NotRequested => Err(BusError::Nacked {
+                routing_key: routing_key.to_owned(),
+            }),
+        }
+    }
+
+    /// The open channel, or a new connection and channel if there is none or it broke.
+    async fn channel(&self) -> Result<Channel, BusError> {
+        let mut open = self.inner.open.lock().await;
+        if let Some(current) = open.as_ref() {
+            if current.channel.status().connected() {
+                return Ok(current.channel.clone());
+            }
+        }
+        *open = None;
+        let connection = connect(&self.inner.config, "publisher").await?;
+        let channel = confirmed_channel(&connection, &self.inner.topology).await?;
+        *open = Some(Open {
+            connection,
+            channel: channel.clone(),
+        });
+        Ok(channel)
+    }
+
+    /// Drops the channel after an error on it, unless another caller already replaced it.
+    async fn forget(&self, channel: &Channel) {
+        let mut open = self.inner.open.lock().await;
+        if open
+            .as_ref()
+            .is_some_and(|current| current.channel.id() == channel.id())
+        {
+            if let Some(old) = open.take() {
+                let _ = old.connection.close(200, "reconnecting".into()).await;
+            }
+        }
+    }
+}
