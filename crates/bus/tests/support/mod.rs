@@ -112,32 +112,22 @@ impl Fixture {
 
     /// Closes, from the broker's side, every connection this test opened.
     pub fn close_connections_from_broker(&self) -> usize {
+        // One line per connection: its pid, a tab, its client properties (which hold the
+        // connection name, and so this test's prefix).
         let output = std::process::Command::new("rabbitmqctl")
-            .args([
-                "list_connections",
-                "pid",
-                "client_properties",
-                "--formatter",
-                "json",
-            ])
+            .args(["-q", "list_connections", "pid", "client_properties"])
             .output()
             .expect("rabbitmqctl runs");
-        let listed: serde_json::Value =
-            serde_json::from_slice(&output.stdout).expect("rabbitmqctl prints JSON");
+        let listed = String::from_utf8_lossy(&output.stdout);
         let mut closed = 0;
-        for connection in listed.as_array().into_iter().flatten() {
-            if connection["client_properties"]
-                .to_string()
-                .contains(&self.prefix)
-            {
-                let pid = connection["pid"].as_str().expect("pid is a string");
-                let status = std::process::Command::new("rabbitmqctl")
-                    .args(["close_connection", pid, "test closes the connection"])
-                    .status()
-                    .expect("rabbitmqctl runs");
-                assert!(status.success(), "close_connection failed");
-                closed += 1;
-            }
+        for line in listed.lines().filter(|line| line.contains(&self.prefix)) {
+            let pid = line.split_whitespace().next().expect("a pid");
+            let status = std::process::Command::new("rabbitmqctl")
+                .args(["close_connection", pid, "test closes the connection"])
+                .status()
+                .expect("rabbitmqctl runs");
+            assert!(status.success(), "close_connection {pid} failed");
+            closed += 1;
         }
         closed
     }
