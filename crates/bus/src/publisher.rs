@@ -32,11 +32,14 @@ struct Inner {
     config: BusConfig,
     topology: Topology,
     open: Mutex<Option<Open>>,
+    generations: std::sync::atomic::AtomicU64,
 }
 
 struct Open {
     connection: Connection,
     channel: Channel,
+    /// Tells this connection from the next one (channel ids repeat across connections).
+    generation: u64,
 }
 
 impl Publisher {
@@ -47,6 +50,7 @@ impl Publisher {
                 config,
                 topology,
                 open: Mutex::new(None),
+                generations: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
@@ -103,7 +107,7 @@ impl Publisher {
         body: &[u8],
         properties: BasicProperties,
     ) -> Result<(), BusError> {
-        let channel = self.channel().await?;
+        let (channel, generation) = self.channel().await?;
         let options = BasicPublishOptions {
             mandatory,
             ..Default::default()
@@ -124,13 +128,13 @@ impl Publisher {
             match tokio::time::timeout(self.inner.config.confirm_timeout, confirm).await {
                 Ok(Ok(confirmation)) => confirmation,
                 Ok(Err(error)) => {
-                    self.forget(&channel).await;
+                    self.forget(generation).await;
                     return Err(BusError::Unavailable(error));
                 }
                 Err(_) => {
                     // A confirm that never comes usually means a broker in trouble (a memory or
                     // disk alarm blocks publishers): start afresh next time.
-                    self.forget(&channel).await;
+                    self.forget(generation).await;
                     return Err(BusError::ConfirmTimeout(self.inner.config.confirm_timeout));
                 }
             };
@@ -152,33 +156,37 @@ impl Publisher {
     }
 
     /// The open channel, or a new connection and channel if there is none or it broke.
-    async fn channel(&self) -> Result<Channel, BusError> {
+    async fn channel(&self) -> Result<(Channel, u64), BusError> {
         let mut open = self.inner.open.lock().await;
-        if let Some(current) = open.as_ref() {
-            if current.channel.status().connected() {
-                return Ok(current.channel.clone());
-            }
+        if let Some(current) = open.as_ref()
+            && current.channel.status().connected()
+        {
+            return Ok((current.channel.clone(), current.generation));
         }
         *open = None;
         let connection = connect(&self.inner.config, "publisher").await?;
         let channel = confirmed_channel(&connection, &self.inner.topology).await?;
+        let generation = self
+            .inner
+            .generations
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         *open = Some(Open {
             connection,
             channel: channel.clone(),
+            generation,
         });
-        Ok(channel)
+        Ok((channel, generation))
     }
 
     /// Drops the channel after an error on it, unless another caller already replaced it.
-    async fn forget(&self, channel: &Channel) {
+    async fn forget(&self, generation: u64) {
         let mut open = self.inner.open.lock().await;
         if open
             .as_ref()
-            .is_some_and(|current| current.channel.id() == channel.id())
+            .is_some_and(|current| current.generation == generation)
+            && let Some(old) = open.take()
         {
-            if let Some(old) = open.take() {
-                let _ = old.connection.close(200, "reconnecting".into()).await;
-            }
+            let _ = old.connection.close(200, "reconnecting".into()).await;
         }
     }
 }

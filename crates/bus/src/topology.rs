@@ -210,7 +210,7 @@ async fn declare_queue(channel: &Channel, name: &str, args: FieldTable) -> Resul
 /// arguments) is a configuration error; anything else means the broker is out of reach.
 pub(crate) fn refused(operation: String, error: lapin::Error) -> BusError {
     match error.kind() {
-        lapin::ErrorKind::ProtocolError(amqp) if matches!(u16::from(amqp.get_id()), 403..=406) => {
+        lapin::ErrorKind::ProtocolError(amqp) if matches!(amqp.get_id(), 403..=406) => {
             BusError::Refused {
                 operation,
                 source: error,
