@@ -27,6 +27,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Type names let the bus stamp each message's full name into the AMQP `type` property.
     let mut config = prost_build::Config::new();
     config.enable_type_names();
-    tonic_prost_build::configure().compile_fds_with_config(descriptors, config)?;
+    tonic_prost_build::configure()
+        .codec_path("crate::codec::InvalidArgumentCodec")
+        .compile_fds_with_config(descriptors, config)?;
     Ok(())
 }

@@ -112,7 +112,11 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
         "" | "s" => number,
         "m" => number * 60.0,
         "h" => number * 3600.0,
-        _ => return Err(format!("{value:?}: unknown unit {unit:?} (use ms, s, m or h)")),
+        _ => {
+            return Err(format!(
+                "{value:?}: unknown unit {unit:?} (use ms, s, m or h)"
+            ));
+        }
     };
     Duration::try_from_secs_f64(seconds).map_err(|e| format!("{value:?}: {e}"))
 }
@@ -172,7 +176,10 @@ mod tests {
     fn defaults_run_against_the_local_broker() {
         let service = Service::parse_from(["svc"]);
         assert_eq!(service.bus.bus_prefix, "newsflow");
-        assert_eq!(service.bus.topology().retry_delay(1), Duration::from_secs(1));
+        assert_eq!(
+            service.bus.topology().retry_delay(1),
+            Duration::from_secs(1)
+        );
         assert_eq!(service.telemetry.log_format, LogFormat::Text);
         assert_eq!(
             service.telemetry.metrics_addr,

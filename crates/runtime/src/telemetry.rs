@@ -32,7 +32,12 @@ pub fn init_logs(format: LogFormat, filter: &str) -> Result<(), RuntimeError> {
         // Span fields (trace_id, message_id) go into every line, so one article can be followed
         // through every service by its trace id.
         LogFormat::Json => registry
-            .with(fmt::layer().json().with_current_span(true).with_span_list(false))
+            .with(
+                fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
             .try_init(),
     };
     installed.map_err(|e| RuntimeError::Config(format!("logging already set up: {e}")))

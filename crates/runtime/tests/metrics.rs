@@ -2,11 +2,7 @@
 
 use std::time::Duration;
 
-use newsflow_runtime::{
-    LogFormat, TelemetryArgs,
-    config::OptionalAddr,
-    telemetry,
-};
+use newsflow_runtime::{LogFormat, TelemetryArgs, config::OptionalAddr, telemetry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]
