@@ -11,11 +11,11 @@
 //!
 //! [`conll`] reads CoNLL-2003 files and [`eval`] scores BIO taggings with conlleval semantics.
 
-
+pub mod conll;
 pub mod doc;
 pub mod error;
-
-
+pub mod eval;
+pub mod ner;
 pub mod normalize;
 pub mod tokenize;
 
