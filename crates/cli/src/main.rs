@@ -1,6 +1,7 @@
-//! `newsflow`: the offline command of the pipeline. Trains, evaluates and benchmarks the
-//! analysis models of `newsflow-nlp`; the work itself lives in the modules below.
+//! `newsflow`: the offline command of the pipeline. Analyzes a file, trains, evaluates and
+//! benchmarks the analysis models of `newsflow-nlp`; the work itself lives in the modules below.
 
+mod analyze;
 mod bench;
 mod ner;
 
@@ -29,6 +30,8 @@ enum Command {
         #[command(subcommand)]
         task: EvalTask,
     },
+    /// Find and group the entities of a text file.
+    Analyze(analyze::AnalyzeArgs),
     /// Measure speed and memory.
     Bench {
         #[command(subcommand)]
@@ -66,6 +69,7 @@ fn main() -> anyhow::Result<()> {
         Command::Eval {
             task: EvalTask::Ner(args),
         } => ner::eval(&args),
+        Command::Analyze(args) => analyze::run(&args),
         Command::Bench {
             task: BenchTask::Ner(args),
         } => bench::run(&args),

@@ -74,7 +74,12 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     let model = ner::train(&train, dev.as_deref(), &config, |r| {
         let dev = r
             .dev
-            .map(|s| format!("  dev P {:.4} R {:.4} F1 {:.4}", s.precision, s.recall, s.f1))
+            .map(|s| {
+                format!(
+                    "  dev P {:.4} R {:.4} F1 {:.4}",
+                    s.precision, s.recall, s.f1
+                )
+            })
             .unwrap_or_default();
         eprintln!(
             "epoch {:>2}  mistakes {:>5}  {:>5.1}s{dev}",

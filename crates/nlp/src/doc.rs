@@ -219,7 +219,11 @@ impl Doc {
 
     /// The texts of the tokens of a sentence.
     pub fn sentence_tokens(&self, sentence: &Sentence) -> Vec<&str> {
-        sentence.tokens.clone().map(|i| self.token_text(i)).collect()
+        sentence
+            .tokens
+            .clone()
+            .map(|i| self.token_text(i))
+            .collect()
     }
 
     /// Adds a token by its byte range; the code-point span is derived.

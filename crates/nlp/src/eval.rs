@@ -163,12 +163,20 @@ mod tests {
 
     #[test]
     fn chunks_follow_conlleval() {
-        let tags = ["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "I-ORG", "B-MISC"];
+        let tags = [
+            "B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "I-ORG", "B-MISC",
+        ];
         let got: Vec<(Range<usize>, String)> = chunks(&tags)
             .into_iter()
             .map(|c| (c.tokens, c.label))
             .collect();
-        let want = [(0..2, "PER"), (3..5, "LOC"), (5..6, "LOC"), (6..7, "ORG"), (7..8, "MISC")];
+        let want = [
+            (0..2, "PER"),
+            (3..5, "LOC"),
+            (5..6, "LOC"),
+            (6..7, "ORG"),
+            (7..8, "MISC"),
+        ];
         let want: Vec<(Range<usize>, String)> =
             want.into_iter().map(|(r, l)| (r, l.to_string())).collect();
         assert_eq!(got, want);

@@ -15,9 +15,20 @@ pub mod conll;
 pub mod doc;
 pub mod error;
 pub mod eval;
+pub mod group;
 pub mod ner;
 pub mod normalize;
 pub mod tokenize;
+pub mod types;
 
 pub use doc::{Doc, Entity, EntityType, Mention, Pipeline, Sentence, Span, Stage, Token};
 pub use error::NlpError;
+
+/// The entity pipeline: tokenize, tag, refine types, group mentions into entities.
+pub fn entity_pipeline(tagger: ner::NerTagger) -> Pipeline {
+    Pipeline::new()
+        .with(tokenize::Tokenizer)
+        .with(tagger)
+        .with(types::FineTyper)
+        .with(group::EntityGrouper)
+}

@@ -54,10 +54,46 @@ const FINAL_ABBREVIATIONS: &[&str] = &[
 /// Words that typically open a sentence; after an abbreviation that may end one, they signal
 /// that it did.
 const SENTENCE_OPENERS: &[&str] = &[
-    "The", "A", "An", "He", "She", "It", "They", "We", "I", "You", "This", "That", "These",
-    "Those", "But", "And", "Or", "So", "In", "On", "At", "As", "If", "When", "While", "After",
-    "Before", "His", "Her", "Their", "Its", "Our", "There", "Some", "Many", "Most", "However",
-    "Meanwhile", "Officials", "According",
+    "The",
+    "A",
+    "An",
+    "He",
+    "She",
+    "It",
+    "They",
+    "We",
+    "I",
+    "You",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "But",
+    "And",
+    "Or",
+    "So",
+    "In",
+    "On",
+    "At",
+    "As",
+    "If",
+    "When",
+    "While",
+    "After",
+    "Before",
+    "His",
+    "Her",
+    "Their",
+    "Its",
+    "Our",
+    "There",
+    "Some",
+    "Many",
+    "Most",
+    "However",
+    "Meanwhile",
+    "Officials",
+    "According",
 ];
 
 fn is_opening(c: char) -> bool {
@@ -380,7 +416,10 @@ mod tests {
             vec!["£", "1.2m", "(", "$", "376m", ")", "rose", "8.51", "%", "."]
         );
         assert_eq!(toks("1996-08-22 co-chief"), vec!["1996-08-22", "co-chief"]);
-        assert_eq!(toks("peace—and wait..."), vec!["peace", "—", "and", "wait", "..."]);
+        assert_eq!(
+            toks("peace—and wait..."),
+            vec!["peace", "—", "and", "wait", "..."]
+        );
     }
 
     #[test]
@@ -395,7 +434,10 @@ mod tests {
         );
         assert_eq!(
             sents("Leaders pressed U.S. President Donald Trump. Trump agreed."),
-            vec!["Leaders pressed U.S. President Donald Trump.", "Trump agreed."]
+            vec![
+                "Leaders pressed U.S. President Donald Trump.",
+                "Trump agreed."
+            ]
         );
         assert_eq!(
             sents("It moved to the U.S. The firm grew."),
@@ -427,15 +469,20 @@ mod tests {
     fn spans_are_code_points() {
         let mut doc = Doc::new("Kyiv’s “troops”");
         Tokenizer.process(&mut doc).expect("tokenize");
-        let spans: Vec<(usize, usize)> =
-            doc.tokens.iter().map(|t| (t.span.start, t.span.end)).collect();
+        let spans: Vec<(usize, usize)> = doc
+            .tokens
+            .iter()
+            .map(|t| (t.span.start, t.span.end))
+            .collect();
         assert_eq!(spans, vec![(0, 4), (4, 6), (7, 8), (8, 14), (14, 15)]);
         assert_eq!(doc.sentences.len(), 1);
     }
 
     #[test]
     fn odd_input_does_not_panic() {
-        for text in ["", " ", ".", "...", "'", "’s", "n't", "—", "--", "$", "U.", "a.b.c."] {
+        for text in [
+            "", " ", ".", "...", "'", "’s", "n't", "—", "--", "$", "U.", "a.b.c.",
+        ] {
             let mut doc = Doc::new(text);
             Tokenizer.process(&mut doc).expect("tokenize");
             let covered: usize = doc.sentences.iter().map(|s| s.tokens.len()).sum();

@@ -269,8 +269,14 @@ mod tests {
 
     #[test]
     fn headline_flag_and_typographic_forms() {
-        assert!(is_headline(&[TokenInfo::new("JAPAN"), TokenInfo::new("WIN")]));
-        assert!(!is_headline(&[TokenInfo::new("Japan"), TokenInfo::new("WIN")]));
+        assert!(is_headline(&[
+            TokenInfo::new("JAPAN"),
+            TokenInfo::new("WIN")
+        ]));
+        assert!(!is_headline(&[
+            TokenInfo::new("Japan"),
+            TokenInfo::new("WIN")
+        ]));
         assert_eq!(TokenInfo::new("’s").form, "'s");
         assert_eq!(TokenInfo::new("Sept.4").shape, "Xxxx.d");
         assert_eq!(TokenInfo::new("1996").lower, "0000");

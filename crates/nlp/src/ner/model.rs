@@ -150,8 +150,8 @@ pub(crate) fn marginals(
     }
     for i in 1..n {
         for c in 0..l {
-            alpha[i * l + c] =
-                log_sum_exp((0..l).map(|p| alpha[(i - 1) * l + p] + trans(p, c))) + emissions[i * l + c];
+            alpha[i * l + c] = log_sum_exp((0..l).map(|p| alpha[(i - 1) * l + p] + trans(p, c)))
+                + emissions[i * l + c];
         }
     }
     for i in (0..n - 1).rev() {
@@ -167,7 +167,11 @@ pub(crate) fn marginals(
         .zip(&beta)
         .map(|(a, b)| {
             let p = (a + b - z).exp();
-            if p.is_finite() { p.clamp(0.0, 1.0) } else { 0.0 }
+            if p.is_finite() {
+                p.clamp(0.0, 1.0)
+            } else {
+                0.0
+            }
         })
         .collect()
 }
@@ -431,7 +435,10 @@ mod tests {
     use super::*;
 
     fn labels() -> Vec<String> {
-        ["O", "B-PER", "I-PER"].iter().map(|s| s.to_string()).collect()
+        ["O", "B-PER", "I-PER"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 
     #[test]

@@ -124,7 +124,9 @@ pub fn train(
     let mut examples = Vec::with_capacity(train.len());
     for (s, f) in train.iter().zip(extracted) {
         if s.tokens.len() != s.tags.len() {
-            return Err(NlpError::Training("a sentence has more tokens than tags".into()));
+            return Err(NlpError::Training(
+                "a sentence has more tokens than tags".into(),
+            ));
         }
         let mut rows = Vec::with_capacity(f.hashes.len());
         let mut offsets = Vec::with_capacity(f.len() + 1);
