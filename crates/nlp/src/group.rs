@@ -40,10 +40,12 @@ const ALIASES: &[(&str, &str)] = &[
     ("russian federation", "Russia"),
 ];
 
+const PERSON_FAMILY: u8 = 0;
+
 /// Which mentions may refer to the same thing: types the tagger confuses for one referent.
 fn family(t: EntityType) -> u8 {
     match t {
-        EntityType::Person => 0,
+        EntityType::Person => PERSON_FAMILY,
         EntityType::Org | EntityType::Gpe | EntityType::Loc => 1,
         EntityType::Norp => 2,
         EntityType::Event => 3,
@@ -52,15 +54,62 @@ fn family(t: EntityType) -> u8 {
     }
 }
 
-/// The name of a mention for matching: without a leading "the", case-folded, alias-resolved.
-fn name_key(text: &str) -> (String, Option<&'static str>) {
+/// Titles that may open a person mention ("Ms Mohd-Saaid", "President Putin").
+const TITLES: &[&str] = &[
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "dr",
+    "prof",
+    "sir",
+    "dame",
+    "lord",
+    "lady",
+    "president",
+    "prime",
+    "minister",
+    "gen",
+    "general",
+    "sen",
+    "senator",
+    "gov",
+    "governor",
+    "rep",
+    "chancellor",
+    "king",
+    "queen",
+    "prince",
+    "princess",
+    "pope",
+    "rev",
+    "judge",
+    "mayor",
+];
+
+/// A mention's name without a leading "the" and, for people, without leading titles.
+fn bare_name(text: &str, family: u8) -> &str {
     let mut t = text.trim();
     for article in ["the ", "The "] {
         if let Some(rest) = t.strip_prefix(article) {
             t = rest;
         }
     }
-    let lower = t.to_lowercase();
+    if family == PERSON_FAMILY {
+        while let Some((first, rest)) = t.split_once(' ') {
+            let word = first.trim_end_matches('.').to_lowercase();
+            if !TITLES.contains(&word.as_str()) {
+                break;
+            }
+            t = rest.trim_start();
+        }
+    }
+    t
+}
+
+/// The name of a mention for matching: bare, case-folded, alias-resolved.
+fn name_key(text: &str, family: u8) -> (String, Option<&'static str>) {
+    let lower = bare_name(text, family).to_lowercase();
     match ALIASES.iter().find(|(a, _)| *a == lower) {
         Some(&(_, canonical)) => (canonical.to_lowercase(), Some(canonical)),
         None => (lower, None),
@@ -94,7 +143,7 @@ impl Stage for EntityGrouper {
         // Pass 1: identical names (after alias resolution) form a group.
         for (mi, m) in doc.mentions.iter().enumerate() {
             let fam = family(m.label);
-            let (key, alias) = name_key(doc.mention_text(m));
+            let (key, alias) = name_key(doc.mention_text(m), fam);
             if key.is_empty() {
                 continue;
             }
@@ -122,7 +171,7 @@ impl Stage for EntityGrouper {
                 if hi == gi || h.family != g.family || h.words.len() <= g.words.len() {
                     continue;
                 }
-                let fits = if g.family == 0 {
+                let fits = if g.family == PERSON_FAMILY {
                     h.words.ends_with(&g.words) || h.words.starts_with(&g.words)
                 } else {
                     g.words.len() == 1 && h.words.len() > 1 && initials(&h.words) == g.words[0]
@@ -175,13 +224,21 @@ impl Stage for EntityGrouper {
             };
             let canonical_name = match groups[r].alias {
                 Some(c) => c.to_string(),
+                // The longest bare name; the earliest of equally long ones.
                 None => mentions
                     .iter()
-                    .map(|&i| doc.mention_text(&doc.mentions[i]))
-                    .max_by_key(|t| (t.split_whitespace().count(), t.len()))
-                    .unwrap_or_default()
-                    .trim_start_matches("the ")
-                    .to_string(),
+                    .enumerate()
+                    .map(|(k, &i)| {
+                        (
+                            k,
+                            bare_name(doc.mention_text(&doc.mentions[i]), groups[r].family),
+                        )
+                    })
+                    .max_by_key(|&(k, t)| {
+                        (t.split_whitespace().count(), t.len(), std::cmp::Reverse(k))
+                    })
+                    .map(|(_, t)| t.to_string())
+                    .unwrap_or_default(),
             };
             let label = majority_label(doc, &mentions);
             let count = mentions.len() as f32;
@@ -308,5 +365,15 @@ mod tests {
             .find(|e| e.canonical_name == "Laura Bush")
             .expect("Laura Bush");
         assert_eq!(laura.mentions, vec![1, 2]);
+    }
+
+    #[test]
+    fn titles_do_not_block_grouping() {
+        let doc = doc_with(
+            "Ainum Mohd-Saaid resigned . Ms Mohd-Saaid left .",
+            &[(0..2, EntityType::Person), (4..6, EntityType::Person)],
+        );
+        assert_eq!(doc.entities.len(), 1);
+        assert_eq!(doc.entities[0].canonical_name, "Ainum Mohd-Saaid");
     }
 }
