@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Args;
-use newsflow_nlp::conll::{self, TaggedSentence};
+use newsflow_nlp::conll::{self, TaggedDocument};
 use newsflow_nlp::eval::{Counts, Evaluation};
 use newsflow_nlp::ner::{self, NerModel, TrainConfig};
 use serde_json::json;
@@ -49,24 +49,22 @@ pub struct EvalArgs {
     json: bool,
 }
 
-fn sentences(path: &Path) -> anyhow::Result<Vec<TaggedSentence>> {
-    Ok(conll::read_file(path)?
-        .into_iter()
-        .flat_map(|d| d.sentences)
-        .collect())
+fn documents(path: &Path) -> anyhow::Result<Vec<TaggedDocument>> {
+    Ok(conll::read_file(path)?)
 }
 
 /// Trains and saves the model, printing one line per epoch.
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
-    let train = sentences(&args.train)?;
-    let dev = args.dev.as_deref().map(sentences).transpose()?;
+    let train = documents(&args.train)?;
+    let dev = args.dev.as_deref().map(documents).transpose()?;
     let config = TrainConfig {
         epochs: args.epochs,
         min_count: args.min_count,
         seed: args.seed,
     };
     eprintln!(
-        "training on {} sentences from {}",
+        "training on {} sentences in {} documents from {}",
+        train.iter().map(|d| d.sentences.len()).sum::<usize>(),
         train.len(),
         args.train.display()
     );
@@ -108,7 +106,7 @@ fn scores_json(c: &Counts) -> serde_json::Value {
 /// Evaluates the model and prints a table or one JSON object.
 pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     let model = NerModel::load(&args.model)?;
-    let data = sentences(&args.file)?;
+    let data = documents(&args.file)?;
     let ev = ner::evaluate(&model, &data)?;
     if args.json {
         let per_type: serde_json::Map<String, serde_json::Value> = ev

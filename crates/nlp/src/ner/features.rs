@@ -7,13 +7,19 @@
 //! word bigrams, a shape trigram, flags (digits, hyphen, period, capitals, sentence-initial
 //! capital) and an all-capital-sentence (headline) flag, alone and crossed with the word and
 //! shape, because in headlines capitalization says nothing about names.
+//!
+//! Document context ([`DocContext`]): how the same word is written elsewhere in the document,
+//! away from sentence starts and headlines (capitalized, lowercase, all capitals). It tells a
+//! name at the start of a sentence or in a capitalized headline from an ordinary word.
 
 /// Bumped whenever templates change, so an old model file is rejected instead of silently
 /// scoring the wrong features.
-pub const FEATURE_VERSION: u32 = 1;
+pub const FEATURE_VERSION: u32 = 2;
 
 const SEED: u64 = 0xcbf2_9ce4_8422_2325;
 const PRIME: u64 = 0x0000_0100_0000_01b3;
+
+use std::collections::HashMap;
 
 /// FNV-1a over the parts with a separator between them, finished with a SplitMix64 mix so the
 /// low bits (used by the hash map) are well spread.
@@ -129,6 +135,54 @@ fn is_headline(infos: &[TokenInfo]) -> bool {
     long_words >= 2 && infos.iter().all(|t| !t.has_alpha || t.all_caps)
 }
 
+const SEEN_CAPITALIZED: u8 = 1;
+const SEEN_LOWERCASE: u8 = 2;
+const SEEN_ALL_CAPS: u8 = 4;
+
+/// How each word (lowercased) is written in a document where its case is informative: not
+/// sentence-initial, not in a headline.
+#[derive(Debug, Clone, Default)]
+pub struct DocContext {
+    casing: HashMap<String, u8>,
+}
+
+impl DocContext {
+    /// The context of a document given as its sentences' tokens.
+    pub fn new<T: AsRef<[S]>, S: AsRef<str>>(sentences: &[T]) -> Self {
+        let mut casing: HashMap<String, u8> = HashMap::new();
+        for sentence in sentences {
+            let infos: Vec<TokenInfo> = sentence
+                .as_ref()
+                .iter()
+                .map(|t| TokenInfo::new(t.as_ref()))
+                .collect();
+            if is_headline(&infos) {
+                continue;
+            }
+            for t in infos.into_iter().skip(1) {
+                if !t.has_alpha {
+                    continue;
+                }
+                let flag = if t.all_caps && t.form.chars().count() > 1 {
+                    SEEN_ALL_CAPS
+                } else if t.init_cap {
+                    SEEN_CAPITALIZED
+                } else if !t.form.chars().any(char::is_uppercase) {
+                    SEEN_LOWERCASE
+                } else {
+                    continue;
+                };
+                *casing.entry(t.lower).or_default() |= flag;
+            }
+        }
+        Self { casing }
+    }
+
+    fn flags(&self, lower: &str) -> u8 {
+        self.casing.get(lower).copied().unwrap_or(0)
+    }
+}
+
 /// The features of every token of a sentence.
 pub struct SentenceFeatures {
     /// Feature hashes of token `i` are `hashes[offsets[i]..offsets[i + 1]]`.
@@ -157,8 +211,9 @@ impl SentenceFeatures {
 const BOS: &str = "<s>";
 const EOS: &str = "</s>";
 
-/// Extracts the features of every token of `tokens`.
-pub fn extract<S: AsRef<str>>(tokens: &[S]) -> SentenceFeatures {
+/// Extracts the features of every token of `tokens`, a sentence of the document `ctx`
+/// describes.
+pub fn extract<S: AsRef<str>>(tokens: &[S], ctx: &DocContext) -> SentenceFeatures {
     let infos: Vec<TokenInfo> = tokens.iter().map(|t| TokenInfo::new(t.as_ref())).collect();
     let headline = is_headline(&infos);
     let n = infos.len();
@@ -247,6 +302,14 @@ pub fn extract<S: AsRef<str>>(tokens: &[S]) -> SentenceFeatures {
             f(40, &[]);
         }
         f(41, &[&chars.min(10).to_string()]);
+        if t.has_alpha {
+            let flags = ctx.flags(&t.lower).to_string();
+            f(42, &[&flags]);
+            f(43, &[&flags, &t.short_shape]);
+            if i == 0 || headline {
+                f(44, &[&flags, if headline { "h" } else { "s" }]);
+            }
+        }
     }
     offsets.push(hashes.len());
     SentenceFeatures { hashes, offsets }
@@ -258,13 +321,25 @@ mod tests {
 
     #[test]
     fn same_input_same_features_and_templates_differ() {
-        let a = extract(&["Vladimir", "Putin", "said"]);
-        let b = extract(&["Vladimir", "Putin", "said"]);
+        let ctx = DocContext::default();
+        let a = extract(&["Vladimir", "Putin", "said"], &ctx);
+        let b = extract(&["Vladimir", "Putin", "said"], &ctx);
         assert_eq!(a.hashes, b.hashes);
         assert_eq!(a.len(), 3);
         // The same string under two templates hashes differently.
         assert_ne!(hash_parts(1, &["x"]), hash_parts(2, &["x"]));
         assert_ne!(hash_parts(21, &["ab", "c"]), hash_parts(21, &["a", "bc"]));
+    }
+
+    #[test]
+    fn document_context_records_informative_casing() {
+        let ctx = DocContext::new(&[
+            vec!["TRUMP", "WINS", "VOTE"],
+            vec!["Trump", "said", "Trump", "would", "trump", "it"],
+        ]);
+        assert_eq!(ctx.flags("trump"), SEEN_CAPITALIZED | SEEN_LOWERCASE);
+        assert_eq!(ctx.flags("wins"), 0);
+        assert_eq!(ctx.flags("said"), SEEN_LOWERCASE);
     }
 
     #[test]
@@ -281,6 +356,6 @@ mod tests {
         assert_eq!(TokenInfo::new("Sept.4").shape, "Xxxx.d");
         assert_eq!(TokenInfo::new("1996").lower, "0000");
         let empty: [&str; 0] = [];
-        assert!(extract(&empty).is_empty());
+        assert!(extract(&empty, &DocContext::default()).is_empty());
     }
 }

@@ -6,8 +6,9 @@ pub mod features;
 pub mod model;
 pub mod train;
 
+pub use features::DocContext;
 pub use model::{MODEL_FILE, NerModel, Tagging};
-pub use train::{EpochReport, TrainConfig, evaluate, train};
+pub use train::{EpochReport, TrainConfig, doc_context, evaluate, train};
 
 use crate::doc::{Doc, EntityType, Stage};
 use crate::error::NlpError;
@@ -52,9 +53,14 @@ impl Stage for NerTagger {
         doc.mentions.clear();
         doc.entities.clear();
         let sentences = doc.sentences.clone();
-        for sentence in &sentences {
-            let tokens = doc.sentence_tokens(sentence);
-            let tagging = self.model.tag_with_confidence(&tokens);
+        let words: Vec<Vec<&str>> = sentences.iter().map(|s| doc.sentence_tokens(s)).collect();
+        let ctx = DocContext::new(&words);
+        let taggings: Vec<Tagging> = words
+            .iter()
+            .map(|tokens| self.model.tag_with_confidence(tokens, Some(&ctx)))
+            .collect();
+        drop(words);
+        for (sentence, tagging) in sentences.iter().zip(taggings) {
             for chunk in chunks(&tagging.tags) {
                 // A label the contract does not know (a model trained on other data) is skipped.
                 let Some(label) = EntityType::from_label(&chunk.label) else {

@@ -8,7 +8,7 @@
 //! (u64), the number of non-zero weights (u8) and that many (label u8, weight f32) pairs.
 //! Features whose weights are all near zero are not written.
 
-use super::features::{self, FEATURE_VERSION};
+use super::features::{self, DocContext, FEATURE_VERSION};
 use crate::error::NlpError;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -115,13 +115,13 @@ pub(crate) fn viterbi(
     path
 }
 
-fn log_sum_exp(values: impl Iterator<Item = f32>) -> f32 {
-    let v: Vec<f32> = values.collect();
-    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+fn log_sum_exp(values: impl Iterator<Item = f32> + Clone) -> f32 {
+    // Two passes over a cloned iterator instead of collecting: this runs per token and label.
+    let max = values.clone().fold(f32::NEG_INFINITY, f32::max);
     if max == f32::NEG_INFINITY {
         return max;
     }
-    max + v.iter().map(|x| (x - max).exp()).sum::<f32>().ln()
+    max + values.map(|x| (x - max).exp()).sum::<f32>().ln()
 }
 
 /// Per-token marginal probabilities (`n x l`) of the chain whose log-potentials are the
@@ -226,9 +226,17 @@ impl NerModel {
         self.index.len()
     }
 
-    fn emissions<S: AsRef<str>>(&self, tokens: &[S]) -> Vec<f32> {
+    fn emissions<S: AsRef<str>>(&self, tokens: &[S], ctx: Option<&DocContext>) -> Vec<f32> {
         let l = self.labels.len();
-        let feats = features::extract(tokens);
+        let own;
+        let ctx = match ctx {
+            Some(c) => c,
+            None => {
+                own = DocContext::new(&[tokens]);
+                &own
+            }
+        };
+        let feats = features::extract(tokens, ctx);
         let mut em = vec![0.0f32; feats.len() * l];
         for i in 0..feats.len() {
             let row_out = &mut em[i * l..(i + 1) * l];
@@ -244,9 +252,10 @@ impl NerModel {
         em
     }
 
-    /// The best tag sequence for a sentence, as label indexes.
-    pub fn predict<S: AsRef<str>>(&self, tokens: &[S]) -> Vec<usize> {
-        let em = self.emissions(tokens);
+    /// The best tag sequence for a sentence of the document `ctx` describes (`None`: the
+    /// sentence is the whole document), as label indexes.
+    pub fn predict<S: AsRef<str>>(&self, tokens: &[S], ctx: Option<&DocContext>) -> Vec<usize> {
+        let em = self.emissions(tokens, ctx);
         viterbi(
             &em,
             tokens.len(),
@@ -256,18 +265,23 @@ impl NerModel {
         )
     }
 
-    /// The best tag sequence for a sentence.
-    pub fn tag<S: AsRef<str>>(&self, tokens: &[S]) -> Vec<&str> {
-        self.predict(tokens)
+    /// The best tag sequence for a sentence (see [`NerModel::predict`] for `ctx`).
+    pub fn tag<S: AsRef<str>>(&self, tokens: &[S], ctx: Option<&DocContext>) -> Vec<&str> {
+        self.predict(tokens, ctx)
             .into_iter()
             .map(|k| self.labels[k].as_str())
             .collect()
     }
 
-    /// The best tag sequence with each tag's marginal probability.
-    pub fn tag_with_confidence<S: AsRef<str>>(&self, tokens: &[S]) -> Tagging {
+    /// The best tag sequence with each tag's marginal probability (see
+    /// [`NerModel::predict`] for `ctx`).
+    pub fn tag_with_confidence<S: AsRef<str>>(
+        &self,
+        tokens: &[S],
+        ctx: Option<&DocContext>,
+    ) -> Tagging {
         let l = self.labels.len();
-        let em = self.emissions(tokens);
+        let em = self.emissions(tokens, ctx);
         let path = viterbi(&em, tokens.len(), l, &self.transitions, &self.allowed);
         let marg = marginals(&em, tokens.len(), l, &self.transitions, &self.allowed);
         Tagging {

@@ -4,9 +4,9 @@
 //! features and away from the predicted ones. The saved weights are the average over all
 //! steps, which generalizes far better than the last ones.
 
-use super::features;
+use super::features::{self, DocContext};
 use super::model::{FeatureIndex, NerModel, allowed_table, viterbi};
-use crate::conll::TaggedSentence;
+use crate::conll::{TaggedDocument, TaggedSentence};
 use crate::error::NlpError;
 use crate::eval::{Evaluation, Scores};
 use std::collections::{BTreeSet, HashMap};
@@ -55,7 +55,7 @@ struct Example {
 
 /// "O" plus B- and I- of every type in the data, ordered by type with B before I, so files
 /// are stable whatever order the data comes in.
-fn label_set(sentences: &[TaggedSentence]) -> Vec<String> {
+fn label_set(sentences: &[&TaggedSentence]) -> Vec<String> {
     let types: BTreeSet<&str> = sentences
         .iter()
         .flat_map(|s| s.tags.iter())
@@ -81,21 +81,31 @@ impl Xorshift {
     }
 }
 
-/// Trains a model on `train`; after each epoch, scores the averaged weights on `dev` when
-/// given and passes the report to `on_epoch`.
+/// Trains a model on the documents `train`; after each epoch, scores the averaged weights on
+/// `dev` when given and passes the report to `on_epoch`.
 pub fn train(
-    train: &[TaggedSentence],
-    dev: Option<&[TaggedSentence]>,
+    train_docs: &[TaggedDocument],
+    dev: Option<&[TaggedDocument]>,
     config: &TrainConfig,
     mut on_epoch: impl FnMut(&EpochReport),
 ) -> Result<NerModel, NlpError> {
+    let mut extracted: Vec<features::SentenceFeatures> = Vec::new();
+    for d in train_docs {
+        let ctx = doc_context(d);
+        extracted.extend(
+            d.sentences
+                .iter()
+                .map(|s| features::extract(&s.tokens, &ctx)),
+        );
+    }
+    let train: Vec<&TaggedSentence> = train_docs.iter().flat_map(|d| &d.sentences).collect();
     if train.is_empty() {
         return Err(NlpError::Training("no training sentences".into()));
     }
     if config.epochs == 0 {
         return Err(NlpError::Training("epochs must be at least 1".into()));
     }
-    let labels = label_set(train);
+    let labels = label_set(&train);
     let label_ix: HashMap<&str, usize> = labels
         .iter()
         .enumerate()
@@ -103,8 +113,6 @@ pub fn train(
         .collect();
     let l = labels.len();
 
-    let extracted: Vec<features::SentenceFeatures> =
-        train.iter().map(|s| features::extract(&s.tokens)).collect();
     let mut counts: HashMap<u64, u32> = HashMap::new();
     for f in &extracted {
         for &h in &f.hashes {
@@ -227,12 +235,22 @@ pub fn train(
     model.ok_or_else(|| NlpError::Training("no epoch ran".into()))
 }
 
-/// Tags every sentence of `data` and scores the result against its gold tags.
-pub fn evaluate(model: &NerModel, data: &[TaggedSentence]) -> Result<Evaluation, NlpError> {
+/// The casing context of a document.
+pub fn doc_context(doc: &TaggedDocument) -> DocContext {
+    let sentences: Vec<&[String]> = doc.sentences.iter().map(|s| s.tokens.as_slice()).collect();
+    DocContext::new(&sentences)
+}
+
+/// Tags every sentence of `data`, in the context of its document, and scores the result
+/// against the gold tags.
+pub fn evaluate(model: &NerModel, data: &[TaggedDocument]) -> Result<Evaluation, NlpError> {
     let mut ev = Evaluation::default();
-    for s in data {
-        let pred = model.tag(&s.tokens);
-        ev.add(&s.tags, &pred)?;
+    for d in data {
+        let ctx = doc_context(d);
+        for s in &d.sentences {
+            let pred = model.tag(&s.tokens, Some(&ctx));
+            ev.add(&s.tags, &pred)?;
+        }
     }
     Ok(ev)
 }
@@ -248,7 +266,7 @@ mod tests {
         }
     }
 
-    fn corpus() -> Vec<TaggedSentence> {
+    fn corpus() -> Vec<TaggedDocument> {
         let mut out = Vec::new();
         for (first, last) in [("Anna", "Berg"), ("Boris", "Kahn"), ("Carla", "Diaz")] {
             for city in ["Paris", "Oslo", "Lima"] {
@@ -268,7 +286,7 @@ mod tests {
                 ]));
             }
         }
-        out
+        vec![TaggedDocument { sentences: out }]
     }
 
     #[test]
@@ -289,10 +307,10 @@ mod tests {
         model.save(&dir, 0.0).expect("save");
         let loaded = NerModel::load(&dir).expect("load");
         std::fs::remove_dir_all(&dir).ok();
-        for s in &data {
-            assert_eq!(loaded.tag(&s.tokens), model.tag(&s.tokens));
+        for s in &data[0].sentences {
+            assert_eq!(loaded.tag(&s.tokens, None), model.tag(&s.tokens, None));
         }
-        let tagging = loaded.tag_with_confidence(&["Carla", "Diaz", "visited", "Oslo"]);
+        let tagging = loaded.tag_with_confidence(&["Carla", "Diaz", "visited", "Oslo"], None);
         assert_eq!(tagging.tags, ["B-PER", "I-PER", "O", "B-LOC"]);
         assert!(tagging.confidence.iter().all(|c| (0.0..=1.0).contains(c)));
     }
