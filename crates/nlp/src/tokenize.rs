@@ -305,14 +305,17 @@ pub fn split_sentences(doc: &Doc) -> Vec<Sentence> {
         let mut end_here = false;
         let mut last = i;
         if is_terminal(text) || abbreviation_may_end(text) {
-            // Closing quotes and brackets attached to the terminal belong to its sentence.
-            while last + 1 < n
-                && !doc.tokens[last].space_after
-                && doc
-                    .token_text(last + 1)
-                    .chars()
-                    .all(|c| matches!(c, '"' | '\'' | '”' | '’' | '»' | ')' | ']'))
-            {
+            // More terminals ("?!", "! ! !") and the closing quotes and brackets attached to
+            // them belong to the same sentence.
+            while last + 1 < n {
+                let next = doc.token_text(last + 1);
+                let closing = !doc.tokens[last].space_after
+                    && next
+                        .chars()
+                        .all(|c| matches!(c, '"' | '\'' | '”' | '’' | '»' | ')' | ']'));
+                if !(closing || is_terminal(next)) {
+                    break;
+                }
                 last += 1;
             }
             match next_text(doc, last) {
@@ -454,6 +457,10 @@ mod tests {
         assert_eq!(
             sents("He said \"no.\" Then he left!"),
             vec!["He said \"no.\"", "Then he left!"]
+        );
+        assert_eq!(
+            sents("Give us a break...!!! Really ? ? Yes."),
+            vec!["Give us a break...!!!", "Really ? ?", "Yes."]
         );
     }
 
