@@ -1,0 +1,118 @@
+//! `newsflow bench ner`: throughput of the entity pipeline over real articles (the BBC CSV),
+//! on the calling thread, and the process's peak resident memory.
+
+use anyhow::Context;
+use clap::Args;
+use newsflow_nlp::ner::NerTagger;
+use newsflow_nlp::tokenize::Tokenizer;
+use newsflow_nlp::{Doc, Stage};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `newsflow bench ner`.
+#[derive(Args)]
+pub struct BenchArgs {
+    /// CSV of articles with a header `text,category`.
+    #[arg(long, default_value = "../shared/data/bbc/val.csv")]
+    csv: PathBuf,
+    /// Model directory.
+    #[arg(long, default_value_os_t = crate::default_model())]
+    model: PathBuf,
+    /// Timed runs over the whole file; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+}
+
+fn read_articles(args: &BenchArgs) -> anyhow::Result<Vec<String>> {
+    let mut reader = csv::Reader::from_path(&args.csv)
+        .with_context(|| format!("opening {}", args.csv.display()))?;
+    let headers = reader.headers()?.clone();
+    let text_col = headers
+        .iter()
+        .position(|h| h == "text")
+        .context("the CSV has no `text` column")?;
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let record = record?;
+        out.push(record.get(text_col).unwrap_or_default().to_string());
+    }
+    Ok(out)
+}
+
+/// Peak resident set size in kB (VmHWM), where /proc offers it.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Times normalization + tokenization alone and with NER, and prints a table.
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.runs > 0, "--runs must be at least 1");
+    let articles = read_articles(args)?;
+    let load_started = Instant::now();
+    let tagger = NerTagger::load(&args.model)?;
+    let load_s = load_started.elapsed().as_secs_f64();
+
+    let mut words = 0usize;
+    let mut mentions = 0usize;
+    let mut tokenize_s = Vec::new();
+    let mut full_s = Vec::new();
+    for _ in 0..args.runs {
+        let started = Instant::now();
+        let mut docs = Vec::with_capacity(articles.len());
+        for a in &articles {
+            let mut doc = Doc::new(a);
+            Tokenizer.process(&mut doc)?;
+            docs.push(doc);
+        }
+        tokenize_s.push(started.elapsed().as_secs_f64());
+        words = docs.iter().map(|d| d.tokens.len()).sum();
+
+        let started = Instant::now();
+        mentions = 0;
+        for a in &articles {
+            let mut doc = Doc::new(a);
+            Tokenizer.process(&mut doc)?;
+            tagger.process(&mut doc)?;
+            mentions += doc.mentions.len();
+        }
+        full_s.push(started.elapsed().as_secs_f64());
+    }
+    let tok = median(tokenize_s);
+    let full = median(full_s);
+    println!(
+        "{} articles, {} words (tokens), {} mentions, {} runs, one thread; model loaded in {:.2}s",
+        articles.len(),
+        words,
+        mentions,
+        args.runs,
+        load_s
+    );
+    println!("{:<34} {:>10} {:>12}", "stage", "median s", "words/s");
+    println!(
+        "{:<34} {:>10.3} {:>12.0}",
+        "normalize + tokenize",
+        tok,
+        words as f64 / tok
+    );
+    println!(
+        "{:<34} {:>10.3} {:>12.0}",
+        "normalize + tokenize + NER",
+        full,
+        words as f64 / full
+    );
+    match peak_rss_kb() {
+        Some(kb) => println!("peak RSS (VmHWM) {:.1} MB", kb as f64 / 1024.0),
+        None => println!("peak RSS unavailable (no /proc/self/status)"),
+    }
+    Ok(())
+}

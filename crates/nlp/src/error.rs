@@ -1,0 +1,58 @@
+//! The error type of the library.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `newsflow-nlp`.
+#[derive(Debug, thiserror::Error)]
+pub enum NlpError {
+    /// A token range outside the document, or empty.
+    #[error("invalid token range {start}..{end}")]
+    InvalidSpan {
+        /// First token index.
+        start: usize,
+        /// One past the last token index.
+        end: usize,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A CoNLL file line that does not have the expected shape.
+    #[error("{path}:{line}: {message}")]
+    Conll {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A model file that is not a valid model.
+    #[error("invalid model file {path}: {message}")]
+    Model {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Training was asked to do something it cannot.
+    #[error("training: {0}")]
+    Training(String),
+    /// Evaluation inputs do not line up.
+    #[error("evaluation: {0}")]
+    Evaluation(String),
+}
+
+impl NlpError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        NlpError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Entity-level evaluation with the semantics of the CoNLL shared task's `conlleval`: a
+//! predicted entity counts only when its span and type both match a gold entity exactly;
+//! precision, recall and F1 per type and overall (micro-averaged over entities).
+//!
+//! As in conlleval, an `I-X` that does not continue an `X` chunk opens a new chunk, so
+//! ill-formed taggings are scored rather than rejected.
+
+use crate::error::NlpError;
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// A typed chunk: token range and type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Chunk {
+    /// Token indexes.
+    pub tokens: Range<usize>,
+    /// The type ("PER", "LOC", ...).
+    pub label: String,
+}
+
+/// Splits a BIO tag into its prefix and type ("B-PER" -> ('B', "PER"), "O" -> ('O', "")).
+fn split_tag(tag: &str) -> (char, &str) {
+    match tag.split_once('-') {
+        Some((p, t)) if p.len() == 1 => (p.chars().next().unwrap_or('O'), t),
+        _ => ('O', ""),
+    }
+}
+
+/// The chunks of one BIO-tagged sentence, conlleval style.
+pub fn chunks<S: AsRef<str>>(tags: &[S]) -> Vec<Chunk> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, &str)> = None;
+    for (i, tag) in tags.iter().enumerate() {
+        let (prefix, label) = split_tag(tag.as_ref());
+        let continues = prefix == 'I' && open.is_some_and(|(_, l)| l == label);
+        if continues {
+            continue;
+        }
+        if let Some((start, l)) = open.take() {
+            out.push(Chunk {
+                tokens: start..i,
+                label: l.to_string(),
+            });
+        }
+        if prefix == 'B' || prefix == 'I' {
+            open = Some((i, label));
+        }
+    }
+    if let Some((start, l)) = open {
+        out.push(Chunk {
+            tokens: start..tags.len(),
+            label: l.to_string(),
+        });
+    }
+    out
+}
+
+/// Counts for one type, or overall.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Predicted chunks that match a gold chunk exactly.
+    pub correct: usize,
+    /// Predicted chunks.
+    pub predicted: usize,
+    /// Gold chunks.
+    pub gold: usize,
+}
+
+/// Precision, recall and F1 (fractions in [0, 1]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Scores {
+    /// correct / predicted.
+    pub precision: f64,
+    /// correct / gold.
+    pub recall: f64,
+    /// Harmonic mean of precision and recall.
+    pub f1: f64,
+}
+
+impl Counts {
+    /// The scores of these counts (0 where a denominator is 0, as conlleval prints).
+    pub fn scores(&self) -> Scores {
+        let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let precision = ratio(self.correct, self.predicted);
+        let recall = ratio(self.correct, self.gold);
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        Scores {
+            precision,
+            recall,
+            f1,
+        }
+    }
+}
+
+/// Accumulates counts over sentences.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    /// Counts over all types.
+    pub overall: Counts,
+    /// Counts per type, by type name.
+    pub per_type: BTreeMap<String, Counts>,
+    /// Tokens seen.
+    pub tokens: usize,
+    /// Tokens whose predicted tag equals the gold tag.
+    pub correct_tags: usize,
+}
+
+impl Evaluation {
+    /// Adds one sentence's gold and predicted tags, which must be the same length.
+    pub fn add<G: AsRef<str>, P: AsRef<str>>(
+        &mut self,
+        gold: &[G],
+        predicted: &[P],
+    ) -> Result<(), NlpError> {
+        if gold.len() != predicted.len() {
+            return Err(NlpError::Evaluation(format!(
+                "{} gold tags but {} predicted",
+                gold.len(),
+                predicted.len()
+            )));
+        }
+        self.tokens += gold.len();
+        self.correct_tags += gold
+            .iter()
+            .zip(predicted)
+            .filter(|(g, p)| g.as_ref() == p.as_ref())
+            .count();
+        let gold_chunks = chunks(gold);
+        let pred_chunks = chunks(predicted);
+        for c in &gold_chunks {
+            self.overall.gold += 1;
+            self.per_type.entry(c.label.clone()).or_default().gold += 1;
+        }
+        for c in &pred_chunks {
+            self.overall.predicted += 1;
+            let entry = self.per_type.entry(c.label.clone()).or_default();
+            entry.predicted += 1;
+            if gold_chunks.contains(c) {
+                entry.correct += 1;
+                self.overall.correct += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Token-level accuracy.
+    pub fn accuracy(&self) -> f64 {
+        if self.tokens == 0 {
+            0.0
+        } else {
+            self.correct_tags as f64 / self.tokens as f64
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_follow_conlleval() {
+        let tags = [
+            "B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "I-ORG", "B-MISC",
+        ];
+        let got: Vec<(Range<usize>, String)> = chunks(&tags)
+            .into_iter()
+            .map(|c| (c.tokens, c.label))
+            .collect();
+        let want = [
+            (0..2, "PER"),
+            (3..5, "LOC"),
+            (5..6, "LOC"),
+            (6..7, "ORG"),
+            (7..8, "MISC"),
+        ];
+        let want: Vec<(Range<usize>, String)> =
+            want.into_iter().map(|(r, l)| (r, l.to_string())).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn exact_match_scores() {
+        let mut ev = Evaluation::default();
+        ev.add(
+            &["B-PER", "I-PER", "O", "B-LOC", "O"],
+            &["B-PER", "O", "O", "B-LOC", "B-ORG"],
+        )
+        .expect("same length");
+        assert_eq!(
+            ev.overall,
+            Counts {
+                correct: 1,
+                predicted: 3,
+                gold: 2
+            }
+        );
+        let s = ev.overall.scores();
+        assert!((s.precision - 1.0 / 3.0).abs() < 1e-9);
+        assert!((s.recall - 0.5).abs() < 1e-9);
+        assert!((s.f1 - 0.4).abs() < 1e-9);
+        assert_eq!(ev.per_type["LOC"].scores().f1, 1.0);
+        assert_eq!(ev.per_type["PER"].correct, 0);
+        assert_eq!(ev.per_type["ORG"].gold, 0);
+        assert!(ev.add(&["O"], &["O", "O"]).is_err());
+    }
+}

@@ -1,0 +1,34 @@
+//! The newsflow analysis as a plain library: no network, no async runtime.
+//!
+//! A [`Doc`] holds the normalized text and everything the stages add to it; each stage
+//! implements [`Stage`] and a [`Pipeline`] runs them in order:
+//!
+//! - [`tokenize::Tokenizer`]: tokens and sentences with code-point spans;
+//! - [`ner::NerTagger`]: entity mentions from the averaged-perceptron tagger;
+//! - [`types::FineTyper`]: the contract's finer types (GPE, NORP, EVENT, DATE);
+//! - [`group::EntityGrouper`]: mentions grouped into entities with a canonical name and a
+//!   salience.
+//!
+//! [`conll`] reads CoNLL-2003 files and [`eval`] scores BIO taggings with conlleval semantics.
+
+pub mod conll;
+pub mod doc;
+pub mod error;
+pub mod eval;
+pub mod group;
+pub mod ner;
+pub mod normalize;
+pub mod tokenize;
+pub mod types;
+
+pub use doc::{Doc, Entity, EntityType, Mention, Pipeline, Sentence, Span, Stage, Token};
+pub use error::NlpError;
+
+/// The entity pipeline: tokenize, tag, refine types, group mentions into entities.
+pub fn entity_pipeline(tagger: ner::NerTagger) -> Pipeline {
+    Pipeline::new()
+        .with(tokenize::Tokenizer)
+        .with(tagger)
+        .with(types::FineTyper)
+        .with(group::EntityGrouper)
+}

@@ -1,0 +1,89 @@
+//! Nothing panics on odd input, tokens cover every non-space character, and every span slices
+//! the text it claims to.
+
+use newsflow_nlp::conll::{TaggedDocument, TaggedSentence};
+use newsflow_nlp::ner::{NerTagger, TrainConfig, train};
+use newsflow_nlp::{Doc, entity_pipeline};
+
+const ODD: &[&str] = &[
+    "",
+    " \n\n ",
+    "\u{0}\u{1}\u{7f}",
+    "\u{301}\u{301}",
+    "Â",
+    "â€",
+    "Ã",
+    "Â£Â£Â£",
+    "......!!!???",
+    "'s's's n't n't",
+    "U.S.U.S. U. S. A.",
+    "1,000,000.00% $ £ €5",
+    "— – -- --- -",
+    "“‘«»’”\"'",
+    "مرحبا بالعالم. שלום עולם.",
+    "😀 Putin 😀. Trump’s “deal”",
+    "PUTIN SAYS WEST WILL PAY\nMoscow, Sept. 4 (Reuters) - Vladimir Putin said.",
+    "Mr. Mrs. Dr. Gen. Sept. Inc. Ltd. Co.",
+    "J. K. L. M. N. O. P.",
+    "a\u{2028}b\u{2029}c\r\nd\re",
+];
+
+fn tiny_model() -> NerTagger {
+    let s = |pairs: &[(&str, &str)]| TaggedSentence {
+        tokens: pairs.iter().map(|p| p.0.to_string()).collect(),
+        tags: pairs.iter().map(|p| p.1.to_string()).collect(),
+    };
+    let docs = vec![TaggedDocument {
+        sentences: vec![
+            s(&[
+                ("Vladimir", "B-PER"),
+                ("Putin", "I-PER"),
+                ("said", "O"),
+                (".", "O"),
+            ]),
+            s(&[
+                ("Moscow", "B-LOC"),
+                ("agreed", "O"),
+                ("with", "O"),
+                ("NATO", "B-ORG"),
+            ]),
+            s(&[("Russian", "B-MISC"), ("troops", "O"), ("left", "O")]),
+        ],
+    }];
+    let config = TrainConfig {
+        epochs: 3,
+        ..TrainConfig::default()
+    };
+    NerTagger::new(train(&docs, None, &config, |_| {}).expect("train"))
+}
+
+#[test]
+fn odd_input_runs_through_the_pipeline() {
+    let pipeline = entity_pipeline(tiny_model());
+    for raw in ODD {
+        let doc = pipeline.run(raw).expect("pipeline");
+        check(&doc, raw);
+    }
+}
+
+fn check(doc: &Doc, raw: &str) {
+    let text = doc.text();
+    let joined: String = (0..doc.tokens.len()).map(|i| doc.token_text(i)).collect();
+    let expected: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    assert_eq!(joined, expected, "tokens of {raw:?}");
+    for t in &doc.tokens {
+        assert_eq!(doc.byte_range(t.span), Some(t.bytes.clone()), "{raw:?}");
+        assert!(!t.span.is_empty());
+    }
+    let covered: usize = doc.sentences.iter().map(|s| s.tokens.len()).sum();
+    assert_eq!(covered, doc.tokens.len(), "sentences of {raw:?}");
+    for m in &doc.mentions {
+        assert_eq!(doc.mention_text(m).chars().count(), m.span.len());
+        assert!((0.0..=1.0).contains(&m.confidence));
+        assert!(m.entity.is_some_and(|e| e < doc.entities.len()));
+    }
+    for e in &doc.entities {
+        assert!((0.0..=1.0).contains(&e.salience));
+        assert!(!e.mentions.is_empty());
+    }
+}
