@@ -310,8 +310,8 @@ mod tests {
         for s in &data[0].sentences {
             assert_eq!(loaded.tag(&s.tokens, None), model.tag(&s.tokens, None));
         }
-        let tagging = loaded.tag_with_confidence(&["Carla", "Diaz", "visited", "Oslo"], None);
-        assert_eq!(tagging.tags, ["B-PER", "I-PER", "O", "B-LOC"]);
+        let tagging = loaded.tag_with_confidence(&["Carla", "Diaz", "visited", "Oslo", "."], None);
+        assert_eq!(tagging.tags, ["B-PER", "I-PER", "O", "B-LOC", "O"]);
         assert!(tagging.confidence.iter().all(|c| (0.0..=1.0).contains(c)));
     }
 
