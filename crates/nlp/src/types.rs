@@ -554,7 +554,7 @@ fn date_at(words: &[&str], i: usize) -> Option<usize> {
     }
     if is_year(w) || is_iso_date(w) {
         let before = if i > 0 { words[i - 1] } else { "" };
-        // "$2004" or "2004 people" are not years; a currency sign before rules it out.
+        // After a currency sign it is an amount ("$2004"), not a year.
         if matches!(before, "$" | "£" | "€") {
             return None;
         }
