@@ -21,8 +21,7 @@ pub struct TrainArgs {
     /// Passes over the training data.
     #[arg(long, default_value_t = TrainConfig::default().epochs)]
     epochs: usize,
-    /// Development file to score after every epoch (progress only; nothing is tuned on it
-    /// automatically).
+    /// Development file: scored after every epoch, and used to calibrate the confidences.
     #[arg(long)]
     dev: Option<PathBuf>,
     /// Drop features seen fewer times than this in training.
@@ -69,7 +68,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         args.train.display()
     );
     let started = Instant::now();
-    let model = ner::train(&train, dev.as_deref(), &config, |r| {
+    let mut model = ner::train(&train, dev.as_deref(), &config, |r| {
         let dev = r
             .dev
             .map(|s| {
@@ -85,6 +84,10 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         );
     })?;
     let trained = started.elapsed().as_secs_f64();
+    if let Some(dev) = &dev {
+        let scale = ner::calibrate(&mut model, dev)?;
+        eprintln!("confidence scale {scale} (fitted on dev)");
+    }
     let file = model.save(&args.out, args.prune)?;
     let size = std::fs::metadata(&file)
         .with_context(|| format!("reading {}", file.display()))?

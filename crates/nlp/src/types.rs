@@ -83,8 +83,8 @@ const LOC_NAMES: &[&str] = &[
     "southern europe",
 ];
 
-/// Countries, capitals and large cities: GPE whatever the tagger said, when it said PERSON
-/// or LOC (news after 1996 spells places the Reuters training data never saw, like "Kyiv").
+/// Countries, capitals and large cities: GPE when the tagger said PERSON, ORG or LOC (news
+/// after 1996 spells places the Reuters training data never saw, like "Kyiv").
 const GPE_NAMES: &[&str] = &[
     "afghanistan",
     "albania",
@@ -398,7 +398,12 @@ fn refine(label: EntityType, words: &[&str]) -> EntityType {
     if matches!(label, EntityType::Loc | EntityType::Gpe) && ORG_SEATS.contains(&joined.as_str()) {
         return EntityType::Org;
     }
-    if matches!(label, EntityType::Loc | EntityType::Person) && GPE_NAMES.contains(&joined.as_str())
+    // ORG too: a capital standing for its government ("Moscow would view") is GPE in the
+    // contract, as in OntoNotes.
+    if matches!(
+        label,
+        EntityType::Loc | EntityType::Person | EntityType::Org
+    ) && GPE_NAMES.contains(&joined.as_str())
     {
         return EntityType::Gpe;
     }
@@ -549,7 +554,7 @@ fn date_at(words: &[&str], i: usize) -> Option<usize> {
     }
     if is_year(w) || is_iso_date(w) {
         let before = if i > 0 { words[i - 1] } else { "" };
-        // "$2004" or "2004 people" are not years; a currency sign before rules it out.
+        // After a currency sign it is an amount ("$2004"), not a year.
         if matches!(before, "$" | "£" | "€") {
             return None;
         }
@@ -614,6 +619,7 @@ mod tests {
         assert_eq!(refine(EntityType::Misc, &["iPod"]), EntityType::Misc);
         assert_eq!(refine(EntityType::Org, &["NATO"]), EntityType::Org);
         assert_eq!(refine(EntityType::Person, &["Kyiv"]), EntityType::Gpe);
+        assert_eq!(refine(EntityType::Org, &["Paris"]), EntityType::Gpe);
         assert_eq!(refine(EntityType::Loc, &["Kremlin"]), EntityType::Org);
     }
 

@@ -8,7 +8,7 @@ pub mod train;
 
 pub use features::DocContext;
 pub use model::{MODEL_FILE, NerModel, Tagging};
-pub use train::{EpochReport, TrainConfig, doc_context, evaluate, train};
+pub use train::{EpochReport, TrainConfig, calibrate, doc_context, evaluate, train};
 
 use crate::doc::{Doc, EntityType, Stage};
 use crate::error::NlpError;

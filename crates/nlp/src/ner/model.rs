@@ -4,7 +4,7 @@
 //!
 //! File format (little-endian): magic `NFNERP01`, feature version (u32), label count (u32),
 //! each label as u32 length + UTF-8, the transition matrix ((labels + 1) x labels f32, last row
-//! = sentence start), feature count (u32), then per feature, in increasing hash order: the hash
+//! = sentence start), the confidence scale (f32), feature count (u32), then per feature, in increasing hash order: the hash
 //! (u64), the number of non-zero weights (u8) and that many (label u8, weight f32) pairs.
 //! Features whose weights are all near zero are not written.
 
@@ -15,7 +15,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
-const MAGIC: &[u8; 8] = b"NFNERP01";
+const MAGIC: &[u8; 8] = b"NFNERP02";
 
 /// The model file's name inside a model directory.
 pub const MODEL_FILE: &str = "model.bin";
@@ -125,40 +125,42 @@ fn log_sum_exp(values: impl Iterator<Item = f32> + Clone) -> f32 {
 }
 
 /// Per-token marginal probabilities (`n x l`) of the chain whose log-potentials are the
-/// scores, restricted to allowed transitions (forward-backward).
+/// scores times `scale`, restricted to allowed transitions (forward-backward). Perceptron
+/// scores are not probabilities; `scale` (fitted on held-out data) makes them calibrated.
 pub(crate) fn marginals(
     emissions: &[f32],
     n: usize,
     l: usize,
     transitions: &[f32],
     allowed: &[bool],
+    scale: f32,
 ) -> Vec<f32> {
     if n == 0 || l == 0 {
         return Vec::new();
     }
     let trans = |p: usize, c: usize| {
         if allowed[p * l + c] {
-            transitions[p * l + c]
+            scale * transitions[p * l + c]
         } else {
             f32::NEG_INFINITY
         }
     };
+    let em = |i: usize, c: usize| scale * emissions[i * l + c];
     let mut alpha = vec![f32::NEG_INFINITY; n * l];
     let mut beta = vec![0.0f32; n * l];
-    for c in 0..l {
-        alpha[c] = trans(l, c) + emissions[c];
+    for (c, a) in alpha[..l].iter_mut().enumerate() {
+        *a = trans(l, c) + em(0, c);
     }
     for i in 1..n {
         for c in 0..l {
-            alpha[i * l + c] = log_sum_exp((0..l).map(|p| alpha[(i - 1) * l + p] + trans(p, c)))
-                + emissions[i * l + c];
+            alpha[i * l + c] =
+                log_sum_exp((0..l).map(|p| alpha[(i - 1) * l + p] + trans(p, c))) + em(i, c);
         }
     }
     for i in (0..n - 1).rev() {
         for p in 0..l {
-            beta[i * l + p] = log_sum_exp(
-                (0..l).map(|c| trans(p, c) + emissions[(i + 1) * l + c] + beta[(i + 1) * l + c]),
-            );
+            beta[i * l + p] =
+                log_sum_exp((0..l).map(|c| trans(p, c) + em(i + 1, c) + beta[(i + 1) * l + c]));
         }
     }
     let z = log_sum_exp((0..l).map(|c| alpha[(n - 1) * l + c]));
@@ -186,6 +188,8 @@ pub struct NerModel {
     /// `(labels + 1) x labels`, last row = sentence start.
     transitions: Vec<f32>,
     allowed: Vec<bool>,
+    /// Multiplies scores before forward-backward so confidences are calibrated.
+    confidence_scale: f32,
 }
 
 /// One tagged sentence: a tag per token and the model's confidence in it.
@@ -213,7 +217,38 @@ impl NerModel {
             weights,
             transitions,
             allowed,
+            confidence_scale: 1.0,
         }
+    }
+
+    /// The factor applied to scores before computing confidences.
+    pub fn confidence_scale(&self) -> f32 {
+        self.confidence_scale
+    }
+
+    pub(crate) fn set_confidence_scale(&mut self, scale: f32) {
+        self.confidence_scale = scale;
+    }
+
+    /// Emission scores (`tokens x labels`) of a sentence, for calibration.
+    pub(crate) fn sentence_scores<S: AsRef<str>>(
+        &self,
+        tokens: &[S],
+        ctx: Option<&DocContext>,
+    ) -> Vec<f32> {
+        self.emissions(tokens, ctx)
+    }
+
+    /// Marginals of a sentence from its emission scores, with `scale` in place of the model's.
+    pub(crate) fn marginals_at(&self, emissions: &[f32], n: usize, scale: f32) -> Vec<f32> {
+        marginals(
+            emissions,
+            n,
+            self.labels.len(),
+            &self.transitions,
+            &self.allowed,
+            scale,
+        )
     }
 
     /// The labels (BIO tags) the model predicts.
@@ -283,7 +318,7 @@ impl NerModel {
         let l = self.labels.len();
         let em = self.emissions(tokens, ctx);
         let path = viterbi(&em, tokens.len(), l, &self.transitions, &self.allowed);
-        let marg = marginals(&em, tokens.len(), l, &self.transitions, &self.allowed);
+        let marg = self.marginals_at(&em, tokens.len(), self.confidence_scale);
         Tagging {
             confidence: path
                 .iter()
@@ -333,6 +368,7 @@ impl NerModel {
         for x in &self.transitions {
             w.write_all(&x.to_le_bytes())?;
         }
+        w.write_all(&self.confidence_scale.to_le_bytes())?;
         let mut rows: Vec<(u64, u32)> = self.index.iter().map(|(&h, &r)| (h, r)).collect();
         rows.sort_unstable();
         let kept: Vec<(u64, Vec<(u8, f32)>)> = rows
@@ -391,6 +427,10 @@ impl NerModel {
         for _ in 0..(l + 1) * l {
             transitions.push(read_f32(r)?);
         }
+        let confidence_scale = read_f32(r)?;
+        if !(confidence_scale.is_finite() && confidence_scale > 0.0) {
+            return Err(format!("bad confidence scale {confidence_scale}"));
+        }
         let count = read_u32(r)? as usize;
         // Each feature takes at least 9 bytes; refuse counts the file cannot hold.
         if count > r.len() / 9 {
@@ -417,7 +457,9 @@ impl NerModel {
         if !r.is_empty() {
             return Err(format!("{} trailing bytes", r.len()));
         }
-        Ok(Self::from_parts(labels, index, weights, transitions))
+        let mut model = Self::from_parts(labels, index, weights, transitions);
+        model.confidence_scale = confidence_scale;
+        Ok(model)
     }
 }
 
@@ -464,7 +506,7 @@ mod tests {
         let em = vec![0.0, 0.5, 1.0, 0.0, 0.0, 1.0];
         let path = viterbi(&em, 2, 3, &trans, &allowed);
         assert_eq!(path, vec![1, 2]);
-        let m = marginals(&em, 2, 3, &trans, &allowed);
+        let m = marginals(&em, 2, 3, &trans, &allowed, 1.0);
         assert_eq!(m.len(), 6);
         assert_eq!(m[2], 0.0);
         assert!((m[0] + m[1] + m[2] - 1.0).abs() < 1e-5);

@@ -241,6 +241,54 @@ pub fn doc_context(doc: &TaggedDocument) -> DocContext {
     DocContext::new(&sentences)
 }
 
+/// Fits the model's confidence scale on `dev`: the factor on the scores whose token marginals
+/// give the gold tags the highest likelihood (a grid search over powers of two, halves
+/// included). Returns the scale chosen.
+pub fn calibrate(model: &mut NerModel, dev: &[TaggedDocument]) -> Result<f32, NlpError> {
+    let label_ix: HashMap<&str, usize> = model
+        .labels()
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.as_str(), i))
+        .collect();
+    let l = model.labels().len();
+    let mut sentences = Vec::new();
+    for d in dev {
+        let ctx = doc_context(d);
+        for s in &d.sentences {
+            // Gold tags the model cannot produce say nothing about its calibration.
+            let Some(gold) = s
+                .tags
+                .iter()
+                .map(|t| label_ix.get(t.as_str()).copied())
+                .collect::<Option<Vec<usize>>>()
+            else {
+                continue;
+            };
+            sentences.push((model.sentence_scores(&s.tokens, Some(&ctx)), gold));
+        }
+    }
+    if sentences.is_empty() {
+        return Err(NlpError::Training("no calibration sentences".into()));
+    }
+    let mut best = (f64::INFINITY, 1.0f32);
+    for k in 0..=24 {
+        let scale = 2f32.powf(2.0 - k as f32 / 2.0);
+        let mut nll = 0.0f64;
+        for (em, gold) in &sentences {
+            let m = model.marginals_at(em, gold.len(), scale);
+            for (i, &g) in gold.iter().enumerate() {
+                nll -= f64::from(m[i * l + g].max(1e-9)).ln();
+            }
+        }
+        if nll < best.0 {
+            best = (nll, scale);
+        }
+    }
+    model.set_confidence_scale(best.1);
+    Ok(best.1)
+}
+
 /// Tags every sentence of `data`, in the context of its document, and scores the result
 /// against the gold tags.
 pub fn evaluate(model: &NerModel, data: &[TaggedDocument]) -> Result<Evaluation, NlpError> {
@@ -297,7 +345,10 @@ mod tests {
             epochs: 5,
             ..TrainConfig::default()
         };
-        let model = train(&data, Some(&data), &config, |r| reports.push(r.clone())).expect("train");
+        let mut model =
+            train(&data, Some(&data), &config, |r| reports.push(r.clone())).expect("train");
+        let scale = calibrate(&mut model, &data).expect("calibrate");
+        assert!(scale > 0.0 && scale == model.confidence_scale());
         assert_eq!(reports.len(), 5);
         assert_eq!(model.labels(), ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]);
         let ev = evaluate(&model, &data).expect("eval");
@@ -306,12 +357,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("newsflow-ner-test-{}", std::process::id()));
         model.save(&dir, 0.0).expect("save");
         let loaded = NerModel::load(&dir).expect("load");
+        assert_eq!(loaded.confidence_scale(), scale);
         std::fs::remove_dir_all(&dir).ok();
         for s in &data[0].sentences {
             assert_eq!(loaded.tag(&s.tokens, None), model.tag(&s.tokens, None));
         }
-        let tagging = loaded.tag_with_confidence(&["Carla", "Diaz", "visited", "Oslo"], None);
-        assert_eq!(tagging.tags, ["B-PER", "I-PER", "O", "B-LOC"]);
+        let tagging = loaded.tag_with_confidence(&["Carla", "Diaz", "visited", "Oslo", "."], None);
+        assert_eq!(tagging.tags, ["B-PER", "I-PER", "O", "B-LOC", "O"]);
         assert!(tagging.confidence.iter().all(|c| (0.0..=1.0).contains(c)));
     }
 
