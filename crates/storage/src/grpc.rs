@@ -3,9 +3,9 @@
 
 use newsflow_proto::v1::storage_service_server::{StorageService, StorageServiceServer};
 use newsflow_proto::v1::{
-    AnalyzedArticle, EntityTimelineRequest, EntityTimelineResponse, ExistsRequest,
-    ExistsResponse, GetArticleRequest, ListArticlesRequest, ListArticlesResponse,
-    SearchEntitiesRequest, SearchEntitiesResponse,
+    AnalyzedArticle, EntityTimelineRequest, EntityTimelineResponse, ExistsRequest, ExistsResponse,
+    GetArticleRequest, ListArticlesRequest, ListArticlesResponse, SearchEntitiesRequest,
+    SearchEntitiesResponse,
 };
 use tonic::{Request, Response, Status};
 

@@ -343,9 +343,8 @@ impl Store {
         }
         q.push(")");
         if req.r#type != 0 {
-            let ty = EntityType::try_from(req.r#type).map_err(|_| {
-                StoreError::InvalidArgument(format!("unknown type {}", req.r#type))
-            })?;
+            let ty = EntityType::try_from(req.r#type)
+                .map_err(|_| StoreError::InvalidArgument(format!("unknown type {}", req.r#type)))?;
             q.push(" AND e.type = ").push_bind(ty as i16);
         }
         q.push(
@@ -390,7 +389,11 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
         let found: std::collections::HashSet<String> = found.into_iter().collect();
-        Ok(ids.iter().filter(|id| found.contains(*id)).cloned().collect())
+        Ok(ids
+            .iter()
+            .filter(|id| found.contains(*id))
+            .cloned()
+            .collect())
     }
 }
 
@@ -426,8 +429,10 @@ fn opt_time(
     name: &str,
     ts: Option<&prost_types::Timestamp>,
 ) -> Result<Option<DateTime<Utc>>, StoreError> {
-    ts.map(|ts| time::from_proto(ts).map_err(|why| StoreError::InvalidArgument(format!("{name}: {why}"))))
-        .transpose()
+    ts.map(|ts| {
+        time::from_proto(ts).map_err(|why| StoreError::InvalidArgument(format!("{name}: {why}")))
+    })
+    .transpose()
 }
 
 fn unsigned(n: i32) -> u32 {

@@ -35,6 +35,9 @@ impl ReplayFilter {
     }
 }
 
+/// id, position time, document, stored_at, revision.
+type ReplayRow = (String, DateTime<Utc>, Vec<u8>, DateTime<Utc>, i32);
+
 /// Articles fetched per query. Replay pages through the table instead of holding one long
 /// query open, so it pins no connection or snapshot however slow the consumer is.
 const BATCH: i64 = 200;
@@ -75,15 +78,14 @@ impl Store {
                 let Some((time, id)) = position else {
                     return Ok(None);
                 };
-                let rows: Vec<(String, DateTime<Utc>, Vec<u8>, DateTime<Utc>, i32)> =
-                    sqlx::query_as(sql)
-                        .bind(from)
-                        .bind(to)
-                        .bind(time)
-                        .bind(id)
-                        .bind(BATCH)
-                        .fetch_all(&pool)
-                        .await?;
+                let rows: Vec<ReplayRow> = sqlx::query_as(sql)
+                    .bind(from)
+                    .bind(to)
+                    .bind(time)
+                    .bind(id)
+                    .bind(BATCH)
+                    .fetch_all(&pool)
+                    .await?;
                 let next = if rows.len() < BATCH as usize {
                     None
                 } else {

@@ -219,7 +219,7 @@ impl Projection {
     /// Checks `doc` and turns it into rows; every reference between parts of the analysis must
     /// resolve, so the rows never point at nothing.
     fn of(doc: &AnalyzedArticle) -> Result<Self, StoreError> {
-        let invalid = |why: String| StoreError::InvalidArticle(why);
+        let invalid = StoreError::InvalidArticle;
         let article = doc
             .article
             .as_ref()
@@ -317,7 +317,8 @@ impl Projection {
             p.ae_sum_strongest_start.push(strongest_start);
             p.ae_sum_strongest_end.push(strongest_end);
             p.ae_sum_strongest_score.push(s.map(|s| s.strongest_score));
-            p.ae_sum_statements.push(s.map(|s| saturate(s.statement_count)));
+            p.ae_sum_statements
+                .push(s.map(|s| saturate(s.statement_count)));
 
             for (ordinal, m) in e.mentions.iter().enumerate() {
                 finite("mention confidence", m.confidence)?;
@@ -332,18 +333,6 @@ impl Projection {
             }
         }
 
-        // Resolves an optional entity reference ("" = none) to the entity it names.
-        let entity = |what: &str, id: &str| -> Result<Option<&Entity>, StoreError> {
-            if id.is_empty() {
-                return Ok(None);
-            }
-            entities
-                .get(id)
-                .copied()
-                .map(Some)
-                .ok_or_else(|| invalid(format!("{what} refers to unknown entity {id:?}")))
-        };
-
         let mut statement_ids = HashSet::new();
         for (ordinal, s) in analysis.statements.iter().enumerate() {
             if s.id.is_empty() {
@@ -353,7 +342,11 @@ impl Projection {
                 return Err(invalid(format!("statement id {:?} appears twice", s.id)));
             }
             finite("statement confidence", s.confidence)?;
-            let speaker = entity(&format!("statement {:?}", s.id), &s.speaker_entity_id)?;
+            let speaker = resolve(
+                &entities,
+                &format!("statement {:?}", s.id),
+                &s.speaker_entity_id,
+            )?;
             let (speaker_start, speaker_end) = span(s.speaker_span.as_ref());
             let (cue_start, cue_end) = span(s.cue_span.as_ref());
             let (content_start, content_end) = span(s.content_span.as_ref());
@@ -378,7 +371,7 @@ impl Projection {
             let what = format!("stance {ordinal}");
             finite("stance score", st.score)?;
             finite("stance confidence", st.confidence)?;
-            let holder = entity(&what, &st.holder_entity_id)?;
+            let holder = resolve(&entities, &what, &st.holder_entity_id)?;
             if !st.statement_id.is_empty() && !statement_ids.contains(st.statement_id.as_str()) {
                 return Err(invalid(format!(
                     "{what} refers to unknown statement {:?}",
@@ -390,7 +383,7 @@ impl Projection {
                 Some(target::Target::EntityId(id)) if id.is_empty() => {
                     return Err(invalid(format!("{what} targets an empty entity id")));
                 }
-                Some(target::Target::EntityId(id)) => (entity(&what, id)?, None),
+                Some(target::Target::EntityId(id)) => (resolve(&entities, &what, id)?, None),
                 Some(target::Target::Topic(topic)) => (None, Some(pg_text(topic))),
                 None => (None, None),
             };
@@ -399,11 +392,13 @@ impl Projection {
             p.st_ordinals.push(count(ordinal));
             p.st_holder_ids.push(holder.map(|e| pg_text(&e.id)));
             p.st_holder_keys.push(holder.map(|e| pg_text(&e.key)));
-            p.st_holder_names.push(holder.map(|e| pg_text(&e.canonical_name)));
+            p.st_holder_names
+                .push(holder.map(|e| pg_text(&e.canonical_name)));
             p.st_statement_ids
                 .push((!st.statement_id.is_empty()).then(|| pg_text(&st.statement_id)));
             p.st_target_ids.push(target_entity.map(|e| pg_text(&e.id)));
-            p.st_target_keys.push(target_entity.map(|e| pg_text(&e.key)));
+            p.st_target_keys
+                .push(target_entity.map(|e| pg_text(&e.key)));
             p.st_target_topics.push(topic);
             p.st_target_starts.push(target_start);
             p.st_target_ends.push(target_end);
@@ -535,6 +530,20 @@ impl Projection {
         .await?;
         Ok(())
     }
+}
+
+/// Resolves an optional entity reference ("" for none) of `what` to the entity it names.
+fn resolve<'a>(
+    entities: &HashMap<&str, &'a Entity>,
+    what: &str,
+    id: &str,
+) -> Result<Option<&'a Entity>, StoreError> {
+    if id.is_empty() {
+        return Ok(None);
+    }
+    entities.get(id).copied().map(Some).ok_or_else(|| {
+        StoreError::InvalidArticle(format!("{what} refers to unknown entity {id:?}"))
+    })
 }
 
 /// PostgreSQL text cannot hold NUL; U+FFFD keeps one code point per NUL, so spans still line

@@ -30,7 +30,7 @@ impl Cursor {
     pub fn decode(token: &str) -> Result<Self, StoreError> {
         let bad = |why: &str| StoreError::InvalidArgument(format!("bad page_token: {why}"));
         let hex = token.as_bytes();
-        if hex.len() % 2 != 0 {
+        if !hex.len().is_multiple_of(2) {
             return Err(bad("not a token this service issued (odd length)"));
         }
         let bytes = hex

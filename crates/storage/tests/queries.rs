@@ -120,7 +120,11 @@ async fn list_pages_walk_every_article_once() {
             req.page_token = page.next_page_token;
         }
         assert_eq!(seen, expected, "page size {page_size}");
-        assert_eq!(pages, expected.len().div_ceil(page_size as usize), "page size {page_size}");
+        assert_eq!(
+            pages,
+            expected.len().div_ceil(page_size as usize),
+            "page size {page_size}"
+        );
     }
 
     // Pagination combined with a filter.
@@ -326,7 +330,10 @@ async fn search_entities_by_prefix_word_and_similarity() {
     let fuzzy = search(&db, "Vladmir Putn", true, none).await;
     assert_eq!(keys(&fuzzy)[0], PUTIN);
     assert!(fuzzy[0].1 > 0.3 && fuzzy[0].1 < 1.0);
-    assert_eq!(keys(&search(&db, "zelenskyy", true, none).await), ["PERSON:volodymyr zelensky"]);
+    assert_eq!(
+        keys(&search(&db, "zelenskyy", true, none).await),
+        ["PERSON:volodymyr zelensky"]
+    );
 
     let found = db
         .store
@@ -346,7 +353,10 @@ async fn search_entities_by_prefix_word_and_similarity() {
     analysis.entities.truncate(1);
     analysis.summaries.truncate(1);
     analysis.stances.retain(|s| s.holder_entity_id.is_empty());
-    assert_eq!(db.store.save(&a2).await.unwrap().status, SaveStatus::Replaced);
+    assert_eq!(
+        db.store.save(&a2).await.unwrap().status,
+        SaveStatus::Replaced
+    );
     assert!(search(&db, "nato", false, none).await.is_empty());
 
     let grpc = StorageGrpc::new(db.store.clone());

@@ -27,8 +27,8 @@ async fn migrations_create_the_schema_from_empty_and_rerun_as_no_op() {
             "articles",
             "entities",
             "mentions",
-            "statements",
-            "stances"
+            "stances",
+            "statements"
         ]
     );
     let trgm: bool =
@@ -63,7 +63,10 @@ async fn redelivery_and_reprocessing_never_duplicate() {
     analysis.stances.truncate(1);
     analysis.entities[0].mentions.truncate(1);
     let replaced = db.store.save(&changed).await.unwrap();
-    assert_eq!((replaced.status, replaced.revision), (SaveStatus::Replaced, 2));
+    assert_eq!(
+        (replaced.status, replaced.revision),
+        (SaveStatus::Replaced, 2)
+    );
     assert_eq!(db.counts().await, [1, 3, 3, 3, 1, 1]);
     let stored = db.store.get("a1").await.unwrap().unwrap();
     assert_eq!(stored.article, changed);
@@ -131,7 +134,12 @@ async fn concurrent_saves_sharing_entities_do_not_deadlock() {
         .map(|i| {
             let store = db.store.clone();
             // Entities in a different order in every article.
-            let names = ["Alpha Person", "Beta Person", "Gamma Person", "Delta Person"];
+            let names = [
+                "Alpha Person",
+                "Beta Person",
+                "Gamma Person",
+                "Delta Person",
+            ];
             let mut doc = Doc::new(&format!("art{i}"), "src", Some(at(2026, 1, 1, 0)));
             for k in 0..names.len() {
                 let name = names[(k + i) % names.len()];
@@ -154,7 +162,13 @@ async fn get_returns_the_saved_document_exactly() {
     let mut doc = corpus().remove(0);
     // Nanoseconds survive (the document is stored whole), as does a NUL in the body, which
     // PostgreSQL text columns cannot hold.
-    doc.article.as_mut().unwrap().published_at.as_mut().unwrap().nanos = 123_456_789;
+    doc.article
+        .as_mut()
+        .unwrap()
+        .published_at
+        .as_mut()
+        .unwrap()
+        .nanos = 123_456_789;
     doc.article.as_mut().unwrap().body.push('\0');
     db.store.save(&doc).await.unwrap();
     let stored = db.store.get("a1").await.unwrap().expect("stored");
@@ -228,7 +242,14 @@ async fn invalid_articles_are_refused_without_writing() {
     refuse("NaN score", nan).await;
 
     let mut bad_time = good.clone();
-    bad_time.article.as_mut().unwrap().ingested_at.as_mut().unwrap().nanos = -1;
+    bad_time
+        .article
+        .as_mut()
+        .unwrap()
+        .ingested_at
+        .as_mut()
+        .unwrap()
+        .nanos = -1;
     refuse("bad timestamp", bad_time).await;
 
     assert_eq!(db.counts().await, [0; 6]);
@@ -245,7 +266,12 @@ async fn replay_streams_in_time_order_across_batches() {
         db.store.save(&doc).await.unwrap();
     }
 
-    let all: Vec<_> = db.store.replay(ReplayFilter::all()).try_collect().await.unwrap();
+    let all: Vec<_> = db
+        .store
+        .replay(ReplayFilter::all())
+        .try_collect()
+        .await
+        .unwrap();
     let ids: Vec<String> = all
         .iter()
         .map(|s| s.article.article.as_ref().unwrap().id.clone())
@@ -253,7 +279,10 @@ async fn replay_streams_in_time_order_across_batches() {
     let mut expected: Vec<String> = (0..205).map(|i| format!("bulk{i:03}")).collect();
     expected.extend(["a4", "a1", "a2", "a3"].map(String::from));
     assert_eq!(ids, expected);
-    assert_eq!(all[205].article, docs[3], "replay returns the documents whole");
+    assert_eq!(
+        all[205].article, docs[3],
+        "replay returns the documents whole"
+    );
 
     let range = ReplayFilter {
         basis: TimeBasis::Article,

@@ -130,7 +130,8 @@ pub struct Doc(pub AnalyzedArticle);
 
 impl Doc {
     pub fn new(id: &str, source: &str, published: Option<DateTime<Utc>>) -> Self {
-        let ingested = published.map_or_else(|| at(2026, 11, 26, 0), |p| p + chrono::Duration::hours(1));
+        let ingested =
+            published.map_or_else(|| at(2026, 11, 26, 0), |p| p + chrono::Duration::hours(1));
         Self(AnalyzedArticle {
             article: Some(Article {
                 id: id.to_owned(),
