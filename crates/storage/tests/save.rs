@@ -41,6 +41,28 @@ async fn migrations_create_the_schema_from_empty_and_rerun_as_no_op() {
 }
 
 #[tokio::test]
+async fn migrations_install_pg_trgm_in_a_new_database() {
+    let db = TestDb::new_database().await;
+    let trgm: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm')")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+    assert!(trgm, "the migration created pg_trgm");
+    save_all(&db.store, &corpus()).await;
+    let found = db
+        .store
+        .search_entities(&newsflow_proto::v1::SearchEntitiesRequest {
+            query: "Vladmir Putn".into(),
+            fuzzy: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.entities[0].key, PUTIN);
+}
+
+#[tokio::test]
 async fn redelivery_and_reprocessing_never_duplicate() {
     let db = TestDb::new().await;
     let docs = corpus();

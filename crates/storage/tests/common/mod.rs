@@ -24,34 +24,50 @@ pub fn database_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
-/// A migrated store in a schema of its own, dropped when the value is.
+/// A migrated store in a schema (or a database) of its own, dropped when the value is.
 pub struct TestDb {
     pub store: Store,
     pub schema: String,
+    /// Set when the test has a whole database to itself.
+    database: Option<String>,
     url: String,
 }
 
+/// A name no other test, in this process or another, is using.
+fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn admin_connection(url: &str) -> PgConnection {
+    PgConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}; {START_HINT}"))
+}
+
+async fn admin(url: &str, sql: String) {
+    let mut conn = admin_connection(url).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    conn.close().await.ok();
+}
+
 impl TestDb {
+    /// A fresh schema in the `DATABASE_URL` database.
     pub async fn new() -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
         let url = database_url();
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let schema = format!(
-            "nf_test_{}_{}_{nanos}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut conn = PgConnection::connect(&url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}; {START_HINT}"));
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&mut conn)
-            .await
-            .expect("create test schema");
-        conn.close().await.ok();
+        let schema = unique_name("nf_test");
+        admin(&url, format!("CREATE SCHEMA {schema}")).await;
 
         // The test's schema first (tables, _sqlx_migrations), then public for pg_trgm.
         let options = PgConnectOptions::from_str(&url)
@@ -64,7 +80,36 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}; {START_HINT}"));
         let store = Store::new(pool);
         store.migrate().await.expect("migrations apply");
-        Self { store, schema, url }
+        Self {
+            store,
+            schema,
+            database: None,
+            url,
+        }
+    }
+
+    /// A fresh, empty database (no pg_trgm yet) on the `DATABASE_URL` server, used through
+    /// its `public` schema.
+    pub async fn new_database() -> Self {
+        let url = database_url();
+        let database = unique_name("nf_test_db");
+        admin(&url, format!("CREATE DATABASE {database}")).await;
+        let options = PgConnectOptions::from_str(&url)
+            .expect("DATABASE_URL")
+            .database(&database);
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {database}: {e}; {START_HINT}"));
+        let store = Store::new(pool);
+        store.migrate().await.expect("migrations apply");
+        Self {
+            store,
+            schema: "public".to_owned(),
+            database: Some(database),
+            url,
+        }
     }
 
     /// Rows of `table` belonging to the test schema.
@@ -93,7 +138,12 @@ impl Drop for TestDb {
         // Drop cannot await, and the test's runtime may be shutting down: use a thread with
         // a runtime of its own.
         let url = self.url.clone();
-        let schema = self.schema.clone();
+        let what = self.database.clone().map_or_else(
+            || format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema),
+            // FORCE: the pool may still hold connections to it.
+            |db| format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        );
+        let sql = what.clone();
         let dropped = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -101,18 +151,16 @@ impl Drop for TestDb {
                 .ok()?;
             rt.block_on(async {
                 let mut conn = PgConnection::connect(&url).await.ok()?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "DROP SCHEMA IF EXISTS {schema} CASCADE"
-                )))
-                .execute(&mut conn)
-                .await
-                .ok()?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .ok()?;
                 conn.close().await.ok()
             })
         })
         .join();
         if !matches!(dropped, Ok(Some(()))) {
-            eprintln!("could not drop test schema {}", self.schema);
+            eprintln!("could not clean up: {what}");
         }
     }
 }
