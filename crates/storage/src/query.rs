@@ -171,8 +171,9 @@ impl Store {
     }
 
     /// How the entity `req.entity_key` is treated per UTC day of its articles' time (published,
-    /// else ingested), oldest day first. [`StoreError::NotFound`] when no stored article
-    /// mentions the entity at all; an empty list of days when none does within the period.
+    /// else ingested), oldest day first, from `req.from` (or the first article) to `req.to`
+    /// (or now). [`StoreError::NotFound`] when no stored article mentions the entity at all;
+    /// an empty list of days when none does within the period.
     pub async fn entity_timeline(
         &self,
         req: &EntityTimelineRequest,
@@ -195,8 +196,9 @@ impl Store {
 
         // Three grouped queries merged by day: each stays a plain GROUP BY on one index.
         const DAY: &str = "to_char(a.sort_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
+        // The contract: an unset end means up to now (articles dated in the future wait).
         const PERIOD: &str = "($2::timestamptz IS NULL OR a.sort_time >= $2) \
-                              AND ($3::timestamptz IS NULL OR a.sort_time < $3)";
+                              AND a.sort_time < coalesce($3::timestamptz, now())";
         let mention_rows: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {DAY} AS day, sum(ae.mention_count)::int8, count(DISTINCT a.id) \
              FROM article_entities ae JOIN articles a ON a.id = ae.article_id \

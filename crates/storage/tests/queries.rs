@@ -45,8 +45,8 @@ async fn list_filters_by_every_field() {
         list(
             &db,
             by(|r| {
-                r.from = Some(ts(at(2026, 11, 20, 0)));
-                r.to = Some(ts(at(2026, 11, 21, 0)));
+                r.from = Some(ts(at(2024, 11, 20, 0)));
+                r.to = Some(ts(at(2024, 11, 21, 0)));
             })
         )
         .await,
@@ -54,7 +54,7 @@ async fn list_filters_by_every_field() {
     );
     // a3 has no published time: its ingested time (the 21st) counts.
     assert_eq!(
-        list(&db, by(|r| r.from = Some(ts(at(2026, 11, 21, 0))))).await,
+        list(&db, by(|r| r.from = Some(ts(at(2024, 11, 21, 0))))).await,
         ["a3"]
     );
     let stance = |polarity: Polarity| StanceFilter {
@@ -96,7 +96,7 @@ async fn list_pages_walk_every_article_once() {
     save_all(&db.store, &corpus()).await;
     // Five articles at one instant: the id breaks the tie.
     for i in 0..5 {
-        let doc = Doc::new(&format!("tie{i}"), "tie", Some(at(2026, 11, 20, 12))).build();
+        let doc = Doc::new(&format!("tie{i}"), "tie", Some(at(2024, 11, 20, 12))).build();
         db.store.save(&doc).await.unwrap();
     }
     let expected = [
@@ -208,7 +208,7 @@ async fn entity_timeline_buckets_by_utc_day() {
     assert_eq!(timeline.days.len(), 2);
 
     let day = &timeline.days[0];
-    assert_eq!(day.date, "2026-11-20");
+    assert_eq!(day.date, "2024-11-20");
     assert_eq!((day.mentions, day.articles), (3, 2));
     assert_eq!((day.negative, day.neutral, day.positive), (2, 0, 1));
     assert!((day.mean_polarity - (0.8 - 0.6 - 0.4) / 3.0).abs() < 1e-5);
@@ -228,7 +228,7 @@ async fn entity_timeline_buckets_by_utc_day() {
     assert!((day.speakers[1].mean_polarity - 0.8).abs() < 1e-6);
 
     let day = &timeline.days[1];
-    assert_eq!(day.date, "2026-11-21");
+    assert_eq!(day.date, "2024-11-21");
     assert_eq!((day.mentions, day.articles), (1, 1));
     assert_eq!((day.negative, day.neutral, day.positive), (1, 0, 0));
     assert_eq!(day.speakers[0].speaker_name, "Volodymyr Zelensky");
@@ -243,7 +243,7 @@ async fn entity_timeline_buckets_by_utc_day() {
         .await
         .unwrap();
     let dates: Vec<&str> = ukraine.days.iter().map(|d| d.date.as_str()).collect();
-    assert_eq!(dates, ["2026-11-19", "2026-11-20"]);
+    assert_eq!(dates, ["2024-11-19", "2024-11-20"]);
     assert_eq!(ukraine.days[0].mentions, 3);
     assert_eq!(ukraine.days[1].neutral, 1);
     assert_eq!(ukraine.days[0].mean_polarity, 0.0);
@@ -253,13 +253,27 @@ async fn entity_timeline_buckets_by_utc_day() {
         .store
         .entity_timeline(&EntityTimelineRequest {
             entity_key: PUTIN.into(),
-            from: Some(ts(at(2026, 11, 21, 0))),
+            from: Some(ts(at(2024, 11, 21, 0))),
             to: None,
         })
         .await
         .unwrap();
     assert_eq!(period.days.len(), 1);
-    assert_eq!(period.days[0].date, "2026-11-21");
+    assert_eq!(period.days[0].date, "2024-11-21");
+
+    // An unset end means up to now: an article dated tomorrow waits.
+    let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
+    let future = Doc::new("future", "bbc", Some(tomorrow))
+        .entity("e1", EntityType::Person, "Vladimir Putin", 1)
+        .build();
+    db.store.save(&future).await.unwrap();
+    assert_eq!(db.store.entity_timeline(&req).await.unwrap().days.len(), 2);
+    let until_later = EntityTimelineRequest {
+        to: Some(ts(tomorrow + chrono::Duration::days(1))),
+        ..req.clone()
+    };
+    let days = db.store.entity_timeline(&until_later).await.unwrap().days;
+    assert_eq!(days.len(), 3);
 
     // Unknown and missing keys.
     let grpc = StorageGrpc::new(db.store.clone());

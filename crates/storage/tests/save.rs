@@ -162,7 +162,7 @@ async fn concurrent_saves_sharing_entities_do_not_deadlock() {
                 "Gamma Person",
                 "Delta Person",
             ];
-            let mut doc = Doc::new(&format!("art{i}"), "src", Some(at(2026, 1, 1, 0)));
+            let mut doc = Doc::new(&format!("art{i}"), "src", Some(at(2024, 1, 1, 0)));
             for k in 0..names.len() {
                 let name = names[(k + i) % names.len()];
                 doc = doc.entity(&format!("e{k}"), EntityType::Person, name, 1);
@@ -308,8 +308,8 @@ async fn replay_streams_in_time_order_across_batches() {
 
     let range = ReplayFilter {
         basis: TimeBasis::Article,
-        from: Some(at(2026, 11, 20, 0)),
-        to: Some(at(2026, 11, 21, 0)),
+        from: Some(at(2024, 11, 20, 0)),
+        to: Some(at(2024, 11, 21, 0)),
     };
     let ids: Vec<String> = db
         .store
@@ -320,11 +320,11 @@ async fn replay_streams_in_time_order_across_batches() {
         .unwrap();
     assert_eq!(ids, ["a1", "a2"]);
 
-    // By ingested time a3 (ingested 2026-11-21 08:00) is the latest, a1 (11:00 on the 20th)
+    // By ingested time a3 (ingested 2024-11-21 08:00) is the latest, a1 (11:00 on the 20th)
     // comes before a2 (16:00).
     let by_ingest = ReplayFilter {
         basis: TimeBasis::Ingested,
-        from: Some(at(2026, 11, 1, 0)),
+        from: Some(at(2024, 11, 1, 0)),
         to: None,
     };
     let ids: Vec<String> = db

@@ -179,7 +179,7 @@ pub struct Doc(pub AnalyzedArticle);
 impl Doc {
     pub fn new(id: &str, source: &str, published: Option<DateTime<Utc>>) -> Self {
         let ingested =
-            published.map_or_else(|| at(2026, 11, 26, 0), |p| p + chrono::Duration::hours(1));
+            published.map_or_else(|| at(2024, 11, 26, 0), |p| p + chrono::Duration::hours(1));
         Self(AnalyzedArticle {
             article: Some(Article {
                 id: id.to_owned(),
@@ -330,7 +330,7 @@ pub const NATO: &str = "ORG:nato";
 /// stances toward entities and a topic, and summaries.
 pub fn corpus() -> Vec<AnalyzedArticle> {
     use EntityType::*;
-    let a1 = Doc::new("a1", "reuters", Some(at(2026, 11, 20, 10)))
+    let a1 = Doc::new("a1", "reuters", Some(at(2024, 11, 20, 10)))
         .entity("e1", Person, "Vladimir Putin", 2)
         .entity("e2", Person, "Dmitry Peskov", 1)
         .entity("e3", Gpe, "Ukraine", 1)
@@ -339,7 +339,7 @@ pub fn corpus() -> Vec<AnalyzedArticle> {
         .stance("", "", "e3", 0.0)
         .topic_stance("e1", "Western troops", -0.7)
         .build();
-    let a2 = Doc::new("a2", "bbc", Some(at(2026, 11, 20, 15)))
+    let a2 = Doc::new("a2", "bbc", Some(at(2024, 11, 20, 15)))
         .entity("e1", Person, "Vladimir Putin", 1)
         .entity("e2", Org, "NATO", 2)
         .stance("e2", "", "e1", -0.6)
@@ -347,13 +347,13 @@ pub fn corpus() -> Vec<AnalyzedArticle> {
         .build();
     // No published time: listed by its ingested time.
     let a3 = Doc::new("a3", "reuters", None)
-        .ingested(at(2026, 11, 21, 8))
+        .ingested(at(2024, 11, 21, 8))
         .entity_keyed("e1", Person, "Putin", PUTIN)
         .entity("e2", Person, "Volodymyr Zelensky", 1)
         .statement("s1", "e2")
         .stance("e2", "s1", "e1", -0.9)
         .build();
-    let a4 = Doc::new("a4", "bbc", Some(at(2026, 11, 19, 12)))
+    let a4 = Doc::new("a4", "bbc", Some(at(2024, 11, 19, 12)))
         .entity("e1", Gpe, "Ukraine", 3)
         .build();
     vec![a1, a2, a3, a4]
