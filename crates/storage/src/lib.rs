@@ -99,6 +99,12 @@ impl Store {
         Ok(())
     }
 
+    /// Checks that the database answers, for readiness and health checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// The underlying pool (for health checks and tests).
     pub fn pool(&self) -> &PgPool {
         &self.pool

@@ -204,6 +204,23 @@ async fn get_returns_the_saved_document_exactly() {
 }
 
 #[tokio::test]
+async fn an_article_without_times_sorts_by_when_it_was_stored() {
+    let db = TestDb::new().await;
+    let mut doc = Doc::new("bare", "src", None).build();
+    doc.article.as_mut().unwrap().ingested_at = None;
+    let saved = db.store.save(&doc).await.unwrap();
+    assert!(db.store.ping().await.is_ok());
+    let sort_time: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT sort_time FROM articles WHERE id = 'bare'")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(sort_time, saved.stored_at);
+    // The stored document stays as given, without an invented time.
+    assert_eq!(db.store.get("bare").await.unwrap().unwrap().article, doc);
+}
+
+#[tokio::test]
 async fn summaries_are_projected_per_article_entity() {
     let db = TestDb::new().await;
     let mut doc = corpus().remove(0);
