@@ -364,3 +364,23 @@ async fn a_database_that_is_down_is_unavailable() {
     let status = newsflow_storage::grpc::status(err);
     assert_eq!(status.code(), tonic::Code::Unavailable);
 }
+
+#[tokio::test]
+async fn a_schema_can_be_chosen_in_the_url() {
+    let db = TestDb::new().await;
+    save_all(&db.store, &corpus()).await;
+    let url = database_url();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let store = Store::connect(&format!(
+        "{url}{sep}options[search_path]={},public",
+        db.schema
+    ))
+    .await
+    .unwrap();
+    let schema: String = sqlx::query_scalar("SELECT current_schema()::text")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(schema, db.schema);
+    assert_eq!(store.exists(&["a1".to_owned()]).await.unwrap(), ["a1"]);
+}
