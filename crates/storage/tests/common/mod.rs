@@ -1,0 +1,373 @@
+//! Test support: a fresh schema per test on the local PostgreSQL, and article fixtures.
+
+#![allow(dead_code)] // Each test binary uses a different part of this module.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, TimeZone, Utc};
+use newsflow_proto::v1::{
+    Analysis, AnalyzedArticle, Article, Entity, EntitySummary, EntityType, Mention, MentionKind,
+    Polarity, Span, Stance, Statement, StatementKind, Target, target,
+};
+use newsflow_storage::{Store, time};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+
+const START_HINT: &str = "start PostgreSQL with \
+    `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
+    or point DATABASE_URL at a running server";
+
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A migrated store in a schema (or a database) of its own, dropped when the value is.
+pub struct TestDb {
+    pub store: Store,
+    pub schema: String,
+    /// Set when the test has a whole database to itself.
+    database: Option<String>,
+    url: String,
+}
+
+/// A name no other test, in this process or another, is using.
+fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn admin_connection(url: &str) -> PgConnection {
+    PgConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}; {START_HINT}"))
+}
+
+async fn admin(url: &str, sql: String) {
+    let mut conn = admin_connection(url).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    conn.close().await.ok();
+}
+
+impl TestDb {
+    /// A fresh schema in the `DATABASE_URL` database.
+    pub async fn new() -> Self {
+        let url = database_url();
+        let schema = unique_name("nf_test");
+        admin(&url, format!("CREATE SCHEMA {schema}")).await;
+
+        // The test's schema first (tables, _sqlx_migrations), then public for pg_trgm.
+        let options = PgConnectOptions::from_str(&url)
+            .expect("DATABASE_URL")
+            .options([("search_path", format!("{schema},public"))]);
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}; {START_HINT}"));
+        let store = Store::new(pool);
+        store.migrate().await.expect("migrations apply");
+        Self {
+            store,
+            schema,
+            database: None,
+            url,
+        }
+    }
+
+    /// A fresh, empty database (no pg_trgm yet) on the `DATABASE_URL` server, used through
+    /// its `public` schema.
+    pub async fn new_database() -> Self {
+        let url = database_url();
+        let database = unique_name("nf_test_db");
+        admin(&url, format!("CREATE DATABASE {database}")).await;
+        let options = PgConnectOptions::from_str(&url)
+            .expect("DATABASE_URL")
+            .database(&database);
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {database}: {e}; {START_HINT}"));
+        let store = Store::new(pool);
+        store.migrate().await.expect("migrations apply");
+        Self {
+            store,
+            schema: "public".to_owned(),
+            database: Some(database),
+            url,
+        }
+    }
+
+    /// Rows of `table` belonging to the test schema.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+            .fetch_one(self.store.pool())
+            .await
+            .expect("count rows")
+    }
+
+    /// Row counts of every table, for comparing states.
+    pub async fn counts(&self) -> [i64; 6] {
+        [
+            self.count("articles").await,
+            self.count("entities").await,
+            self.count("article_entities").await,
+            self.count("mentions").await,
+            self.count("statements").await,
+            self.count("stances").await,
+        ]
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // Drop cannot await, and the test's runtime may be shutting down: use a thread with
+        // a runtime of its own.
+        let url = self.url.clone();
+        let what = self.database.clone().map_or_else(
+            || format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema),
+            // FORCE: the pool may still hold connections to it.
+            |db| format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        );
+        let sql = what.clone();
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut conn = PgConnection::connect(&url).await.ok()?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .ok()?;
+                conn.close().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("could not clean up: {what}");
+        }
+    }
+}
+
+pub fn at(y: i32, mo: u32, d: u32, h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, 0, 0).unwrap()
+}
+
+pub fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
+    time::to_proto(t)
+}
+
+/// A small builder for `AnalyzedArticle` fixtures. Spans are made up but consistent.
+pub struct Doc(pub AnalyzedArticle);
+
+impl Doc {
+    pub fn new(id: &str, source: &str, published: Option<DateTime<Utc>>) -> Self {
+        let ingested =
+            published.map_or_else(|| at(2024, 11, 26, 0), |p| p + chrono::Duration::hours(1));
+        Self(AnalyzedArticle {
+            article: Some(Article {
+                id: id.to_owned(),
+                external_id: format!("ext-{id}"),
+                url: format!("https://example.com/{id}"),
+                source: source.to_owned(),
+                title: format!("Title of {id}"),
+                body: format!("Body of {id}. Vladimir Putin and others."),
+                language: "en".to_owned(),
+                published_at: published.map(ts),
+                ingested_at: Some(ts(ingested)),
+            }),
+            analysis: Some(Analysis::default()),
+            stages: vec![],
+        })
+    }
+
+    pub fn ingested(mut self, t: DateTime<Utc>) -> Self {
+        self.article_mut().ingested_at = Some(ts(t));
+        self
+    }
+
+    pub fn article_mut(&mut self) -> &mut Article {
+        self.0.article.as_mut().unwrap()
+    }
+
+    fn analysis(&mut self) -> &mut Analysis {
+        self.0.analysis.as_mut().unwrap()
+    }
+
+    /// Adds entity `id` with `mentions` name mentions and a summary.
+    pub fn entity(mut self, id: &str, ty: EntityType, name: &str, mentions: u32) -> Self {
+        let key = format!("{}:{}", type_label(ty), name.to_lowercase());
+        let mentions: Vec<Mention> = (0..mentions)
+            .map(|i| Mention {
+                span: Some(Span {
+                    start: i * 10,
+                    end: i * 10 + 5,
+                }),
+                text: name.to_owned(),
+                kind: MentionKind::Name as i32,
+                confidence: 0.9,
+            })
+            .collect();
+        let count = mentions.len() as u32;
+        let a = self.analysis();
+        a.entities.push(Entity {
+            id: id.to_owned(),
+            r#type: ty as i32,
+            canonical_name: name.to_owned(),
+            key,
+            salience: 0.5,
+            mentions,
+        });
+        a.summaries.push(EntitySummary {
+            entity_id: id.to_owned(),
+            mention_count: count,
+            ..Default::default()
+        });
+        self
+    }
+
+    /// Like [`Doc::entity`] with an explicit key (a shorter name of a known entity).
+    pub fn entity_keyed(mut self, id: &str, ty: EntityType, name: &str, key: &str) -> Self {
+        self = self.entity(id, ty, name, 1);
+        self.analysis().entities.last_mut().unwrap().key = key.to_owned();
+        self
+    }
+
+    pub fn statement(mut self, id: &str, speaker: &str) -> Self {
+        self.analysis().statements.push(Statement {
+            id: id.to_owned(),
+            speaker_entity_id: speaker.to_owned(),
+            speaker_span: Some(Span { start: 0, end: 5 }),
+            speaker_text: "He".to_owned(),
+            cue_span: Some(Span { start: 6, end: 10 }),
+            cue: "said".to_owned(),
+            content_span: Some(Span { start: 11, end: 30 }),
+            content: "something".to_owned(),
+            kind: StatementKind::Direct as i32,
+            confidence: 0.8,
+        });
+        self
+    }
+
+    /// A stance of `holder` ("" for the text's own) toward entity `target`.
+    pub fn stance(mut self, holder: &str, statement: &str, target: &str, score: f32) -> Self {
+        self.push_stance(
+            holder,
+            statement,
+            target::Target::EntityId(target.to_owned()),
+            score,
+        );
+        self
+    }
+
+    pub fn topic_stance(mut self, holder: &str, topic: &str, score: f32) -> Self {
+        self.push_stance(holder, "", target::Target::Topic(topic.to_owned()), score);
+        self
+    }
+
+    fn push_stance(&mut self, holder: &str, statement: &str, target: target::Target, score: f32) {
+        let polarity = if score > 0.2 {
+            Polarity::Positive
+        } else if score < -0.2 {
+            Polarity::Negative
+        } else {
+            Polarity::Neutral
+        };
+        self.analysis().stances.push(Stance {
+            holder_entity_id: holder.to_owned(),
+            statement_id: statement.to_owned(),
+            target: Some(Target {
+                target: Some(target),
+                span: Some(Span { start: 1, end: 2 }),
+            }),
+            polarity: polarity as i32,
+            score,
+            confidence: 0.7,
+            evidence_span: Some(Span { start: 0, end: 40 }),
+        });
+    }
+
+    pub fn build(self) -> AnalyzedArticle {
+        self.0
+    }
+}
+
+fn type_label(ty: EntityType) -> &'static str {
+    match ty {
+        EntityType::Person => "PERSON",
+        EntityType::Org => "ORG",
+        EntityType::Gpe => "GPE",
+        EntityType::Loc => "LOC",
+        EntityType::Norp => "NORP",
+        EntityType::Event => "EVENT",
+        EntityType::Date => "DATE",
+        EntityType::Misc => "MISC",
+        EntityType::Unspecified => "UNSPECIFIED",
+    }
+}
+
+pub const PUTIN: &str = "PERSON:vladimir putin";
+pub const UKRAINE: &str = "GPE:ukraine";
+pub const NATO: &str = "ORG:nato";
+
+/// Four articles over three days (newest first: a3, a2, a1, a4) with entities, statements,
+/// stances toward entities and a topic, and summaries.
+pub fn corpus() -> Vec<AnalyzedArticle> {
+    use EntityType::*;
+    let a1 = Doc::new("a1", "reuters", Some(at(2024, 11, 20, 10)))
+        .entity("e1", Person, "Vladimir Putin", 2)
+        .entity("e2", Person, "Dmitry Peskov", 1)
+        .entity("e3", Gpe, "Ukraine", 1)
+        .statement("s1", "e2")
+        .stance("e2", "s1", "e1", 0.8)
+        .stance("", "", "e3", 0.0)
+        .topic_stance("e1", "Western troops", -0.7)
+        .build();
+    let a2 = Doc::new("a2", "bbc", Some(at(2024, 11, 20, 15)))
+        .entity("e1", Person, "Vladimir Putin", 1)
+        .entity("e2", Org, "NATO", 2)
+        .stance("e2", "", "e1", -0.6)
+        .stance("", "", "e1", -0.4)
+        .build();
+    // No published time: listed by its ingested time.
+    let a3 = Doc::new("a3", "reuters", None)
+        .ingested(at(2024, 11, 21, 8))
+        .entity_keyed("e1", Person, "Putin", PUTIN)
+        .entity("e2", Person, "Volodymyr Zelensky", 1)
+        .statement("s1", "e2")
+        .stance("e2", "s1", "e1", -0.9)
+        .build();
+    let a4 = Doc::new("a4", "bbc", Some(at(2024, 11, 19, 12)))
+        .entity("e1", Gpe, "Ukraine", 3)
+        .build();
+    vec![a1, a2, a3, a4]
+}
+
+pub async fn save_all(store: &Store, docs: &[AnalyzedArticle]) {
+    for doc in docs {
+        store.save(doc).await.expect("save fixture");
+    }
+}
+
+pub fn ids(page: &newsflow_proto::v1::ListArticlesResponse) -> Vec<String> {
+    page.articles
+        .iter()
+        .map(|a| a.article.as_ref().unwrap().id.clone())
+        .collect()
+}
