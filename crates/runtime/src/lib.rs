@@ -12,6 +12,7 @@ pub mod telemetry;
 
 pub use config::{BusArgs, LogFormat, TelemetryArgs};
 pub use grpc::GrpcServer;
+pub use metrics_exporter_prometheus::PrometheusHandle;
 
 /// An error starting or running a service's shared parts.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,6 @@
 //! Logs through `tracing` and metrics on a Prometheus endpoint.
 
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 use crate::{
@@ -8,18 +8,36 @@ use crate::{
     config::{LogFormat, TelemetryArgs},
 };
 
-/// Installs the log subscriber and, unless disabled, the `/metrics` endpoint. Call once, early,
-/// inside the tokio runtime.
-pub fn init(args: &TelemetryArgs) -> Result<(), RuntimeError> {
+/// Installs the log subscriber and the metrics recorder, with its `/metrics` endpoint unless
+/// disabled. Call once, early, inside the tokio runtime. The handle renders the metrics, for a
+/// service that also serves them on a port of its own (ingest's HTTP API).
+pub fn init(args: &TelemetryArgs) -> Result<PrometheusHandle, RuntimeError> {
     init_logs(args.log_format, &args.log)?;
-    if let Some(addr) = args.metrics_addr.0 {
-        PrometheusBuilder::new()
-            .with_http_listener(addr)
-            .install()
-            .map_err(|e| RuntimeError::Metrics(e.to_string()))?;
-        tracing::info!(%addr, "serving Prometheus metrics");
-    }
-    Ok(())
+    let metrics_error = |e: &dyn std::fmt::Display| RuntimeError::Metrics(e.to_string());
+    let handle = match args.metrics_addr.0 {
+        Some(addr) => {
+            let (recorder, exporter) = PrometheusBuilder::new()
+                .with_http_listener(addr)
+                .build()
+                .map_err(|e| metrics_error(&e))?;
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).map_err(|e| metrics_error(&e))?;
+            tokio::spawn(async move {
+                if let Err(error) = exporter.await {
+                    tracing::error!(?error, "the metrics endpoint stopped");
+                }
+            });
+            tracing::info!(%addr, "serving Prometheus metrics");
+            handle
+        }
+        None => {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).map_err(|e| metrics_error(&e))?;
+            handle
+        }
+    };
+    Ok(handle)
 }
 
 /// Installs the log subscriber with a `tracing` filter.

@@ -1,0 +1,83 @@
+//! Why ingest refuses an article, and how each reason reads over gRPC and HTTP.
+
+use tonic::{Code, Status};
+
+/// Seconds a client should wait before retrying when the broker is down.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
+
+/// An article ingest could not accept.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IngestError {
+    /// A field is missing, malformed or refused by policy.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The request field at fault (`body`, `url`).
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A field is larger than the configured limit.
+    #[error("{field}: {message}")]
+    TooLarge {
+        /// The request field at fault.
+        field: &'static str,
+        /// Its size and the limit.
+        message: String,
+    },
+    /// The broker did not confirm the publish: nothing was accepted; retry later.
+    #[error(
+        "the broker is unavailable, nothing was accepted; retry in {RETRY_AFTER_SECONDS} s ({0})"
+    )]
+    Unavailable(String),
+}
+
+impl IngestError {
+    pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// The field at fault, if the error is about one.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::Invalid { field, .. } | Self::TooLarge { field, .. } => field,
+            Self::Unavailable(_) => "",
+        }
+    }
+
+    /// The gRPC status code.
+    pub fn code(&self) -> Code {
+        match self {
+            Self::Invalid { .. } | Self::TooLarge { .. } => Code::InvalidArgument,
+            Self::Unavailable(_) => Code::Unavailable,
+        }
+    }
+
+    /// The HTTP status code.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Invalid { .. } => 400,
+            Self::TooLarge { .. } => 413,
+            Self::Unavailable(_) => 503,
+        }
+    }
+}
+
+impl From<IngestError> for Status {
+    fn from(error: IngestError) -> Self {
+        Status::new(error.code(), error.to_string())
+    }
+}
+
+/// The gRPC code's canonical name, as `SubmitError.code` carries it.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        _ => "INTERNAL",
+    }
+}

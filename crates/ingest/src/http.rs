@@ -1,0 +1,334 @@
+//! Plain HTTP for clients without gRPC.
+//!
+//! - `POST /v1/articles`: one JSON article (`{"body": ...}`), a JSON array of them, or NDJSON
+//!   (`Content-Type: application/x-ndjson`, one article a line). One article is answered with
+//!   `202 {"id", "duplicate": false}` (200 for a duplicate) or its error; many with
+//!   `200 {"accepted", "duplicates", "refused", "results": [...]}`, each item with its own id or
+//!   error. When the broker is down the answer is 503 with `Retry-After`; resubmitting a whole
+//!   batch is safe, since what was accepted comes back as duplicates.
+//! - `GET /healthz`: 200 while the process serves.
+//! - `GET /metrics`: Prometheus metrics.
+//!
+//! Errors are `{"error": {"code", "field", "message"}}`, `field` naming the article field at
+//! fault.
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    body::{Body, to_bytes},
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use futures::{StreamExt, stream};
+use newsflow_proto::v1::SubmitRequest;
+use newsflow_runtime::PrometheusHandle;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{
+    auth::ApiKeys,
+    error::{IngestError, RETRY_AFTER_SECONDS, code_name},
+    ingestor::{Accepted, Ingestor},
+};
+
+/// Articles of one request validated and published at once.
+const BULK_CONCURRENCY: usize = 64;
+
+/// What the HTTP handlers share.
+#[derive(Clone)]
+pub struct HttpState {
+    /// The front door's logic.
+    pub ingestor: Arc<Ingestor>,
+    /// API keys (none: open).
+    pub keys: ApiKeys,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// Largest request body, in bytes.
+    pub max_request_bytes: usize,
+}
+
+/// The HTTP routes.
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/v1/articles", post(submit))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn metrics(State(state): State<HttpState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// An article as JSON. Unknown fields are refused, so a misspelt `bdy` is caught.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonArticle {
+    #[serde(default)]
+    external_id: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    language: String,
+    /// RFC 3339, e.g. `2025-09-04T10:00:00Z`.
+    #[serde(default)]
+    published_at: Option<String>,
+}
+
+async fn submit(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    if !state.keys.allows(authorization) {
+        let mut response = error_response(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "",
+            "missing or unknown API key: send `Authorization: Bearer <key>`",
+        );
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    }
+    let Ok(bytes) = to_bytes(body, state.max_request_bytes).await else {
+        return error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "INVALID_ARGUMENT",
+            "",
+            &format!(
+                "the request is larger than {} bytes; send fewer articles at once",
+                state.max_request_bytes
+            ),
+        );
+    };
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            let at = error.valid_up_to();
+            let prefix = String::from_utf8_lossy(&bytes[..at]);
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "INVALID_ARGUMENT",
+                field_before(&prefix),
+                &format!("is not valid UTF-8 (bad byte at offset {at} of the request)"),
+            );
+        }
+    };
+
+    let ndjson = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|kind| kind.contains("ndjson") || kind.contains("jsonl"));
+    if ndjson {
+        let items: Vec<Result<Value, String>> = text
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| serde_json::from_str(line).map_err(|e| format!("not JSON: {e}")))
+            .collect();
+        return bulk(&state, items).await;
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => bulk(&state, items.into_iter().map(Ok).collect()).await,
+        Ok(item) => single(&state, item).await,
+        Err(error) => error_response(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "",
+            &format!("the request is not JSON: {error}"),
+        ),
+    }
+}
+
+async fn single(state: &HttpState, item: Value) -> Response {
+    let result = match parse(item) {
+        Ok(request) => state.ingestor.submit(request).await,
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(accepted) => {
+            let status = if accepted.duplicate {
+                StatusCode::OK
+            } else {
+                StatusCode::ACCEPTED
+            };
+            (status, axum::Json(accepted_json(&accepted))).into_response()
+        }
+        Err(error) => {
+            let status = StatusCode::from_u16(error.http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut response = error_response(
+                status,
+                code_name(error.code()),
+                error.field(),
+                &error.to_string(),
+            );
+            if matches!(error, IngestError::Unavailable(_)) {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+            }
+            response
+        }
+    }
+}
+
+async fn bulk(state: &HttpState, items: Vec<Result<Value, String>>) -> Response {
+    let results: Vec<Result<Accepted, IngestError>> = stream::iter(items)
+        .map(|item| async move {
+            let request = item
+                .map_err(|message| IngestError::invalid("", message))
+                .and_then(parse)?;
+            state.ingestor.submit(request).await
+        })
+        .buffered(BULK_CONCURRENCY)
+        .collect()
+        .await;
+
+    let (mut accepted, mut duplicates, mut refused, mut unavailable) = (0, 0, 0, false);
+    let listed: Vec<Value> = results
+        .iter()
+        .enumerate()
+        .map(|(index, result)| match result {
+            Ok(item) => {
+                if item.duplicate {
+                    duplicates += 1;
+                } else {
+                    accepted += 1;
+                }
+                let mut answer = accepted_json(item);
+                answer["index"] = json!(index);
+                answer
+            }
+            Err(error) => {
+                refused += 1;
+                unavailable |= matches!(error, IngestError::Unavailable(_));
+                json!({"index": index, "error": error_json(code_name(error.code()), error.field(), &error.to_string())})
+            }
+        })
+        .collect();
+    let body = json!({
+        "accepted": accepted,
+        "duplicates": duplicates,
+        "refused": refused,
+        "results": listed,
+    });
+    if unavailable {
+        let mut response = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        response
+    } else {
+        (StatusCode::OK, axum::Json(body)).into_response()
+    }
+}
+
+/// The JSON article as a `SubmitRequest`, or the field that is wrong.
+fn parse(item: Value) -> Result<SubmitRequest, IngestError> {
+    let article: JsonArticle = serde_path_to_error::deserialize(item).map_err(|error| {
+        let path = error.path().to_string();
+        let field = FIELDS
+            .iter()
+            .copied()
+            .find(|known| *known == path)
+            .unwrap_or("");
+        IngestError::invalid(field, error.into_inner().to_string())
+    })?;
+    let published_at = match article.published_at.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(text.parse::<prost_types::Timestamp>().map_err(|_| {
+            IngestError::invalid(
+                "published_at",
+                format!("{text:?} is not an RFC 3339 time such as 2025-09-04T10:00:00Z"),
+            )
+        })?),
+    };
+    Ok(SubmitRequest {
+        external_id: article.external_id,
+        url: article.url,
+        source: article.source,
+        title: article.title,
+        body: article.body,
+        language: article.language,
+        published_at,
+    })
+}
+
+const FIELDS: &[&str] = &[
+    "external_id",
+    "url",
+    "source",
+    "title",
+    "body",
+    "language",
+    "published_at",
+];
+
+/// The JSON key whose value a byte offset falls in, judged from the text before it.
+fn field_before(prefix: &str) -> &'static str {
+    let Some(colon) = prefix.rfind("\":") else {
+        return "";
+    };
+    let key_start = prefix[..colon].rfind('"').map_or(0, |at| at + 1);
+    let key = &prefix[key_start..colon];
+    FIELDS
+        .iter()
+        .copied()
+        .find(|known| *known == key)
+        .unwrap_or("")
+}
+
+fn accepted_json(accepted: &Accepted) -> Value {
+    json!({"id": accepted.id, "duplicate": accepted.duplicate})
+}
+
+fn error_json(code: &str, field: &str, message: &str) -> Value {
+    json!({"code": code, "field": field, "message": message})
+}
+
+fn error_response(status: StatusCode, code: &str, field: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": error_json(code, field, message)})),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_field_an_offset_falls_in() {
+        assert_eq!(field_before(r#"{"title": "ok", "body": "abc"#), "body");
+        assert_eq!(field_before(r#"{"title": "a"#), "title");
+        assert_eq!(field_before(r#"{"#), "");
+    }
+
+    #[test]
+    fn json_articles_parse_with_their_errors_named() {
+        let ok =
+            parse(json!({"body": "Text.", "published_at": "2025-09-04T10:00:00+02:00"})).unwrap();
+        assert_eq!(ok.published_at.unwrap().seconds, 1_756_972_800);
+        let typo = parse(json!({"bdy": "Text."})).unwrap_err();
+        assert!(typo.to_string().contains("bdy"), "{typo}");
+        let wrong_type = parse(json!({"body": 5})).unwrap_err();
+        assert_eq!(wrong_type.field(), "body");
+        let bad_time = parse(json!({"body": "x", "published_at": "yesterday"})).unwrap_err();
+        assert_eq!(bad_time.field(), "published_at");
+    }
+}

@@ -1,0 +1,100 @@
+//! Accepting one article: validate, check for a duplicate, publish `article.ingested`, and
+//! answer only once the broker has confirmed.
+
+use std::time::SystemTime;
+
+use newsflow_bus::{Outgoing, Publisher, TraceContext, topology::ARTICLE_INGESTED};
+use newsflow_proto::v1::{Analysis, AnalyzedArticle, StageRecord, SubmitRequest};
+use tracing::{info, warn};
+
+use crate::{
+    dedup::Dedup,
+    error::IngestError,
+    validate::{Policy, validate},
+};
+
+/// An accepted article.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    /// The article id.
+    pub id: String,
+    /// True when it had been accepted before and was not sent again.
+    pub duplicate: bool,
+}
+
+/// The front door's logic, shared by the gRPC and HTTP servers.
+pub struct Ingestor {
+    publisher: Publisher,
+    policy: Policy,
+    dedup: Dedup,
+    instance: String,
+}
+
+impl Ingestor {
+    /// An ingestor publishing through `publisher`.
+    pub fn new(publisher: Publisher, policy: Policy, dedup: Dedup) -> Self {
+        let instance = std::env::var("HOSTNAME").unwrap_or_else(|_| "ingest".to_owned());
+        Self {
+            publisher,
+            policy,
+            dedup,
+            instance,
+        }
+    }
+
+    /// The limits and policies in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Accepts one article, or says why not. `Ok` means the broker has the article (or had it
+    /// before); on any error nothing was published.
+    pub async fn submit(&self, request: SubmitRequest) -> Result<Accepted, IngestError> {
+        let result = self.try_submit(request).await;
+        let outcome = match &result {
+            Ok(Accepted {
+                duplicate: true, ..
+            }) => "duplicate",
+            Ok(_) => "accepted",
+            Err(IngestError::Unavailable(_)) => "unavailable",
+            Err(_) => "refused",
+        };
+        metrics::counter!("newsflow_ingest_articles_total", "outcome" => outcome).increment(1);
+        result
+    }
+
+    async fn try_submit(&self, request: SubmitRequest) -> Result<Accepted, IngestError> {
+        let mut article = validate(request, &self.policy)?;
+        let id = article.id.clone();
+        if self.dedup.seen(&id).await {
+            return Ok(Accepted {
+                id,
+                duplicate: true,
+            });
+        }
+        let now = prost_types::Timestamp::from(SystemTime::now());
+        article.ingested_at = Some(now);
+        let document = AnalyzedArticle {
+            article: Some(article),
+            analysis: Some(Analysis::default()),
+            stages: vec![StageRecord {
+                stage: "ingest".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                instance: self.instance.clone(),
+                finished_at: Some(now),
+            }],
+        };
+        let trace = TraceContext::new_root();
+        let message = Outgoing::protobuf(ARTICLE_INGESTED, &id, &document, trace);
+        self.publisher.publish(&message).await.map_err(|error| {
+            warn!(%error, article_id = %id, "publish failed; refusing the article");
+            IngestError::Unavailable(error.to_string())
+        })?;
+        self.dedup.remember(&id);
+        info!(article_id = %id, trace_id = %trace.trace_id(), "article accepted");
+        Ok(Accepted {
+            id,
+            duplicate: false,
+        })
+    }
+}

@@ -1,0 +1,107 @@
+//! newsflow-ingest: the front door of the pipeline.
+//!
+//! A submitted article is validated and normalized ([`validate`]), given an id derived from its
+//! content ([`identity`]), checked for a duplicate ([`dedup`]), and published as
+//! `article.ingested`; the client is answered only once the broker has confirmed
+//! ([`ingestor`]). The same logic serves gRPC ([`grpc`]) and HTTP ([`http`]), behind optional
+//! API keys ([`auth`]).
+
+pub mod auth;
+pub mod config;
+pub mod dedup;
+pub mod error;
+pub mod grpc;
+pub mod html;
+pub mod http;
+pub mod identity;
+pub mod ingestor;
+pub mod language;
+pub mod validate;
+
+use std::{process::ExitCode, sync::Arc};
+
+use anyhow::Context;
+use clap::Parser;
+use newsflow_bus::Publisher;
+use newsflow_runtime::{GrpcServer, grpc::bind, shutdown, telemetry};
+use tracing::{error, info, warn};
+
+pub use config::Config;
+
+/// The binary's entry point.
+pub fn main() -> ExitCode {
+    let config = Config::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("newsflow-ingest: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            error!("{error:#}");
+            eprintln!("newsflow-ingest: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves gRPC and HTTP until SIGTERM or SIGINT.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let metrics = telemetry::init(&config.telemetry)?;
+    let shutdown = shutdown::on_signals();
+
+    let publisher = Publisher::new(config.bus.config("ingest"), config.bus.topology());
+    // Serve even when the broker is down: submissions get 503 until it is back.
+    if let Err(error) = Publisher::connect(config.bus.config("ingest"), config.bus.topology()).await
+    {
+        warn!(%error, "the broker is not reachable yet; answering UNAVAILABLE until it is");
+    }
+    let dedup = dedup::Dedup::new(
+        config.dedup_cache,
+        config.storage_addr.as_deref(),
+        config.storage_timeout,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let policy = validate::Policy {
+        max_body_bytes: config.max_body_bytes,
+        max_title_chars: config.max_title_chars,
+        html: config.html,
+        languages: language::LanguagePolicy {
+            supported: config.languages.clone(),
+            refuse_unsupported: config.refuse_unsupported_languages,
+        },
+    };
+    let ingestor = Arc::new(ingestor::Ingestor::new(publisher, policy, dedup));
+    let keys = auth::ApiKeys::new(config.api_keys.clone());
+    if !keys.enabled() {
+        warn!("no API keys configured: anyone who can reach ingest can submit");
+    }
+
+    let grpc_listener = bind(config.grpc_addr).await?;
+    let http_listener = bind(config.http_addr).await?;
+    let grpc = GrpcServer::new()
+        .add_service(grpc::IngestGrpc::server(
+            Arc::clone(&ingestor),
+            keys.clone(),
+            config.max_request_bytes,
+        ))
+        .serve(grpc_listener, shutdown.clone());
+    let router = http::router(http::HttpState {
+        ingestor,
+        keys,
+        metrics,
+        max_request_bytes: config.max_request_bytes,
+    });
+    info!(addr = %config.http_addr, "serving HTTP");
+    let stop_http = shutdown.clone();
+    let http = axum::serve(http_listener, router)
+        .with_graceful_shutdown(async move { stop_http.cancelled().await });
+    let (grpc, http) = tokio::join!(grpc, http);
+    grpc.context("gRPC server")?;
+    http.context("HTTP server")?;
+    info!("stopped");
+    Ok(())
+}

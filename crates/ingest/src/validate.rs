@@ -1,0 +1,331 @@
+//! Turning a submitted article into a valid, normalized `Article`, or the reason it is not one.
+//!
+//! Checks run in the order a client would fix them: the body (present, within the size limit,
+//! HTML handled, non-empty once normalized), then the title, URL, timestamp, the small fields,
+//! and the language.
+
+use newsflow_nlp::normalize::normalize;
+use newsflow_proto::v1::{Article, SubmitRequest};
+use prost_types::Timestamp;
+
+use crate::{
+    error::IngestError,
+    html::{self, HtmlPolicy},
+    identity::article_id,
+    language::{self, LanguagePolicy},
+};
+
+/// Limits and policies for what ingest accepts.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Largest body, in bytes of UTF-8, before any normalization.
+    pub max_body_bytes: usize,
+    /// Longest title, in characters.
+    pub max_title_chars: usize,
+    /// What to do with HTML bodies.
+    pub html: HtmlPolicy,
+    /// Which languages are served.
+    pub languages: LanguagePolicy,
+}
+
+/// Longest external id, source or language tag, in characters.
+const MAX_SHORT_FIELD_CHARS: usize = 256;
+/// Longest URL, in bytes.
+const MAX_URL_BYTES: usize = 4096;
+/// Timestamps outside these years are taken for client bugs (an epoch in milliseconds sent as
+/// seconds, a zero date).
+const EARLIEST: i64 = -5_364_662_400; // 1800-01-01T00:00:00Z
+const LATEST: i64 = 7_258_118_400; // 2200-01-01T00:00:00Z
+
+/// Validates and normalizes one submitted article. The result has its id, normalized body and
+/// title, and language; `ingested_at` is left for the caller to stamp.
+pub fn validate(request: SubmitRequest, policy: &Policy) -> Result<Article, IngestError> {
+    let body = validated_body(&request.body, policy)?;
+
+    let title = normalize(&request.title);
+    let title_chars = title.chars().count();
+    if title_chars > policy.max_title_chars {
+        return Err(IngestError::TooLarge {
+            field: "title",
+            message: format!(
+                "is {title_chars} characters; the limit is {}",
+                policy.max_title_chars
+            ),
+        });
+    }
+
+    let url = request.url.trim().to_owned();
+    if !url.is_empty() {
+        check_url(&url)?;
+    }
+    if let Some(published_at) = &request.published_at {
+        check_timestamp("published_at", published_at)?;
+    }
+    let external_id = short_field("external_id", &request.external_id)?;
+    let source = short_field("source", &request.source)?;
+
+    let language = match short_field("language", &request.language)?.to_ascii_lowercase() {
+        declared if declared.is_empty() => language::detect(&body),
+        declared if is_language_tag(&declared) => declared,
+        declared => {
+            return Err(IngestError::invalid(
+                "language",
+                format!("{declared:?} is not an ISO 639-1 code such as \"en\""),
+            ));
+        }
+    };
+    if policy.languages.refuses(&language) {
+        return Err(IngestError::invalid(
+            "language",
+            format!(
+                "articles in {language:?} are not served here (served: {})",
+                policy.languages.supported.join(", ")
+            ),
+        ));
+    }
+
+    Ok(Article {
+        id: article_id(&external_id, &body),
+        external_id,
+        url,
+        source,
+        title,
+        body,
+        language,
+        published_at: request.published_at,
+        ingested_at: None,
+    })
+}
+
+fn validated_body(raw: &str, policy: &Policy) -> Result<String, IngestError> {
+    if raw.trim().is_empty() {
+        return Err(IngestError::invalid("body", "is missing or empty"));
+    }
+    if raw.len() > policy.max_body_bytes {
+        return Err(IngestError::TooLarge {
+            field: "body",
+            message: format!(
+                "is {} bytes; the limit is {}",
+                raw.len(),
+                policy.max_body_bytes
+            ),
+        });
+    }
+    let text = if html::looks_like_html(raw) {
+        match policy.html {
+            HtmlPolicy::Strip => {
+                html::to_text(raw).map_err(|message| IngestError::invalid("body", message))?
+            }
+            HtmlPolicy::Reject => {
+                return Err(IngestError::invalid(
+                    "body",
+                    "is HTML; this deployment accepts plain text only",
+                ));
+            }
+        }
+    } else {
+        raw.to_owned()
+    };
+    let body = normalize(&text);
+    if body.is_empty() {
+        return Err(IngestError::invalid("body", "has no text once normalized"));
+    }
+    Ok(body)
+}
+
+fn check_url(url: &str) -> Result<(), IngestError> {
+    if url.len() > MAX_URL_BYTES {
+        return Err(IngestError::TooLarge {
+            field: "url",
+            message: format!("is {} bytes; the limit is {MAX_URL_BYTES}", url.len()),
+        });
+    }
+    let parsed = url::Url::parse(url)
+        .map_err(|e| IngestError::invalid("url", format!("{url:?} is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(IngestError::invalid(
+            "url",
+            format!("{url:?} is not an absolute http(s) URL"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a protobuf timestamp: nanos in range and a plausible year.
+pub fn check_timestamp(field: &'static str, timestamp: &Timestamp) -> Result<(), IngestError> {
+    if !(0..1_000_000_000).contains(&timestamp.nanos) {
+        return Err(IngestError::invalid(
+            field,
+            format!("nanos {} is outside 0..1e9", timestamp.nanos),
+        ));
+    }
+    if !(EARLIEST..LATEST).contains(&timestamp.seconds) {
+        return Err(IngestError::invalid(
+            field,
+            format!(
+                "{} seconds since 1970 is outside the years 1800-2199",
+                timestamp.seconds
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn short_field(field: &'static str, value: &str) -> Result<String, IngestError> {
+    let value = value.trim();
+    let chars = value.chars().count();
+    if chars > MAX_SHORT_FIELD_CHARS {
+        return Err(IngestError::TooLarge {
+            field,
+            message: format!("is {chars} characters; the limit is {MAX_SHORT_FIELD_CHARS}"),
+        });
+    }
+    if value.chars().any(char::is_control) {
+        return Err(IngestError::invalid(field, "contains control characters"));
+    }
+    Ok(value.to_owned())
+}
+
+fn is_language_tag(tag: &str) -> bool {
+    (2..=3).contains(&tag.len()) && tag.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy {
+            max_body_bytes: 1_000,
+            max_title_chars: 20,
+            html: HtmlPolicy::Strip,
+            languages: LanguagePolicy {
+                supported: vec!["en".into()],
+                refuse_unsupported: true,
+            },
+        }
+    }
+
+    fn request(body: &str) -> SubmitRequest {
+        SubmitRequest {
+            body: body.into(),
+            language: "en".into(),
+            ..Default::default()
+        }
+    }
+
+    fn field_of(result: Result<Article, IngestError>) -> &'static str {
+        result.expect_err("refused").field()
+    }
+
+    #[test]
+    fn a_plain_article_is_normalized_and_gets_its_id() {
+        let article = validate(
+            SubmitRequest {
+                body: "  Putin   warned\u{a0}the West.\r\n".into(),
+                title: "Troops".into(),
+                url: "https://example.com/a".into(),
+                ..request("")
+            },
+            &policy(),
+        )
+        .unwrap();
+        assert_eq!(article.body, "Putin warned the West.");
+        assert_eq!(article.id, article_id("", "Putin warned the West."));
+        assert_eq!(article.language, "en");
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let p = policy();
+        assert_eq!(field_of(validate(request(""), &p)), "body");
+        assert_eq!(field_of(validate(request(" \n\t "), &p)), "body");
+        let big = "word ".repeat(300);
+        let error = validate(request(&big), &p).unwrap_err();
+        assert!(matches!(error, IngestError::TooLarge { field: "body", .. }));
+        let long_title = SubmitRequest {
+            title: "x".repeat(21),
+            ..request("Text.")
+        };
+        assert!(matches!(
+            validate(long_title, &p).unwrap_err(),
+            IngestError::TooLarge { field: "title", .. }
+        ));
+        for url in [
+            "not a url",
+            "ftp://example.com/x",
+            "mailto:a@b.c",
+            "/relative/path",
+        ] {
+            let bad = SubmitRequest {
+                url: url.into(),
+                ..request("Text.")
+            };
+            assert_eq!(field_of(validate(bad, &p)), "url", "{url}");
+        }
+        let bad_time = SubmitRequest {
+            published_at: Some(Timestamp {
+                seconds: 1_700_000_000_000,
+                nanos: 0,
+            }),
+            ..request("Text.")
+        };
+        assert_eq!(field_of(validate(bad_time, &p)), "published_at");
+        let bad_nanos = SubmitRequest {
+            published_at: Some(Timestamp {
+                seconds: 0,
+                nanos: -1,
+            }),
+            ..request("Text.")
+        };
+        assert_eq!(field_of(validate(bad_nanos, &p)), "published_at");
+        let bad_language = SubmitRequest {
+            language: "English".into(),
+            ..request("Text.")
+        };
+        assert_eq!(field_of(validate(bad_language, &p)), "language");
+        let control = SubmitRequest {
+            source: "Reu\u{0}ters".into(),
+            ..request("Text.")
+        };
+        assert_eq!(field_of(validate(control, &p)), "source");
+    }
+
+    #[test]
+    fn html_is_stripped_or_refused_by_policy() {
+        let html = "<p>Putin &amp; Peskov</p>";
+        let article = validate(request(html), &policy()).unwrap();
+        assert_eq!(article.body, "Putin & Peskov");
+        let strict = Policy {
+            html: HtmlPolicy::Reject,
+            ..policy()
+        };
+        assert_eq!(field_of(validate(request(html), &strict)), "body");
+        assert_eq!(
+            field_of(validate(request("<p> </p>"), &policy())),
+            "body",
+            "markup without text"
+        );
+    }
+
+    #[test]
+    fn languages_are_detected_and_refused_when_not_served() {
+        let german = "Der russische Präsident Wladimir Putin warnte, dass westliche Truppen in der \
+                      Ukraine legitime Ziele für die russischen Streitkräfte wären.";
+        let detected = SubmitRequest {
+            language: String::new(),
+            ..request(german)
+        };
+        let error = validate(detected.clone(), &policy()).unwrap_err();
+        assert_eq!(error.field(), "language");
+        assert!(error.to_string().contains("\"de\""), "{error}");
+        let tag_only = Policy {
+            languages: LanguagePolicy {
+                supported: vec!["en".into()],
+                refuse_unsupported: false,
+            },
+            ..policy()
+        };
+        assert_eq!(validate(detected, &tag_only).unwrap().language, "de");
+    }
+}
