@@ -20,6 +20,8 @@ pub mod grpc;
 mod query;
 mod replay;
 mod save;
+pub mod service;
+pub mod stage;
 pub mod time;
 mod token;
 
