@@ -19,7 +19,7 @@
 //! punctuation, at clause words ("that", "who", "and", "but", ...) and at prepositions other
 //! than "of", at most eight tokens.
 
-use crate::doc::{Doc, StatementKind};
+use crate::doc::{Doc, EntityType, StatementKind};
 use std::ops::Range;
 
 /// The source, content and kind found for a cue (token ranges).
@@ -131,8 +131,23 @@ fn np_left(doc: &Doc, j: usize, floor: usize) -> Range<usize> {
         return j..j + 1;
     }
     let mut start = j;
-    while start > floor && j + 1 - start < 8 {
+    if doc.token_text(j) == ")" {
+        match matching_open(doc, j, floor) {
+            Some(o) => start = o,
+            None => return j..j + 1,
+        }
+    }
+    while start > floor && j + 1 - start < 12 {
         let k = start - 1;
+        if doc.token_text(k) == ")" {
+            match matching_open(doc, k, floor) {
+                Some(o) => {
+                    start = o;
+                    continue;
+                }
+                None => break,
+            }
+        }
         let lk = lower(doc, k);
         if !is_word(doc, k) || NP_STOP.contains(&lk.as_str()) || PRONOUN_SOURCES.contains(&lk.as_str())
         {
@@ -141,6 +156,131 @@ fn np_left(doc: &Doc, j: usize, floor: usize) -> Range<usize> {
         start = k;
     }
     start..j + 1
+}
+
+/// The "(" that a ")" at `k` closes, at or after `floor`.
+fn matching_open(doc: &Doc, k: usize, floor: usize) -> Option<usize> {
+    (floor..k).rev().take(8).find(|&m| doc.token_text(m) == "(")
+}
+
+/// Time words that may stand between a source and its cue ("Trump on Tuesday said").
+const TIME_WORDS: &[&str] = &[
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "week",
+    "month", "year", "night", "morning", "afternoon", "evening", "weekend", "today",
+    "yesterday", "tonight", "earlier", "later", "recently", "ago",
+];
+
+/// Words that open a time phrase ("on Tuesday", "last week").
+const TIME_OPENERS: &[&str] = &["on", "in", "at", "last", "this", "early", "late", "during", "the"];
+
+/// Asides between commas ("Trump, however, said").
+const ASIDES: &[&str] = &[
+    "however", "meanwhile", "too", "though", "instead", "moreover", "also", "then", "now",
+    "example", "instance", "one", "turn", "part", "contrast", "fact", "addition",
+];
+
+/// The index just after the last token that belongs to the source side: auxiliaries,
+/// adverbs, time phrases and comma asides before the cue are skipped.
+fn skip_before_cue(doc: &Doc, ss: usize, cue_start: usize) -> usize {
+    let mut j = cue_start;
+    loop {
+        let before = j;
+        while j > ss {
+            let l = lower(doc, j - 1);
+            let adverb = l.ends_with("ly") && l.len() > 4 && l.chars().all(char::is_lowercase);
+            if SKIP_BEFORE_CUE.contains(&l.as_str()) || adverb {
+                j -= 1;
+            } else {
+                break;
+            }
+        }
+        // A time phrase: "on Tuesday", "in 2010", "last week".
+        if j > ss {
+            let l = lower(doc, j - 1);
+            let year = l.len() == 4 && l.chars().all(|c| c.is_ascii_digit());
+            if TIME_WORDS.contains(&l.as_str()) || year {
+                let mut k = j - 1;
+                while k > ss && TIME_OPENERS.contains(&lower(doc, k - 1).as_str()) {
+                    k -= 1;
+                }
+                // Only when something precedes it that can be the source.
+                if k > ss && (is_word(doc, k - 1) || doc.token_text(k - 1) == ")") {
+                    j = k;
+                }
+            }
+        }
+        // A comma aside: ", however," / ", for example,".
+        if j > ss + 2 && doc.token_text(j - 1) == "," {
+            if let Some(c) = (j.saturating_sub(5).max(ss)..j - 1)
+                .rev()
+                .find(|&k| doc.token_text(k) == ",")
+                && c > ss
+                && ASIDES.contains(&lower(doc, j - 2).as_str())
+            {
+                j = c;
+            }
+        }
+        if j == before {
+            return j;
+        }
+    }
+}
+
+/// The subject of the sentence before `end`: its first person, organization or group
+/// mention, else its first subject pronoun.
+fn subject(doc: &Doc, ss: usize, end: usize) -> Option<Range<usize>> {
+    if let Some(m) = doc.mentions.iter().find(|m| {
+        m.tokens.start >= ss
+            && m.tokens.end <= end
+            && matches!(
+                m.label,
+                EntityType::Person | EntityType::Org | EntityType::Norp | EntityType::Gpe
+            )
+    }) {
+        return Some(m.tokens.clone());
+    }
+    (ss..end)
+        .find(|&k| matches!(lower(doc, k).as_str(), "he" | "she" | "they" | "we" | "i" | "it"))
+        .map(|k| k..k + 1)
+}
+
+/// "X, the spokesman for Y, said": with a comma right before the cue at `comma`, the name
+/// before the previous comma plus the aside, when no name follows the cue instead.
+fn appositive(
+    doc: &Doc,
+    ss: usize,
+    comma: usize,
+    cue_end: usize,
+    se: usize,
+) -> Option<Range<usize>> {
+    // "..., said Trump": a capitalized name after the cue is the source instead.
+    if cue_end < se
+        && doc
+            .token_text(cue_end)
+            .chars()
+            .next()
+            .is_some_and(char::is_uppercase)
+        && !TIME_WORDS.contains(&lower(doc, cue_end).as_str())
+    {
+        return None;
+    }
+    let floor = ss.max(comma.saturating_sub(16));
+    let c1 = (floor..comma).rev().find(|&k| doc.token_text(k) == ",")?;
+    if c1 == ss || c1 + 1 >= comma {
+        return None;
+    }
+    // The aside: words only (no quotes or sentence ends).
+    if (c1 + 1..comma).any(|k| !is_word(doc, k) && !matches!(doc.token_text(k), "(" | ")" | "." | "-" | "'s" | "’s")) {
+        return None;
+    }
+    let head = c1 - 1;
+    let head_text = doc.token_text(head);
+    let capitalized = head_text.chars().next().is_some_and(char::is_uppercase) || head_text == ")";
+    if !capitalized {
+        return None;
+    }
+    let np = np_left(doc, head, ss);
+    Some(np.start..comma)
 }
 
 /// The noun phrase that starts at token `k`, bounded above by `ceil` (exclusive).
@@ -285,17 +425,8 @@ pub fn frame(doc: &Doc, sent: &[usize], cue: Range<usize>) -> Option<Frame> {
         };
         return finish(doc, source, content, Some(StatementKind::AccordingTo));
     }
-    // The word before the cue, skipping auxiliaries and adverbs.
-    let mut j = cue.start;
-    while j > ss {
-        let l = lower(doc, j - 1);
-        let adverb = l.ends_with("ly") && l.len() > 4 && l.chars().all(char::is_lowercase);
-        if SKIP_BEFORE_CUE.contains(&l.as_str()) || adverb {
-            j -= 1;
-        } else {
-            break;
-        }
-    }
+    // The word before the cue, skipping auxiliaries, adverbs, times and asides.
+    let j = skip_before_cue(doc, ss, cue.start);
     let content_after = || {
         let mut from = cue.end;
         if OBJECT_VERBS.contains(&lower(doc, cue.end - 1).as_str())
@@ -305,8 +436,41 @@ pub fn frame(doc: &Doc, sent: &[usize], cue: Range<usize>) -> Option<Frame> {
         }
         extend_forward(doc, sent, after(from))
     };
-    if j > ss && is_word(doc, j - 1) {
-        let src = np_left(doc, j - 1, ss);
+    let left = if j > ss { Some(j - 1) } else { None };
+    let mut src: Option<Range<usize>> = None;
+    if let Some(t) = left {
+        let l = lower(doc, t);
+        let t_text = doc.token_text(t);
+        if is_word(doc, t) || t_text == ")" {
+            if NP_STOP.contains(&l.as_str()) && !PRONOUN_SOURCES.contains(&l.as_str()) {
+                // "... and criticized": the subject of the sentence.
+                return finish(doc, subject(doc, ss, cue.start), content_after(), None);
+            }
+            src = Some(np_left(doc, t, ss));
+        } else if t_text == "," {
+            let floor = ss.max(t.saturating_sub(25));
+            // X, who ..., said.
+            if let Some(w) = (floor + 1..t)
+                .rev()
+                .find(|&k| matches!(lower(doc, k).as_str(), "who" | "which") && doc.token_text(k - 1) == ",")
+                && w >= 2
+                && w - 1 > ss
+                && (is_word(doc, w - 2) || doc.token_text(w - 2) == ")")
+            {
+                let np = np_left(doc, w - 2, ss);
+                return finish(doc, Some(np), content_after(), None);
+            }
+            // ..., saying CONTENT: the sentence's subject.
+            if first.ends_with("ing") {
+                return finish(doc, subject(doc, ss, cue.start), content_after(), None);
+            }
+            // X, the spokesman for Y, said.
+            if let Some(np) = appositive(doc, ss, t, cue.end, se) {
+                src = Some(np);
+            }
+        }
+    }
+    if let Some(src) = src {
         // “CONTENT,” X said / CONTENT, X said.
         if src.start > ss && matches!(doc.token_text(src.start - 1), "," | ":" | "—" | "--")
             || src.start > ss && is_quote(doc.token_text(src.start - 1))
@@ -321,25 +485,6 @@ pub fn frame(doc: &Doc, sent: &[usize], cue: Range<usize>) -> Option<Frame> {
             }
         }
         return finish(doc, Some(src), content_after(), None);
-    }
-    // X, who ..., said.
-    if j > ss && doc.token_text(j - 1) == "," {
-        let floor = ss.max(j.saturating_sub(25));
-        if let Some(w) = (floor + 1..j - 1)
-            .rev()
-            .find(|&k| matches!(lower(doc, k).as_str(), "who" | "which") && doc.token_text(k - 1) == ",")
-            && w >= 2
-            && w - 1 > ss
-            && is_word(doc, w - 2)
-        {
-            let src = np_left(doc, w - 2, ss);
-            return finish(doc, Some(src), content_after(), None);
-        }
-        // ..., saying CONTENT: the sentence's subject.
-        if first.ends_with("ing") {
-            let source = np_right(doc, ss, cue.start);
-            return finish(doc, source, content_after(), None);
-        }
     }
     // “CONTENT,” said X.
     let source = np_right_loose(doc, cue.end, se);
@@ -451,6 +596,14 @@ mod tests {
         assert_eq!(
             run("Clinton, who spoke on Tuesday, said the plan works.", "said"),
             ("Clinton".into(), "the plan works".into(), StatementKind::Indirect)
+        );
+        assert_eq!(
+            run("“We won,” Flynn, a top Trump surrogate, said Thursday.", "said"),
+            ("Flynn, a top Trump surrogate".into(), "We won".into(), StatementKind::Direct)
+        );
+        assert_eq!(
+            run("Rep. Jason Chaffetz (R-Utah) on Tuesday said the deal was bad.", "said"),
+            ("Rep. Jason Chaffetz (R-Utah)".into(), "the deal was bad".into(), StatementKind::Indirect)
         );
         assert_eq!(
             run("“It is over. We lost,” he said.", "said"),

@@ -1,0 +1,183 @@
+//! `newsflow train statements` and `newsflow eval statements`.
+
+use clap::Args;
+use newsflow_nlp::ner::NerTagger;
+use newsflow_nlp::statements::eval::{Role, SpanCounts};
+use newsflow_nlp::statements::{
+    self, CueModel, CueTrainConfig, StatementEvaluation, StatementFinder, polnear,
+};
+use newsflow_nlp::statement_pipeline;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Where the committed statements model lives, relative to the workspace root.
+pub const DEFAULT_MODEL: &str = "models/statements";
+
+/// Arguments of `newsflow train statements`.
+#[derive(Args)]
+pub struct TrainArgs {
+    /// PolNeAR split directory (with `text/` and `attributions/`).
+    #[arg(long)]
+    train: PathBuf,
+    /// Directory to write the model into.
+    #[arg(long)]
+    out: PathBuf,
+    /// Passes over the data.
+    #[arg(long, default_value_t = CueTrainConfig::default().epochs)]
+    epochs: usize,
+    /// Probability at or above which a token is part of a cue.
+    #[arg(long, default_value_t = CueTrainConfig::default().threshold)]
+    threshold: f32,
+}
+
+/// Arguments of `newsflow eval statements`.
+#[derive(Args)]
+pub struct EvalArgs {
+    /// PolNeAR split directory (with `text/` and `attributions/`).
+    dir: PathBuf,
+    /// Statements model directory.
+    #[arg(long, default_value = DEFAULT_MODEL)]
+    model: PathBuf,
+    /// NER model directory (sources are resolved to the entities it finds).
+    #[arg(long, default_value_os_t = crate::default_model())]
+    ner_model: PathBuf,
+    /// Score the hand-written baseline (verb list and rules) instead of the learned model.
+    #[arg(long)]
+    rules: bool,
+    /// Override the model's cue threshold.
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// Print exactly one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Also write the predicted statements, one JSON line per article, to this file.
+    #[arg(long)]
+    predictions: Option<PathBuf>,
+}
+
+/// Trains the cue model and writes it.
+pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
+    let articles = polnear::read_dir(&args.train)?;
+    eprintln!(
+        "training on {} articles, {} attributions from {}",
+        articles.len(),
+        articles.iter().map(|a| a.attributions.len()).sum::<usize>(),
+        args.train.display()
+    );
+    let config = CueTrainConfig {
+        epochs: args.epochs,
+        threshold: args.threshold,
+        ..CueTrainConfig::default()
+    };
+    let started = Instant::now();
+    let model = CueModel::train(&articles, &config, |epoch, loss| {
+        eprintln!(
+            "epoch {epoch:>2}  log-loss {loss:.5}  {:>5.1}s",
+            started.elapsed().as_secs_f64()
+        );
+    })?;
+    let file = model.save(&args.out)?;
+    eprintln!("wrote {} ({} weights)", file.display(), model.len());
+    Ok(())
+}
+
+fn scores_json(c: &SpanCounts) -> serde_json::Value {
+    let s = c.scores();
+    json!({"precision": s.precision, "recall": s.recall, "f1": s.f1})
+}
+
+/// The evaluation as the documented JSON object.
+pub fn evaluation_json(ev: &StatementEvaluation) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for role in Role::ALL {
+        let r = ev.role(role);
+        out.insert(
+            role.as_str().to_string(),
+            json!({"exact": scores_json(&r.exact), "partial": scores_json(&r.partial)}),
+        );
+    }
+    serde_json::Value::Object(out)
+}
+
+fn write_predictions(
+    path: &std::path::Path,
+    pipeline: &newsflow_nlp::Pipeline,
+    articles: &[polnear::Article],
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for a in articles {
+        let mut doc = newsflow_nlp::Doc::from_normalized(a.text.clone());
+        pipeline.process(&mut doc)?;
+        let span = |s: newsflow_nlp::Span| json!([s.start, s.end]);
+        let statements: Vec<serde_json::Value> = doc
+            .statements
+            .iter()
+            .map(|s| {
+                json!({"source": s.source.map(span), "cue": span(s.cue),
+                       "content": span(s.content), "kind": s.kind.as_str(),
+                       "entity": s.entity.and_then(|e| doc.entities.get(e))
+                           .map(|e| e.canonical_name.clone()),
+                       "confidence": s.confidence})
+            })
+            .collect();
+        let _ = writeln!(out, "{}", json!({"name": a.name, "statements": statements}));
+    }
+    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Evaluates on a PolNeAR split and prints a table or one JSON object.
+pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
+    let articles = polnear::read_dir(&args.dir)?;
+    let finder = if args.rules {
+        StatementFinder::rules()
+    } else {
+        let mut model = CueModel::load(&args.model)?;
+        if let Some(t) = args.threshold {
+            model.threshold = t;
+        }
+        StatementFinder::learned(model)
+    };
+    let pipeline = statement_pipeline(NerTagger::load(&args.ner_model)?, finder);
+    let ev = statements::evaluate(&pipeline, &articles)?;
+    if let Some(path) = &args.predictions {
+        write_predictions(path, &pipeline, &articles)?;
+    }
+    if args.json {
+        println!("{}", evaluation_json(&ev));
+        return Ok(());
+    }
+    println!(
+        "{} articles, {} gold attributions ({})",
+        articles.len(),
+        articles.iter().map(|a| a.attributions.len()).sum::<usize>(),
+        if args.rules {
+            "rule baseline"
+        } else {
+            "learned cues"
+        }
+    );
+    println!(
+        "{:<8} {:<8} {:>9} {:>9} {:>9} {:>7} {:>7}",
+        "role", "match", "precision", "recall", "f1", "gold", "pred"
+    );
+    for role in Role::ALL {
+        let r = ev.role(role);
+        for (name, c) in [("exact", &r.exact), ("partial", &r.partial)] {
+            let s = c.scores();
+            println!(
+                "{:<8} {:<8} {:>9.4} {:>9.4} {:>9.4} {:>7} {:>7}",
+                role.as_str(),
+                name,
+                s.precision,
+                s.recall,
+                s.f1,
+                c.gold,
+                c.predicted
+            );
+        }
+    }
+    Ok(())
+}
