@@ -3,10 +3,11 @@
 use clap::Args;
 use newsflow_nlp::ner::NerTagger;
 use newsflow_nlp::statements::eval::{Role, SpanCounts};
+use newsflow_nlp::statements::train::TrainConfig;
 use newsflow_nlp::statements::{
-    self, CueModel, CueTrainConfig, StatementEvaluation, StatementFinder, polnear,
+    self, CueDetector, CueModel, CueTrainConfig, StatementEvaluation, StatementFinder, polnear,
 };
-use newsflow_nlp::statement_pipeline;
+use newsflow_nlp::{entity_pipeline, statement_pipeline};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -26,9 +27,15 @@ pub struct TrainArgs {
     /// Passes over the data.
     #[arg(long, default_value_t = CueTrainConfig::default().epochs)]
     epochs: usize,
-    /// Probability at or above which a token is part of a cue.
-    #[arg(long, default_value_t = CueTrainConfig::default().threshold)]
-    threshold: f32,
+    /// Cue probability at or above which a cue becomes a candidate statement.
+    #[arg(long, default_value_t = TrainConfig::default().candidate_threshold)]
+    candidate_threshold: f32,
+    /// Candidate probability at or above which a candidate becomes a statement.
+    #[arg(long, default_value_t = TrainConfig::default().frame_threshold)]
+    frame_threshold: f32,
+    /// NER model directory (the candidate filter sees the entity mentions).
+    #[arg(long, default_value_os_t = crate::default_model())]
+    ner_model: PathBuf,
 }
 
 /// Arguments of `newsflow eval statements`.
@@ -45,9 +52,15 @@ pub struct EvalArgs {
     /// Score the hand-written baseline (verb list and rules) instead of the learned model.
     #[arg(long)]
     rules: bool,
-    /// Override the model's cue threshold.
+    /// Override the cue threshold (the candidate threshold when the filter is used).
     #[arg(long)]
     threshold: Option<f32>,
+    /// Override the candidate filter's threshold.
+    #[arg(long)]
+    frame_threshold: Option<f32>,
+    /// Leave the learned candidate filter out (cue model and rules only).
+    #[arg(long)]
+    no_filter: bool,
     /// Print exactly one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -56,7 +69,7 @@ pub struct EvalArgs {
     predictions: Option<PathBuf>,
 }
 
-/// Trains the cue model and writes it.
+/// Trains the cue model and the candidate filter and writes them.
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     let articles = polnear::read_dir(&args.train)?;
     eprintln!(
@@ -65,20 +78,28 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         articles.iter().map(|a| a.attributions.len()).sum::<usize>(),
         args.train.display()
     );
-    let config = CueTrainConfig {
-        epochs: args.epochs,
-        threshold: args.threshold,
-        ..CueTrainConfig::default()
+    let config = TrainConfig {
+        cue: CueTrainConfig {
+            epochs: args.epochs,
+            ..CueTrainConfig::default()
+        },
+        candidate_threshold: args.candidate_threshold,
+        frame_threshold: args.frame_threshold,
+        ..TrainConfig::default()
     };
     let started = Instant::now();
-    let model = CueModel::train(&articles, &config, |epoch, loss| {
-        eprintln!(
-            "epoch {epoch:>2}  log-loss {loss:.5}  {:>5.1}s",
-            started.elapsed().as_secs_f64()
-        );
+    let entities = entity_pipeline(NerTagger::load(&args.ner_model)?);
+    let (cues, frames) = statements::train(&articles, &entities, &config, |line| {
+        eprintln!("{:>6.1}s  {line}", started.elapsed().as_secs_f64());
     })?;
-    let file = model.save(&args.out)?;
-    eprintln!("wrote {} ({} weights)", file.display(), model.len());
+    let cue_file = cues.save(&args.out)?;
+    let frame_file = frames.save(&args.out)?;
+    eprintln!(
+        "wrote {} ({} weights) and {}",
+        cue_file.display(),
+        cues.len(),
+        frame_file.display()
+    );
     Ok(())
 }
 
@@ -134,11 +155,18 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     let finder = if args.rules {
         StatementFinder::rules()
     } else {
-        let mut model = CueModel::load(&args.model)?;
-        if let Some(t) = args.threshold {
-            model.threshold = t;
+        let mut finder = if args.no_filter {
+            StatementFinder::learned(CueModel::load(&args.model)?, None)
+        } else {
+            StatementFinder::load(&args.model)?
+        };
+        if let (Some(t), CueDetector::Learned(m)) = (args.threshold, finder.detector_mut()) {
+            m.threshold = t;
         }
-        StatementFinder::learned(model)
+        if let (Some(t), Some(f)) = (args.frame_threshold, finder.frames_mut()) {
+            f.threshold = t;
+        }
+        finder
     };
     let pipeline = statement_pipeline(NerTagger::load(&args.ner_model)?, finder);
     let ev = statements::evaluate(&pipeline, &articles)?;
@@ -155,8 +183,10 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         articles.iter().map(|a| a.attributions.len()).sum::<usize>(),
         if args.rules {
             "rule baseline"
+        } else if args.no_filter {
+            "learned cues, no filter"
         } else {
-            "learned cues"
+            "learned cues and filter"
         }
     );
     println!(

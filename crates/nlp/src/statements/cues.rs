@@ -145,6 +145,85 @@ impl Default for CueTrainConfig {
     }
 }
 
+/// Training examples of a logistic regression over string features.
+#[derive(Debug, Default)]
+pub(crate) struct Examples {
+    ids: HashMap<String, u32>,
+    counts: Vec<u32>,
+    rows: Vec<(Vec<u32>, bool)>,
+}
+
+impl Examples {
+    /// Adds one example.
+    pub(crate) fn push(&mut self, features: Vec<String>, label: bool) {
+        let fs = features
+            .into_iter()
+            .map(|f| {
+                let next = self.ids.len() as u32;
+                let id = *self.ids.entry(f).or_insert(next);
+                if id as usize == self.counts.len() {
+                    self.counts.push(0);
+                }
+                self.counts[id as usize] += 1;
+                id
+            })
+            .collect();
+        self.rows.push((fs, label));
+    }
+
+    /// Number of examples.
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Fits the weights by stochastic gradient descent on the log-loss (L2-penalized, shuffled
+    /// each epoch, learning rate decaying as 1/(1+epoch)); reports (epoch, mean log-loss).
+    /// Features seen fewer than `min_count` times and near-zero weights are left out.
+    pub(crate) fn fit(
+        self,
+        config: &CueTrainConfig,
+        progress: &mut impl FnMut(usize, f64),
+    ) -> HashMap<String, f32> {
+        let mut w = vec![0f32; self.ids.len()];
+        let mut order: Vec<usize> = (0..self.rows.len()).collect();
+        let mut rng = config.seed.max(1);
+        for epoch in 0..config.epochs {
+            // Fisher-Yates with xorshift.
+            for k in (1..order.len()).rev() {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                order.swap(k, (rng % (k as u64 + 1)) as usize);
+            }
+            let lr = config.learning_rate / (1.0 + epoch as f32);
+            let mut loss = 0f64;
+            for &e in &order {
+                let (fs, y) = &self.rows[e];
+                let z: f32 = fs.iter().map(|&f| w[f as usize]).sum();
+                let p = sigmoid(z);
+                let target = if *y { 1.0 } else { 0.0 };
+                loss -= f64::from(if *y {
+                    p.max(1e-7).ln()
+                } else {
+                    (1.0 - p).max(1e-7).ln()
+                });
+                let g = target - p;
+                for &f in fs {
+                    let wf = &mut w[f as usize];
+                    *wf += lr * (g - config.l2 * *wf);
+                }
+            }
+            progress(epoch + 1, loss / self.rows.len().max(1) as f64);
+        }
+        let counts = self.counts;
+        self.ids
+            .into_iter()
+            .filter(|&(_, id)| counts[id as usize] >= config.min_count && w[id as usize].abs() > 1e-4)
+            .map(|(f, id)| (f, w[id as usize]))
+            .collect()
+    }
+}
+
 /// Whether a token can be (part of) a cue: a word or a colon.
 fn candidate(t: &str) -> bool {
     t.chars().next().is_some_and(char::is_alphanumeric) || t == ":"
@@ -221,7 +300,37 @@ fn features(
     f.push(format!("q={}{}", u8::from(quote_before), u8::from(quote_after)));
     if (i + 1..(i + 4).min(s.end)).any(|k| low[k] == "that") {
         f.push("that3".into());
+        f.push(format!("that3|w={w}"));
     }
+    f.push(format!("q={}{}|w={w}", u8::from(quote_before), u8::from(quote_after)));
+    f.push(format!("w={w}|nc={}", class_at(1)));
+    f.push(format!("w={w}|pc={}", class_at(-1)));
+    // The word before, past auxiliaries and adverbs: what a source would look like.
+    let mut k = i;
+    while k > s.start {
+        let l = low[k - 1].as_str();
+        let skip = matches!(
+            l,
+            "has" | "have" | "had" | "also" | "will" | "would" | "is" | "was" | "later"
+                | "then" | "previously" | "recently" | "again"
+        ) || (l.ends_with("ly") && l.len() > 4);
+        if !skip {
+            break;
+        }
+        k -= 1;
+    }
+    let left = if k > s.start {
+        let l = low[k - 1].as_str();
+        if matches!(l, "he" | "she" | "they" | "i" | "we" | "it" | "who" | "you") {
+            format!("pron:{l}")
+        } else {
+            token_class(doc.token_text(k - 1)).to_string()
+        }
+    } else {
+        "start".to_string()
+    };
+    f.push(format!("left={left}"));
+    f.push(format!("left={left}|w={w}"));
     match lexicon.get(w) {
         Some(&(cue, total)) if total >= 3 => {
             let bucket = (10.0 * cue as f32 / total as f32).round() as u32;
@@ -234,7 +343,7 @@ fn features(
     f
 }
 
-fn sigmoid(x: f32) -> f32 {
+pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x.clamp(-30.0, 30.0)).exp())
 }
 
@@ -401,65 +510,18 @@ impl CueModel {
             prepared.push((doc, low, labels));
         }
         lexicon.retain(|_, (c, _)| *c >= 2);
-        // Feature ids and counts.
-        let mut ids: HashMap<String, u32> = HashMap::new();
-        let mut counts: Vec<u32> = Vec::new();
-        let mut examples: Vec<(Vec<u32>, bool)> = Vec::new();
+        let mut data = Examples::default();
         for (doc, low, labels) in &prepared {
             for s in &doc.sentences {
                 for i in s.tokens.clone() {
-                    if !candidate(doc.token_text(i)) {
-                        continue;
+                    if candidate(doc.token_text(i)) {
+                        data.push(features(doc, low, &s.tokens, i, &lexicon), labels[i]);
                     }
-                    let fs = features(doc, low, &s.tokens, i, &lexicon)
-                        .into_iter()
-                        .map(|f| {
-                            let next = ids.len() as u32;
-                            let id = *ids.entry(f).or_insert(next);
-                            if id as usize == counts.len() {
-                                counts.push(0);
-                            }
-                            counts[id as usize] += 1;
-                            id
-                        })
-                        .collect();
-                    examples.push((fs, labels[i]));
                 }
             }
         }
         drop(prepared);
-        let mut w = vec![0f32; ids.len()];
-        let mut order: Vec<usize> = (0..examples.len()).collect();
-        let mut rng = config.seed.max(1);
-        for epoch in 0..config.epochs {
-            // Fisher-Yates with xorshift.
-            for k in (1..order.len()).rev() {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                order.swap(k, (rng % (k as u64 + 1)) as usize);
-            }
-            let lr = config.learning_rate / (1.0 + epoch as f32);
-            let mut loss = 0f64;
-            for &e in &order {
-                let (fs, y) = &examples[e];
-                let z: f32 = fs.iter().map(|&f| w[f as usize]).sum();
-                let p = sigmoid(z);
-                let target = if *y { 1.0 } else { 0.0 };
-                loss -= f64::from(if *y { p.max(1e-7).ln() } else { (1.0 - p).max(1e-7).ln() });
-                let g = target - p;
-                for &f in fs {
-                    let wf = &mut w[f as usize];
-                    *wf += lr * (g - config.l2 * *wf);
-                }
-            }
-            progress(epoch + 1, loss / examples.len().max(1) as f64);
-        }
-        let weights = ids
-            .into_iter()
-            .filter(|&(_, id)| counts[id as usize] >= config.min_count && w[id as usize].abs() > 1e-4)
-            .map(|(f, id)| (f, w[id as usize]))
-            .collect();
+        let weights = data.fit(config, &mut progress);
         Ok(CueModel {
             weights,
             lexicon,

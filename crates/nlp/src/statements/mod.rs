@@ -20,11 +20,15 @@
 
 pub mod cues;
 pub mod eval;
+pub mod frames;
 pub mod polnear;
 pub mod spans;
+pub mod train;
 
 pub use cues::{CueDetector, CueModel, CueTrainConfig};
 pub use eval::StatementEvaluation;
+pub use frames::FrameModel;
+pub use train::train;
 
 use crate::doc::{Doc, EntityType, Pipeline, Span, Stage, Statement};
 use crate::error::NlpError;
@@ -37,32 +41,84 @@ use std::path::Path;
 #[derive(Debug, Clone)]
 pub struct StatementFinder {
     detector: CueDetector,
+    frames: Option<FrameModel>,
 }
 
 impl StatementFinder {
-    /// The stage with the hand-written cue list (the baseline).
+    /// The stage with the hand-written cue list and no learned filter (the baseline).
     pub fn rules() -> Self {
         Self {
             detector: CueDetector::Rules,
+            frames: None,
         }
     }
 
-    /// The stage with a learned cue model.
-    pub fn learned(model: CueModel) -> Self {
+    /// The stage with a learned cue model and, optionally, the learned candidate filter (which
+    /// then sets the cue model's threshold to its candidate threshold).
+    pub fn learned(mut cues: CueModel, frames: Option<FrameModel>) -> Self {
+        if let Some(f) = &frames {
+            cues.threshold = f.cue_threshold;
+        }
         Self {
-            detector: CueDetector::Learned(model),
+            detector: CueDetector::Learned(cues),
+            frames,
         }
     }
 
-    /// Loads the learned cue model from a model directory (`models/statements`).
+    /// Loads the learned models from a model directory (`models/statements`): `cues.tsv`,
+    /// and `frames.tsv` when present.
     pub fn load(dir: &Path) -> Result<Self, NlpError> {
-        CueModel::load(dir).map(Self::learned)
+        let cues = CueModel::load(dir)?;
+        let frame_file = dir.join(frames::FRAME_MODEL_FILE);
+        let frames = if frame_file.exists() {
+            Some(FrameModel::load(&frame_file)?)
+        } else {
+            None
+        };
+        Ok(Self::learned(cues, frames))
     }
 
     /// The cue detector.
     pub fn detector(&self) -> &CueDetector {
         &self.detector
     }
+
+    /// The cue detector, to adjust its threshold.
+    pub fn detector_mut(&mut self) -> &mut CueDetector {
+        &mut self.detector
+    }
+
+    /// The candidate filter, if any.
+    pub fn frames_mut(&mut self) -> Option<&mut FrameModel> {
+        self.frames.as_mut()
+    }
+}
+
+/// The candidate statements of a tokenized document: each cue the detector finds with the
+/// source and content the rules give it (a cue inside the previous candidate's source, part
+/// of a name, is skipped).
+pub fn candidates(detector: &CueDetector, doc: &Doc) -> Vec<(cues::Cue, spans::Frame)> {
+    let mut out: Vec<(cues::Cue, spans::Frame)> = Vec::new();
+    if doc.tokens.is_empty() || doc.sentences.is_empty() {
+        return out;
+    }
+    let sent = spans::sentence_of(doc);
+    for cue in detector.find(doc) {
+        if cue.tokens.is_empty() || cue.tokens.end > doc.tokens.len() {
+            continue;
+        }
+        if out
+            .last()
+            .and_then(|(_, f)| f.source.as_ref())
+            .is_some_and(|src| src.start <= cue.tokens.start && cue.tokens.end <= src.end)
+        {
+            continue;
+        }
+        if let Some(frame) = spans::frame(doc, &sent, cue.tokens.clone()) {
+            out.push((cue, frame));
+        }
+    }
+    out
 }
 
 fn token_span(doc: &Doc, r: &Range<usize>) -> Span {
@@ -81,21 +137,15 @@ impl Stage for StatementFinder {
         }
         let sent = spans::sentence_of(doc);
         let mut statements: Vec<(Statement, Option<Range<usize>>)> = Vec::new();
-        for cue in self.detector.find(doc) {
-            if cue.tokens.is_empty() || cue.tokens.end > doc.tokens.len() {
-                continue;
+        for (cue, frame) in candidates(&self.detector, doc) {
+            let mut confidence = cue.confidence;
+            if let Some(model) = &self.frames {
+                let p = model.prob(doc, &cue, &frame);
+                if p < model.threshold {
+                    continue;
+                }
+                confidence = p;
             }
-            // A cue inside the source of the previous statement is part of its name.
-            if statements
-                .last()
-                .and_then(|(_, src)| src.as_ref())
-                .is_some_and(|src| src.start <= cue.tokens.start && cue.tokens.end <= src.end)
-            {
-                continue;
-            }
-            let Some(frame) = spans::frame(doc, &sent, cue.tokens.clone()) else {
-                continue;
-            };
             let previous = statements.last().map(|(s, src)| (s.entity, src.clone()));
             let entity = frame
                 .source
@@ -108,7 +158,7 @@ impl Stage for StatementFinder {
                     cue: token_span(doc, &cue.tokens),
                     content: token_span(doc, &frame.content),
                     kind: frame.kind,
-                    confidence: cue.confidence,
+                    confidence,
                 },
                 frame.source,
             ));
