@@ -27,12 +27,24 @@ pub struct TrainArgs {
     /// Passes over the data.
     #[arg(long, default_value_t = CueTrainConfig::default().epochs)]
     epochs: usize,
+    /// L2 penalty of the cue model.
+    #[arg(long, default_value_t = CueTrainConfig::default().l2)]
+    l2: f32,
+    /// Initial learning rate of the cue model.
+    #[arg(long, default_value_t = CueTrainConfig::default().learning_rate)]
+    learning_rate: f32,
+    /// Keep cue features seen at least this often.
+    #[arg(long, default_value_t = CueTrainConfig::default().min_count)]
+    min_count: u32,
     /// Cue probability at or above which a cue becomes a candidate statement.
     #[arg(long, default_value_t = TrainConfig::default().candidate_threshold)]
     candidate_threshold: f32,
     /// Candidate probability at or above which a candidate becomes a statement.
     #[arg(long, default_value_t = TrainConfig::default().frame_threshold)]
     frame_threshold: f32,
+    /// Leave out of the cue model the weights whose magnitude is below this.
+    #[arg(long, default_value_t = 0.1)]
+    prune: f32,
     /// NER model directory (the candidate filter sees the entity mentions).
     #[arg(long, default_value_os_t = crate::default_model())]
     ner_model: PathBuf,
@@ -81,6 +93,9 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     let config = TrainConfig {
         cue: CueTrainConfig {
             epochs: args.epochs,
+            l2: args.l2,
+            learning_rate: args.learning_rate,
+            min_count: args.min_count,
             ..CueTrainConfig::default()
         },
         candidate_threshold: args.candidate_threshold,
@@ -89,9 +104,11 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let entities = entity_pipeline(NerTagger::load(&args.ner_model)?);
-    let (cues, frames) = statements::train(&articles, &entities, &config, |line| {
+    let (mut cues, frames) = statements::train(&articles, &entities, &config, |line| {
         eprintln!("{:>6.1}s  {line}", started.elapsed().as_secs_f64());
     })?;
+    let pruned = cues.prune(args.prune);
+    eprintln!("pruned {pruned} cue weights below {}", args.prune);
     let cue_file = cues.save(&args.out)?;
     let frame_file = frames.save(&args.out)?;
     eprintln!(

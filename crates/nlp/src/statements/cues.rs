@@ -224,6 +224,18 @@ impl Examples {
     }
 }
 
+/// A crude lemma: the word without a verb ending ("claims", "claimed", "claiming" -> "claim").
+fn lemma(w: &str) -> &str {
+    for suffix in ["ing", "ed", "es", "s", "d"] {
+        if let Some(stem) = w.strip_suffix(suffix)
+            && stem.chars().count() >= 3
+        {
+            return stem;
+        }
+    }
+    w
+}
+
 /// Whether a token can be (part of) a cue: a word or a colon.
 fn candidate(t: &str) -> bool {
     t.chars().next().is_some_and(char::is_alphanumeric) || t == ":"
@@ -304,6 +316,8 @@ fn features(
     }
     f.push(format!("q={}{}|w={w}", u8::from(quote_before), u8::from(quote_after)));
     f.push(format!("w={w}|nc={}", class_at(1)));
+    f.push(format!("lem={}", lemma(w)));
+    f.push(format!("lem={}|left={}", lemma(w), class_at(-1)));
     f.push(format!("w={w}|pc={}", class_at(-1)));
     // The word before, past auxiliaries and adverbs: what a source would look like.
     let mut k = i;
@@ -403,6 +417,14 @@ impl CueModel {
         self.weights.is_empty()
     }
 
+    /// Drops the weights whose magnitude is below `min_abs` (they barely move a score); returns
+    /// how many were dropped.
+    pub fn prune(&mut self, min_abs: f32) -> usize {
+        let before = self.weights.len();
+        self.weights.retain(|_, w| w.abs() >= min_abs);
+        before - self.weights.len()
+    }
+
     /// Writes `cues.tsv` into `dir` (created if missing); returns the file's path.
     pub fn save(&self, dir: &Path) -> Result<PathBuf, NlpError> {
         std::fs::create_dir_all(dir).map_err(|e| NlpError::io(dir, e))?;
@@ -418,7 +440,7 @@ impl CueModel {
         let mut ws: Vec<_> = self.weights.iter().collect();
         ws.sort_by(|a, b| a.0.cmp(b.0));
         for (f, w) in ws {
-            let _ = writeln!(out, "w\t{f}\t{w}");
+            let _ = writeln!(out, "w\t{f}\t{w:.5}");
         }
         std::fs::write(&path, out).map_err(|e| NlpError::io(&path, e))?;
         Ok(path)

@@ -143,7 +143,7 @@ impl FrameModel {
         let mut ws: Vec<_> = self.weights.iter().collect();
         ws.sort_by(|a, b| a.0.cmp(b.0));
         for (f, w) in ws {
-            let _ = writeln!(out, "w\t{f}\t{w}");
+            let _ = writeln!(out, "w\t{f}\t{w:.5}");
         }
         std::fs::write(&path, out).map_err(|e| NlpError::io(&path, e))?;
         Ok(path)

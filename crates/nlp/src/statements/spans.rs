@@ -54,7 +54,7 @@ const SKIP_BEFORE_CUE: &[&str] = &[
     "again", "once", "did", "does", "do", "is", "was", "were", "are", "been", "had", "just",
     "never", "often", "still", "recently", "reportedly", "publicly", "privately", "repeatedly",
     "already", "even", "first", "initially", "further", "could", "may", "might", "can",
-    "should", "must", "always",
+    "should", "must", "always", "'s", "’s", "'ve", "’ve", "'ll", "’ll", "'d", "’d", "'re", "’re",
 ];
 
 /// Pronouns and relative words that are a source on their own.
