@@ -31,7 +31,7 @@ enum Command {
         #[command(subcommand)]
         task: EvalTask,
     },
-    /// Find and group the entities of a text file.
+    /// Find the entities and statements of a text file.
     Analyze(analyze::AnalyzeArgs),
     /// Measure speed and memory.
     Bench {

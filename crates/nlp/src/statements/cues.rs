@@ -105,6 +105,15 @@ fn rule_cues(doc: &Doc) -> Vec<Cue> {
     out
 }
 
+/// Probability a token at either end of a cue needs to stay in it.
+const EXTEND: f32 = 0.5;
+
+/// The token range of the sentence holding token `i`.
+fn sentence_range(doc: &Doc, i: usize) -> Range<usize> {
+    let k = doc.sentences.partition_point(|s| s.tokens.end <= i);
+    doc.sentences.get(k).map_or(i..i + 1, |s| s.tokens.clone())
+}
+
 /// The learned cue classifier.
 #[derive(Debug, Clone)]
 pub struct CueModel {
@@ -401,6 +410,29 @@ impl CueModel {
                 }
             }
             out.extend(open);
+        }
+        // Tokens below the extension threshold at either end of a cue are dropped ("said at"
+        // -> "said"), keeping its most probable token.
+        for c in &mut out {
+            let probs: Vec<f32> = c
+                .tokens
+                .clone()
+                .map(|i| {
+                    let s = sentence_range(doc, i);
+                    self.prob(doc, &low, &s, i)
+                })
+                .collect();
+            let best = probs
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(k, _)| k);
+            let first = (0..best).find(|&k| probs[k] >= EXTEND).unwrap_or(best);
+            let last = (best + 1..probs.len())
+                .rev()
+                .find(|&k| probs[k] >= EXTEND)
+                .unwrap_or(best);
+            c.tokens = c.tokens.start + first..c.tokens.start + last + 1;
         }
         // A lone colon is a cue only when a word cue does not sit beside it.
         out.retain(|c| !(c.tokens.len() == 1 && doc.token_text(c.tokens.start) == ":"));

@@ -7,9 +7,10 @@
 //! [`spans::frame`] finds each cue's source and content in the sentence around it, and the
 //! source is resolved to an entity of the document:
 //!
-//! - a source that contains entity mentions resolves to the PERSON among them, else to the
-//!   last one ("Kremlin spokesperson Dmitry Peskov" -> Dmitry Peskov, "the Kremlin" -> the
-//!   Kremlin when the tagger found it);
+//! - a source whose head is an entity mention resolves to its entity: the mention that ends
+//!   the phrase, or its first part before a comma or bracket ("Kremlin spokesperson Dmitry
+//!   Peskov" -> Dmitry Peskov, "Flynn, a top Trump surrogate" -> Flynn, "the Kremlin" -> the
+//!   Kremlin when the tagger found it; "Kyiv's Western partners" -> none);
 //! - "he"/"she" resolves to the speaker of the previous statement when that is a person named
 //!   in the last three sentences (news keeps the speaker: "Peskov said ... He added"), else to
 //!   the nearest person mentioned before it in those sentences; "who" and "which" resolve to
@@ -180,17 +181,25 @@ fn resolve(
     previous: Option<(Option<usize>, Option<Range<usize>>)>,
 ) -> Option<usize> {
     let span = token_span(doc, src);
+    // The head of the phrase: its end, or the end of its first part before a comma or an
+    // opening bracket ("Flynn, a top Trump surrogate"; "Jason Chaffetz (R-Utah)").
+    let mut heads = vec![span.end];
+    if let Some(k) = src
+        .clone()
+        .find(|&k| matches!(doc.token_text(k), "," | "(") && k > src.start)
+    {
+        heads.push(doc.tokens[k - 1].span.end);
+    }
     let inside: Vec<&crate::doc::Mention> = doc
         .mentions
         .iter()
-        .filter(|m| m.span.start < span.end && span.start < m.span.end && m.entity.is_some())
+        .filter(|m| m.span.start >= span.start && heads.contains(&m.span.end) && m.entity.is_some())
         .collect();
     if !inside.is_empty() {
         return inside
             .iter()
-            .rev()
             .find(|m| m.label == EntityType::Person)
-            .or(inside.last())
+            .or(inside.first())
             .and_then(|m| m.entity);
     }
     if src.len() != 1 {

@@ -227,17 +227,41 @@ fn skip_before_cue(doc: &Doc, ss: usize, cue_start: usize) -> usize {
 }
 
 /// The subject of the sentence before `end`: its first person, organization or group
-/// mention, else its first subject pronoun.
+/// mention (with the title and name after it: "Kremlin spokesperson Dmitry Peskov"), else its
+/// first subject pronoun.
 fn subject(doc: &Doc, ss: usize, end: usize) -> Option<Range<usize>> {
-    if let Some(m) = doc.mentions.iter().find(|m| {
+    let named = |m: &&crate::doc::Mention| {
         m.tokens.start >= ss
             && m.tokens.end <= end
             && matches!(
                 m.label,
                 EntityType::Person | EntityType::Org | EntityType::Norp | EntityType::Gpe
             )
-    }) {
-        return Some(m.tokens.clone());
+    };
+    if let Some(m) = doc.mentions.iter().find(named) {
+        let mut r = m.tokens.clone();
+        // Up to three title words, then another mention, continue the phrase.
+        'extend: loop {
+            let mut k = r.end;
+            while k < end && k < r.end + 3 {
+                if let Some(next) = doc
+                    .mentions
+                    .iter()
+                    .filter(named)
+                    .find(|n| n.tokens.start == k)
+                {
+                    r.end = next.tokens.end;
+                    continue 'extend;
+                }
+                let l = lower(doc, k);
+                if !is_word(doc, k) || NP_STOP.contains(&l.as_str()) {
+                    break;
+                }
+                k += 1;
+            }
+            break;
+        }
+        return Some(r);
     }
     (ss..end)
         .find(|&k| matches!(lower(doc, k).as_str(), "he" | "she" | "they" | "we" | "i" | "it"))
