@@ -120,7 +120,11 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
             s.source.map_or("-", |x| doc.span_text(x)),
             doc.span_text(s.cue),
             short,
-            if short.len() < content.len() { "..." } else { "" }
+            if short.len() < content.len() {
+                "..."
+            } else {
+                ""
+            }
         );
     }
     Ok(())

@@ -29,14 +29,70 @@ const HEADER: &str = "newsflow-statements-cues\t1";
 
 /// The baseline's speech verbs (lowercase).
 pub const HAND_CUES: &[&str] = &[
-    "said", "says", "say", "saying", "told", "tells", "telling", "added", "adds", "adding",
-    "warned", "warns", "warning", "stated", "noted", "notes", "noting", "argued", "argues",
-    "arguing", "claimed", "claims", "claiming", "insisted", "insists", "explained", "explains",
-    "asked", "announced", "announces", "wrote", "writes", "tweeted", "emphasized", "emphasised",
-    "stressed", "declared", "suggested", "suggests", "acknowledged", "admitted", "replied",
-    "responded", "indicated", "asserted", "asserting", "confirmed", "denied", "reported",
-    "recalled", "contended", "predicted", "promised", "vowed", "clarified", "reiterated",
-    "conceded", "believes", "believe", "thinks", "think", "accused", "criticized", "urged",
+    "said",
+    "says",
+    "say",
+    "saying",
+    "told",
+    "tells",
+    "telling",
+    "added",
+    "adds",
+    "adding",
+    "warned",
+    "warns",
+    "warning",
+    "stated",
+    "noted",
+    "notes",
+    "noting",
+    "argued",
+    "argues",
+    "arguing",
+    "claimed",
+    "claims",
+    "claiming",
+    "insisted",
+    "insists",
+    "explained",
+    "explains",
+    "asked",
+    "announced",
+    "announces",
+    "wrote",
+    "writes",
+    "tweeted",
+    "emphasized",
+    "emphasised",
+    "stressed",
+    "declared",
+    "suggested",
+    "suggests",
+    "acknowledged",
+    "admitted",
+    "replied",
+    "responded",
+    "indicated",
+    "asserted",
+    "asserting",
+    "confirmed",
+    "denied",
+    "reported",
+    "recalled",
+    "contended",
+    "predicted",
+    "promised",
+    "vowed",
+    "clarified",
+    "reiterated",
+    "conceded",
+    "believes",
+    "believe",
+    "thinks",
+    "think",
+    "accused",
+    "criticized",
+    "urged",
 ];
 
 /// How cues are found.
@@ -227,7 +283,9 @@ impl Examples {
         let counts = self.counts;
         self.ids
             .into_iter()
-            .filter(|&(_, id)| counts[id as usize] >= config.min_count && w[id as usize].abs() > 1e-4)
+            .filter(|&(_, id)| {
+                counts[id as usize] >= config.min_count && w[id as usize].abs() > 1e-4
+            })
             .map(|(f, id)| (f, w[id as usize]))
             .collect()
     }
@@ -318,12 +376,20 @@ fn features(
     }
     let quote_before = (s.start..i).any(|k| is_quote(doc.token_text(k)));
     let quote_after = (i + 1..s.end).any(|k| is_quote(doc.token_text(k)));
-    f.push(format!("q={}{}", u8::from(quote_before), u8::from(quote_after)));
+    f.push(format!(
+        "q={}{}",
+        u8::from(quote_before),
+        u8::from(quote_after)
+    ));
     if (i + 1..(i + 4).min(s.end)).any(|k| low[k] == "that") {
         f.push("that3".into());
         f.push(format!("that3|w={w}"));
     }
-    f.push(format!("q={}{}|w={w}", u8::from(quote_before), u8::from(quote_after)));
+    f.push(format!(
+        "q={}{}|w={w}",
+        u8::from(quote_before),
+        u8::from(quote_after)
+    ));
     f.push(format!("w={w}|nc={}", class_at(1)));
     f.push(format!("lem={}", lemma(w)));
     f.push(format!("lem={}|left={}", lemma(w), class_at(-1)));
@@ -334,8 +400,19 @@ fn features(
         let l = low[k - 1].as_str();
         let skip = matches!(
             l,
-            "has" | "have" | "had" | "also" | "will" | "would" | "is" | "was" | "later"
-                | "then" | "previously" | "recently" | "again"
+            "has"
+                | "have"
+                | "had"
+                | "also"
+                | "will"
+                | "would"
+                | "is"
+                | "was"
+                | "later"
+                | "then"
+                | "previously"
+                | "recently"
+                | "again"
         ) || (l.ends_with("ly") && l.len() > 4);
         if !skip {
             break;

@@ -180,11 +180,7 @@ fn score_role(chars: &[char], gold: &[&GoldSpan], predicted: &[Span]) -> RoleCou
     // Trimmed gold: (hull, fragments), deduplicated.
     let mut golds: Vec<(Span, Vec<Span>)> = Vec::new();
     for g in gold {
-        let fragments: Vec<Span> = g
-            .fragments
-            .iter()
-            .filter_map(|&f| trim(chars, f))
-            .collect();
+        let fragments: Vec<Span> = g.fragments.iter().filter_map(|&f| trim(chars, f)).collect();
         let Some(hull) = trim(chars, g.hull()) else {
             continue;
         };

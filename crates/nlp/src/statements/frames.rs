@@ -90,7 +90,10 @@ pub(crate) fn features(doc: &Doc, cue: &Cue, frame: &Frame) -> Vec<String> {
             } else {
                 "low".to_string()
             };
-            let span = Span::new(doc.tokens[r.start].span.start, doc.tokens[r.end - 1].span.end);
+            let span = Span::new(
+                doc.tokens[r.start].span.start,
+                doc.tokens[r.end - 1].span.end,
+            );
             let mention = doc
                 .mentions
                 .iter()

@@ -123,7 +123,10 @@ pub fn candidates(detector: &CueDetector, doc: &Doc) -> Vec<(cues::Cue, spans::F
 }
 
 fn token_span(doc: &Doc, r: &Range<usize>) -> Span {
-    Span::new(doc.tokens[r.start].span.start, doc.tokens[r.end - 1].span.end)
+    Span::new(
+        doc.tokens[r.start].span.start,
+        doc.tokens[r.end - 1].span.end,
+    )
 }
 
 impl Stage for StatementFinder {
@@ -254,7 +257,10 @@ fn resolve(
 /// Runs `pipeline` (which must end with a [`StatementFinder`]) over each article's text as
 /// it is (not normalized, so that offsets stay those of the annotations) and scores the
 /// statements.
-pub fn evaluate(pipeline: &Pipeline, articles: &[Article]) -> Result<StatementEvaluation, NlpError> {
+pub fn evaluate(
+    pipeline: &Pipeline,
+    articles: &[Article],
+) -> Result<StatementEvaluation, NlpError> {
     let mut ev = StatementEvaluation::default();
     for a in articles {
         let mut doc = Doc::from_normalized(a.text.clone());
@@ -287,11 +293,15 @@ mod tests {
             .find(|&i| doc.token_text(i) == "Peskov")
             .expect("second Peskov");
         let m = find("Moscow");
-        doc.push_mention(d..p + 1, EntityType::Person, 1.0).expect("m");
-        doc.push_mention(p2..p2 + 1, EntityType::Person, 1.0).expect("m");
+        doc.push_mention(d..p + 1, EntityType::Person, 1.0)
+            .expect("m");
+        doc.push_mention(p2..p2 + 1, EntityType::Person, 1.0)
+            .expect("m");
         doc.push_mention(m..m + 1, EntityType::Gpe, 1.0).expect("m");
         EntityGrouper.process(&mut doc).expect("group");
-        StatementFinder::rules().process(&mut doc).expect("statements");
+        StatementFinder::rules()
+            .process(&mut doc)
+            .expect("statements");
         let peskov = doc
             .entities
             .iter()
@@ -310,10 +320,20 @@ mod tests {
 
     #[test]
     fn odd_input_does_not_panic() {
-        for text in ["", "said", "“", "according to", ", said ,", "“a,” said", "he said:"] {
+        for text in [
+            "",
+            "said",
+            "“",
+            "according to",
+            ", said ,",
+            "“a,” said",
+            "he said:",
+        ] {
             let mut doc = Doc::new(text);
             Tokenizer.process(&mut doc).expect("tokenize");
-            StatementFinder::rules().process(&mut doc).expect("statements");
+            StatementFinder::rules()
+                .process(&mut doc)
+                .expect("statements");
             for s in &doc.statements {
                 assert!(s.content.end <= doc.char_len());
             }

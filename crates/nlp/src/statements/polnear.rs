@@ -101,7 +101,11 @@ pub fn read_dir(dir: &Path) -> Result<Vec<Article>, NlpError> {
 }
 
 /// Parses the attributions of one `.ann` file over a text of `char_len` code points.
-pub fn parse_ann(ann: &str, char_len: usize, path: &Path) -> Result<Vec<GoldAttribution>, NlpError> {
+pub fn parse_ann(
+    ann: &str,
+    char_len: usize,
+    path: &Path,
+) -> Result<Vec<GoldAttribution>, NlpError> {
     let err = |line: usize, message: String| NlpError::Annotation {
         path: path.to_path_buf(),
         line,
@@ -191,7 +195,12 @@ mod tests {
 
     #[test]
     fn bad_offsets_are_errors_not_panics() {
-        for ann in ["T1\tSource 5 2\tx", "T1\tSource 0 99\tx", "T1\tSource a b\tx", "T1"] {
+        for ann in [
+            "T1\tSource 5 2\tx",
+            "T1\tSource 0 99\tx",
+            "T1\tSource a b\tx",
+            "T1",
+        ] {
             assert!(parse_ann(ann, 30, Path::new("x.ann")).is_err(), "{ann}");
         }
     }

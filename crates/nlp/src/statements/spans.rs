@@ -35,26 +35,172 @@ pub struct Frame {
 
 /// Words that end a noun phrase read leftwards or rightwards from a cue.
 const NP_STOP: &[&str] = &[
-    "that", "who", "whom", "which", "what", "and", "but", "or", "nor", "because", "as", "when",
-    "while", "if", "although", "though", "since", "where", "so", "than", "in", "on", "at", "for",
-    "with", "from", "by", "during", "about", "into", "over", "after", "before", "under", "to",
-    "against", "said", "says", "say", "told", "is", "are", "was", "were", "be", "been", "has",
-    "have", "had", "will", "would", "could", "should", "can", "may", "might", "must", "not",
-    "n't", "do", "does", "did", "also", "then", "yet", "how", "why", "whether", "once", "until",
-    "unless", "like", "via", "per", "among", "between", "through", "without", "within",
-    "upon", "amid", "despite", "across", "toward", "towards", "according", "saying", "adding",
-    "in", "this", "these", "those", "there", "here", "now", "today", "yesterday", "tonight",
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "last",
-    "next", "earlier", "later", "ago",
+    "that",
+    "who",
+    "whom",
+    "which",
+    "what",
+    "and",
+    "but",
+    "or",
+    "nor",
+    "because",
+    "as",
+    "when",
+    "while",
+    "if",
+    "although",
+    "though",
+    "since",
+    "where",
+    "so",
+    "than",
+    "in",
+    "on",
+    "at",
+    "for",
+    "with",
+    "from",
+    "by",
+    "during",
+    "about",
+    "into",
+    "over",
+    "after",
+    "before",
+    "under",
+    "to",
+    "against",
+    "said",
+    "says",
+    "say",
+    "told",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "has",
+    "have",
+    "had",
+    "will",
+    "would",
+    "could",
+    "should",
+    "can",
+    "may",
+    "might",
+    "must",
+    "not",
+    "n't",
+    "do",
+    "does",
+    "did",
+    "also",
+    "then",
+    "yet",
+    "how",
+    "why",
+    "whether",
+    "once",
+    "until",
+    "unless",
+    "like",
+    "via",
+    "per",
+    "among",
+    "between",
+    "through",
+    "without",
+    "within",
+    "upon",
+    "amid",
+    "despite",
+    "across",
+    "toward",
+    "towards",
+    "according",
+    "saying",
+    "adding",
+    "in",
+    "this",
+    "these",
+    "those",
+    "there",
+    "here",
+    "now",
+    "today",
+    "yesterday",
+    "tonight",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "last",
+    "next",
+    "earlier",
+    "later",
+    "ago",
 ];
 
 /// Words that stand between a source and its cue ("Trump has also repeatedly said").
 const SKIP_BEFORE_CUE: &[&str] = &[
-    "has", "have", "had", "will", "would", "also", "later", "earlier", "previously", "then",
-    "again", "once", "did", "does", "do", "is", "was", "were", "are", "been", "had", "just",
-    "never", "often", "still", "recently", "reportedly", "publicly", "privately", "repeatedly",
-    "already", "even", "first", "initially", "further", "could", "may", "might", "can",
-    "should", "must", "always", "'s", "’s", "'ve", "’ve", "'ll", "’ll", "'d", "’d", "'re", "’re",
+    "has",
+    "have",
+    "had",
+    "will",
+    "would",
+    "also",
+    "later",
+    "earlier",
+    "previously",
+    "then",
+    "again",
+    "once",
+    "did",
+    "does",
+    "do",
+    "is",
+    "was",
+    "were",
+    "are",
+    "been",
+    "had",
+    "just",
+    "never",
+    "often",
+    "still",
+    "recently",
+    "reportedly",
+    "publicly",
+    "privately",
+    "repeatedly",
+    "already",
+    "even",
+    "first",
+    "initially",
+    "further",
+    "could",
+    "may",
+    "might",
+    "can",
+    "should",
+    "must",
+    "always",
+    "'s",
+    "’s",
+    "'ve",
+    "’ve",
+    "'ll",
+    "’ll",
+    "'d",
+    "’d",
+    "'re",
+    "’re",
 ];
 
 /// Pronouns and relative words that are a source on their own.
@@ -64,9 +210,31 @@ const PRONOUN_SOURCES: &[&str] = &[
 
 /// Verbs whose object stands between the cue and a "that" clause ("told reporters that").
 const OBJECT_VERBS: &[&str] = &[
-    "told", "tells", "tell", "telling", "asked", "asks", "ask", "asking", "warned", "warns",
-    "warning", "urged", "urges", "assured", "assures", "reminded", "reminds", "informed",
-    "informs", "convinced", "promised", "promises", "advised", "notified", "persuaded",
+    "told",
+    "tells",
+    "tell",
+    "telling",
+    "asked",
+    "asks",
+    "ask",
+    "asking",
+    "warned",
+    "warns",
+    "warning",
+    "urged",
+    "urges",
+    "assured",
+    "assures",
+    "reminded",
+    "reminds",
+    "informed",
+    "informs",
+    "convinced",
+    "promised",
+    "promises",
+    "advised",
+    "notified",
+    "persuaded",
 ];
 
 fn lower(doc: &Doc, i: usize) -> String {
@@ -85,8 +253,12 @@ fn is_word(doc: &Doc, i: usize) -> bool {
 /// Whether the token is made of quotation marks only.
 pub(crate) fn is_quote(t: &str) -> bool {
     !t.is_empty()
-        && t.chars()
-            .all(|c| matches!(c, '"' | '\'' | '“' | '”' | '‘' | '’' | '«' | '»' | '„' | '`'))
+        && t.chars().all(|c| {
+            matches!(
+                c,
+                '"' | '\'' | '“' | '”' | '‘' | '’' | '«' | '»' | '„' | '`'
+            )
+        })
 }
 
 /// Whether a quote token opens a quotation (rather than closes one).
@@ -149,7 +321,9 @@ fn np_left(doc: &Doc, j: usize, floor: usize) -> Range<usize> {
             }
         }
         let lk = lower(doc, k);
-        if !is_word(doc, k) || NP_STOP.contains(&lk.as_str()) || PRONOUN_SOURCES.contains(&lk.as_str())
+        if !is_word(doc, k)
+            || NP_STOP.contains(&lk.as_str())
+            || PRONOUN_SOURCES.contains(&lk.as_str())
         {
             break;
         }
@@ -165,18 +339,54 @@ fn matching_open(doc: &Doc, k: usize, floor: usize) -> Option<usize> {
 
 /// Time words that may stand between a source and its cue ("Trump on Tuesday said").
 const TIME_WORDS: &[&str] = &[
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "week",
-    "month", "year", "night", "morning", "afternoon", "evening", "weekend", "today",
-    "yesterday", "tonight", "earlier", "later", "recently", "ago",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "week",
+    "month",
+    "year",
+    "night",
+    "morning",
+    "afternoon",
+    "evening",
+    "weekend",
+    "today",
+    "yesterday",
+    "tonight",
+    "earlier",
+    "later",
+    "recently",
+    "ago",
 ];
 
 /// Words that open a time phrase ("on Tuesday", "last week").
-const TIME_OPENERS: &[&str] = &["on", "in", "at", "last", "this", "early", "late", "during", "the"];
+const TIME_OPENERS: &[&str] = &[
+    "on", "in", "at", "last", "this", "early", "late", "during", "the",
+];
 
 /// Asides between commas ("Trump, however, said").
 const ASIDES: &[&str] = &[
-    "however", "meanwhile", "too", "though", "instead", "moreover", "also", "then", "now",
-    "example", "instance", "one", "turn", "part", "contrast", "fact", "addition",
+    "however",
+    "meanwhile",
+    "too",
+    "though",
+    "instead",
+    "moreover",
+    "also",
+    "then",
+    "now",
+    "example",
+    "instance",
+    "one",
+    "turn",
+    "part",
+    "contrast",
+    "fact",
+    "addition",
 ];
 
 /// The index just after the last token that belongs to the source side: auxiliaries,
@@ -264,7 +474,12 @@ fn subject(doc: &Doc, ss: usize, end: usize) -> Option<Range<usize>> {
         return Some(r);
     }
     (ss..end)
-        .find(|&k| matches!(lower(doc, k).as_str(), "he" | "she" | "they" | "we" | "i" | "it"))
+        .find(|&k| {
+            matches!(
+                lower(doc, k).as_str(),
+                "he" | "she" | "they" | "we" | "i" | "it"
+            )
+        })
         .map(|k| k..k + 1)
 }
 
@@ -294,7 +509,9 @@ fn appositive(
         return None;
     }
     // The aside: words only (no quotes or sentence ends).
-    if (c1 + 1..comma).any(|k| !is_word(doc, k) && !matches!(doc.token_text(k), "(" | ")" | "." | "-" | "'s" | "’s")) {
+    if (c1 + 1..comma).any(|k| {
+        !is_word(doc, k) && !matches!(doc.token_text(k), "(" | ")" | "." | "-" | "'s" | "’s")
+    }) {
         return None;
     }
     let head = c1 - 1;
@@ -417,7 +634,9 @@ fn kind_of(doc: &Doc, r: &Range<usize>) -> StatementKind {
     if quotes.is_empty() {
         return StatementKind::Indirect;
     }
-    let opens_at_start = quotes.first().is_some_and(|&q| q < inner.start || q == r.start);
+    let opens_at_start = quotes
+        .first()
+        .is_some_and(|&q| q < inner.start || q == r.start);
     let closes_at_end = quotes.last().is_some_and(|&q| q >= inner.end);
     if opens_at_start && closes_at_end {
         StatementKind::Direct
@@ -474,10 +693,9 @@ pub fn frame(doc: &Doc, sent: &[usize], cue: Range<usize>) -> Option<Frame> {
         } else if t_text == "," {
             let floor = ss.max(t.saturating_sub(25));
             // X, who ..., said.
-            if let Some(w) = (floor + 1..t)
-                .rev()
-                .find(|&k| matches!(lower(doc, k).as_str(), "who" | "which") && doc.token_text(k - 1) == ",")
-                && w >= 2
+            if let Some(w) = (floor + 1..t).rev().find(|&k| {
+                matches!(lower(doc, k).as_str(), "who" | "which") && doc.token_text(k - 1) == ","
+            }) && w >= 2
                 && w - 1 > ss
                 && (is_word(doc, w - 2) || doc.token_text(w - 2) == ")")
             {
@@ -595,19 +813,35 @@ mod tests {
         );
         assert_eq!(
             run("“You cannot do it,” Peskov said at the forum.", "said"),
-            ("Peskov".into(), "You cannot do it".into(), StatementKind::Direct)
+            (
+                "Peskov".into(),
+                "You cannot do it".into(),
+                StatementKind::Direct
+            )
         );
         assert_eq!(
             run("“We will win,” said the spokesman.", "said"),
-            ("the spokesman".into(), "We will win".into(), StatementKind::Direct)
+            (
+                "the spokesman".into(),
+                "We will win".into(),
+                StatementKind::Direct
+            )
         );
         assert_eq!(
             run("The deal is dead, Trump later indicated.", "indicated"),
-            ("Trump".into(), "The deal is dead".into(), StatementKind::Indirect)
+            (
+                "Trump".into(),
+                "The deal is dead".into(),
+                StatementKind::Indirect
+            )
         );
         assert_eq!(
             run("Trump said he would “help them” soon.", "said"),
-            ("Trump".into(), "he would “help them” soon".into(), StatementKind::Mixed)
+            (
+                "Trump".into(),
+                "he would “help them” soon".into(),
+                StatementKind::Mixed
+            )
         );
     }
 
@@ -615,23 +849,52 @@ mod tests {
     fn according_to_and_relative_clauses() {
         assert_eq!(
             run("The talks failed, according to the Kremlin.", "according"),
-            ("the Kremlin".into(), "The talks failed".into(), StatementKind::AccordingTo)
+            (
+                "the Kremlin".into(),
+                "The talks failed".into(),
+                StatementKind::AccordingTo
+            )
         );
         assert_eq!(
-            run("Clinton, who spoke on Tuesday, said the plan works.", "said"),
-            ("Clinton".into(), "the plan works".into(), StatementKind::Indirect)
+            run(
+                "Clinton, who spoke on Tuesday, said the plan works.",
+                "said"
+            ),
+            (
+                "Clinton".into(),
+                "the plan works".into(),
+                StatementKind::Indirect
+            )
         );
         assert_eq!(
-            run("“We won,” Flynn, a top Trump surrogate, said Thursday.", "said"),
-            ("Flynn, a top Trump surrogate".into(), "We won".into(), StatementKind::Direct)
+            run(
+                "“We won,” Flynn, a top Trump surrogate, said Thursday.",
+                "said"
+            ),
+            (
+                "Flynn, a top Trump surrogate".into(),
+                "We won".into(),
+                StatementKind::Direct
+            )
         );
         assert_eq!(
-            run("Rep. Jason Chaffetz (R-Utah) on Tuesday said the deal was bad.", "said"),
-            ("Rep. Jason Chaffetz (R-Utah)".into(), "the deal was bad".into(), StatementKind::Indirect)
+            run(
+                "Rep. Jason Chaffetz (R-Utah) on Tuesday said the deal was bad.",
+                "said"
+            ),
+            (
+                "Rep. Jason Chaffetz (R-Utah)".into(),
+                "the deal was bad".into(),
+                StatementKind::Indirect
+            )
         );
         assert_eq!(
             run("“It is over. We lost,” he said.", "said"),
-            ("he".into(), "It is over. We lost".into(), StatementKind::Direct)
+            (
+                "he".into(),
+                "It is over. We lost".into(),
+                StatementKind::Direct
+            )
         );
     }
 }

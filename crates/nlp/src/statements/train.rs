@@ -4,10 +4,10 @@
 
 use crate::doc::{Doc, Pipeline, Span};
 use crate::error::NlpError;
+use crate::statements::candidates;
 use crate::statements::cues::{CueDetector, CueModel, CueTrainConfig, Examples};
 use crate::statements::frames::{self, FrameModel};
 use crate::statements::polnear::Article;
-use crate::statements::candidates;
 
 /// Training settings.
 #[derive(Debug, Clone)]
@@ -71,7 +71,10 @@ pub fn train(
             .filter(|(i, _)| i % 2 != fold)
             .map(|(_, a)| a.clone())
             .collect();
-        log(&format!("cue model for fold {fold} ({} articles)", rest.len()));
+        log(&format!(
+            "cue model for fold {fold} ({} articles)",
+            rest.len()
+        ));
         let mut model = CueModel::train(&rest, &config.cue, |_, _| {})?;
         model.threshold = config.candidate_threshold;
         let detector = CueDetector::Learned(model);
