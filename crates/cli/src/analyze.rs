@@ -1,9 +1,11 @@
-//! `newsflow analyze`: runs the entity pipeline over a text file and prints what it found.
+//! `newsflow analyze`: runs the whole pipeline (entities, then statements) over a text file and
+//! prints what it found.
 
 use anyhow::Context;
 use clap::Args;
-use newsflow_nlp::entity_pipeline;
 use newsflow_nlp::ner::NerTagger;
+use newsflow_nlp::statement_pipeline;
+use newsflow_nlp::statements::StatementFinder;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -15,17 +17,28 @@ pub struct AnalyzeArgs {
     /// NER model directory.
     #[arg(long, default_value_os_t = crate::default_model())]
     model: PathBuf,
+    /// Statements model directory.
+    #[arg(long, default_value = crate::statements::DEFAULT_MODEL)]
+    statements_model: PathBuf,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     json: bool,
 }
 
-/// Analyzes the file and prints its entities and mentions.
+/// Analyzes the file and prints its entities, mentions and statements.
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
-    let pipeline = entity_pipeline(NerTagger::load(&args.model)?);
+    let pipeline = statement_pipeline(
+        NerTagger::load(&args.model)?,
+        StatementFinder::load(&args.statements_model)?,
+    );
     let doc = pipeline.run(&text)?;
+    let speaker = |s: &newsflow_nlp::Statement| {
+        s.entity
+            .and_then(|e| doc.entities.get(e))
+            .map(|e| e.canonical_name.clone())
+    };
     if args.json {
         let entities: Vec<serde_json::Value> = doc
             .entities
@@ -44,8 +57,22 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
                        "key": e.key(), "salience": e.salience, "mentions": mentions})
             })
             .collect();
+        let span = |s: newsflow_nlp::Span| json!({"start": s.start, "end": s.end});
+        let statements: Vec<serde_json::Value> = doc
+            .statements
+            .iter()
+            .map(|s| {
+                json!({"kind": s.kind.as_str(), "confidence": s.confidence,
+                       "source": s.source.map(span),
+                       "source_text": s.source.map(|x| doc.span_text(x)),
+                       "speaker": speaker(s),
+                       "speaker_key": s.entity.and_then(|e| doc.entities.get(e)).map(|e| e.key()),
+                       "cue": span(s.cue), "cue_text": doc.span_text(s.cue),
+                       "content": span(s.content), "content_text": doc.span_text(s.content)})
+            })
+            .collect();
         let out = json!({"sentences": doc.sentences.len(), "tokens": doc.tokens.len(),
-                         "entities": entities});
+                         "entities": entities, "statements": statements});
         println!("{out}");
         return Ok(());
     }
@@ -76,6 +103,28 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
             e.mentions.len(),
             e.canonical_name,
             texts.join(", ")
+        );
+    }
+    println!("\n{} statements", doc.statements.len());
+    println!(
+        "{:<12} {:<24} {:<20} {:<16} content",
+        "kind", "speaker", "source", "cue"
+    );
+    for s in &doc.statements {
+        let content = doc.span_text(s.content);
+        let short: String = content.chars().take(70).collect();
+        println!(
+            "{:<12} {:<24} {:<20} {:<16} {}{}",
+            s.kind.as_str(),
+            speaker(s).unwrap_or_else(|| "-".into()),
+            s.source.map_or("-", |x| doc.span_text(x)),
+            doc.span_text(s.cue),
+            short,
+            if short.len() < content.len() {
+                "..."
+            } else {
+                ""
+            }
         );
     }
     Ok(())

@@ -4,6 +4,7 @@
 mod analyze;
 mod bench;
 mod ner;
+mod statements;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -30,7 +31,7 @@ enum Command {
         #[command(subcommand)]
         task: EvalTask,
     },
-    /// Find and group the entities of a text file.
+    /// Find the entities and statements of a text file.
     Analyze(analyze::AnalyzeArgs),
     /// Measure speed and memory.
     Bench {
@@ -43,12 +44,16 @@ enum Command {
 enum TrainTask {
     /// Train the averaged-perceptron NER model on a CoNLL file.
     Ner(ner::TrainArgs),
+    /// Train the statements cue model on a PolNeAR split.
+    Statements(statements::TrainArgs),
 }
 
 #[derive(Subcommand)]
 enum EvalTask {
     /// Entity-level precision, recall and F1 (conlleval semantics) on a CoNLL file.
     Ner(ner::EvalArgs),
+    /// Source, cue and content precision, recall and F1 (exact and partial) on a PolNeAR split.
+    Statements(statements::EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -69,6 +74,12 @@ fn main() -> anyhow::Result<()> {
         Command::Eval {
             task: EvalTask::Ner(args),
         } => ner::eval(&args),
+        Command::Train {
+            task: TrainTask::Statements(args),
+        } => statements::train(&args),
+        Command::Eval {
+            task: EvalTask::Statements(args),
+        } => statements::eval(&args),
         Command::Analyze(args) => analyze::run(&args),
         Command::Bench {
             task: BenchTask::Ner(args),

@@ -150,6 +150,57 @@ impl Entity {
     }
 }
 
+/// How a statement is reported (the contract's `StatementKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatementKind {
+    /// Quoted words: `"We will not allow it," Peskov said.`
+    Direct,
+    /// Reported speech: `Putin warned that Western troops would be targets.`
+    Indirect,
+    /// Reported speech that quotes part of the words: `Trump said he would "help them".`
+    Mixed,
+    /// Attribution by a phrase, not a verb: `according to the Kremlin, ...`.
+    AccordingTo,
+}
+
+impl StatementKind {
+    /// A short lowercase name ("direct", "indirect", "mixed", "according-to").
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StatementKind::Direct => "direct",
+            StatementKind::Indirect => "indirect",
+            StatementKind::Mixed => "mixed",
+            StatementKind::AccordingTo => "according-to",
+        }
+    }
+}
+
+impl fmt::Display for StatementKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who said what: one attribution (source, cue, content), as PARC and PolNeAR annotate it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// The speaker's words in the text ("Peskov", "He", "the Kremlin"); `None` when the text
+    /// names no source for the cue.
+    pub source: Option<Span>,
+    /// Index into [`Doc::entities`] of the entity the source resolves to (a pronoun to the
+    /// person it stands for); `None` when the source is no entity of the document
+    /// ("officials said").
+    pub entity: Option<usize>,
+    /// The cue ("said", "warned", "according to").
+    pub cue: Span,
+    /// What was said, without surrounding quotation marks.
+    pub content: Span,
+    /// How it is reported.
+    pub kind: StatementKind,
+    /// The cue model's confidence, in [0, 1].
+    pub confidence: f32,
+}
+
 /// The document: normalized text and the annotations the stages have added.
 #[derive(Debug, Clone, Default)]
 pub struct Doc {
@@ -165,6 +216,8 @@ pub struct Doc {
     pub mentions: Vec<Mention>,
     /// Entities, by decreasing salience.
     pub entities: Vec<Entity>,
+    /// Attributed statements in text order of their cues.
+    pub statements: Vec<Statement>,
 }
 
 impl Doc {

@@ -32,6 +32,16 @@ pub enum NlpError {
         /// What is wrong.
         message: String,
     },
+    /// A brat standoff annotation line that does not have the expected shape.
+    #[error("{path}:{line}: {message}")]
+    Annotation {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// A model file that is not a valid model.
     #[error("invalid model file {path}: {message}")]
     Model {

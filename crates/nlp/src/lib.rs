@@ -7,7 +7,9 @@
 //! - [`ner::NerTagger`]: entity mentions from the averaged-perceptron tagger;
 //! - [`types::FineTyper`]: the contract's finer types (GPE, NORP, EVENT, DATE);
 //! - [`group::EntityGrouper`]: mentions grouped into entities with a canonical name and a
-//!   salience.
+//!   salience;
+//! - [`statements::StatementFinder`]: who said what (source, cue, content), the source
+//!   resolved to an entity.
 //!
 //! [`conll`] reads CoNLL-2003 files and [`eval`] scores BIO taggings with conlleval semantics.
 
@@ -18,10 +20,14 @@ pub mod eval;
 pub mod group;
 pub mod ner;
 pub mod normalize;
+pub mod statements;
 pub mod tokenize;
 pub mod types;
 
-pub use doc::{Doc, Entity, EntityType, Mention, Pipeline, Sentence, Span, Stage, Token};
+pub use doc::{
+    Doc, Entity, EntityType, Mention, Pipeline, Sentence, Span, Stage, Statement, StatementKind,
+    Token,
+};
 pub use error::NlpError;
 
 /// The entity pipeline: tokenize, tag, refine types, group mentions into entities.
@@ -31,4 +37,9 @@ pub fn entity_pipeline(tagger: ner::NerTagger) -> Pipeline {
         .with(tagger)
         .with(types::FineTyper)
         .with(group::EntityGrouper)
+}
+
+/// The entity pipeline followed by the statement finder.
+pub fn statement_pipeline(tagger: ner::NerTagger, finder: statements::StatementFinder) -> Pipeline {
+    entity_pipeline(tagger).with(finder)
 }

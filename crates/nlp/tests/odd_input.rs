@@ -3,7 +3,8 @@
 
 use newsflow_nlp::conll::{TaggedDocument, TaggedSentence};
 use newsflow_nlp::ner::{NerTagger, TrainConfig, train};
-use newsflow_nlp::{Doc, entity_pipeline};
+use newsflow_nlp::statements::StatementFinder;
+use newsflow_nlp::{Doc, entity_pipeline, statement_pipeline};
 
 const ODD: &[&str] = &[
     "",
@@ -64,6 +65,47 @@ fn odd_input_runs_through_the_pipeline() {
         let doc = pipeline.run(raw).expect("pipeline");
         check(&doc, raw);
     }
+}
+
+#[test]
+fn odd_input_runs_through_the_statement_stage() {
+    let statements = root().join("models/statements");
+    let finders = [
+        StatementFinder::rules(),
+        StatementFinder::load(&statements).expect("committed statements model"),
+    ];
+    let extra = [
+        "said",
+        "“",
+        "according to",
+        ", said ,",
+        "“a,” said",
+        "he said:",
+        "“a. b. c.” he said",
+        "(said) (",
+        "Trump, who said, said",
+        "said “ ” said",
+    ];
+    for finder in finders {
+        let pipeline = statement_pipeline(tiny_model(), finder);
+        for raw in ODD.iter().chain(extra.iter()) {
+            let doc = pipeline.run(raw).expect("pipeline");
+            check(&doc, raw);
+            for s in &doc.statements {
+                for span in [Some(s.cue), Some(s.content), s.source]
+                    .into_iter()
+                    .flatten()
+                {
+                    assert!(!span.is_empty() && span.end <= doc.char_len(), "{raw:?}");
+                }
+                assert!(s.entity.is_none_or(|e| e < doc.entities.len()));
+            }
+        }
+    }
+}
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn check(doc: &Doc, raw: &str) {

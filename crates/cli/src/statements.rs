@@ -1,0 +1,230 @@
+//! `newsflow train statements` and `newsflow eval statements`.
+
+use clap::Args;
+use newsflow_nlp::ner::NerTagger;
+use newsflow_nlp::statements::eval::{Role, SpanCounts};
+use newsflow_nlp::statements::train::TrainConfig;
+use newsflow_nlp::statements::{
+    self, CueDetector, CueModel, CueTrainConfig, StatementEvaluation, StatementFinder, polnear,
+};
+use newsflow_nlp::{entity_pipeline, statement_pipeline};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Where the committed statements model lives, relative to the workspace root.
+pub const DEFAULT_MODEL: &str = "models/statements";
+
+/// Arguments of `newsflow train statements`.
+#[derive(Args)]
+pub struct TrainArgs {
+    /// PolNeAR split directory (with `text/` and `attributions/`).
+    #[arg(long)]
+    train: PathBuf,
+    /// Directory to write the model into.
+    #[arg(long)]
+    out: PathBuf,
+    /// Passes over the data.
+    #[arg(long, default_value_t = CueTrainConfig::default().epochs)]
+    epochs: usize,
+    /// L2 penalty of the cue model.
+    #[arg(long, default_value_t = CueTrainConfig::default().l2)]
+    l2: f32,
+    /// Initial learning rate of the cue model.
+    #[arg(long, default_value_t = CueTrainConfig::default().learning_rate)]
+    learning_rate: f32,
+    /// Keep cue features seen at least this often.
+    #[arg(long, default_value_t = CueTrainConfig::default().min_count)]
+    min_count: u32,
+    /// Cue probability at or above which a cue becomes a candidate statement.
+    #[arg(long, default_value_t = TrainConfig::default().candidate_threshold)]
+    candidate_threshold: f32,
+    /// Candidate probability at or above which a candidate becomes a statement.
+    #[arg(long, default_value_t = TrainConfig::default().frame_threshold)]
+    frame_threshold: f32,
+    /// Leave out of the cue model the weights whose magnitude is below this.
+    #[arg(long, default_value_t = 0.1)]
+    prune: f32,
+    /// NER model directory (the candidate filter sees the entity mentions).
+    #[arg(long, default_value_os_t = crate::default_model())]
+    ner_model: PathBuf,
+}
+
+/// Arguments of `newsflow eval statements`.
+#[derive(Args)]
+pub struct EvalArgs {
+    /// PolNeAR split directory (with `text/` and `attributions/`).
+    dir: PathBuf,
+    /// Statements model directory.
+    #[arg(long, default_value = DEFAULT_MODEL)]
+    model: PathBuf,
+    /// NER model directory (sources are resolved to the entities it finds).
+    #[arg(long, default_value_os_t = crate::default_model())]
+    ner_model: PathBuf,
+    /// Score the hand-written baseline (verb list and rules) instead of the learned model.
+    #[arg(long)]
+    rules: bool,
+    /// Override the cue threshold (the candidate threshold when the filter is used).
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// Override the candidate filter's threshold.
+    #[arg(long)]
+    frame_threshold: Option<f32>,
+    /// Leave the learned candidate filter out (cue model and rules only).
+    #[arg(long)]
+    no_filter: bool,
+    /// Print exactly one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Also write the predicted statements, one JSON line per article, to this file.
+    #[arg(long)]
+    predictions: Option<PathBuf>,
+}
+
+/// Trains the cue model and the candidate filter and writes them.
+pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
+    let articles = polnear::read_dir(&args.train)?;
+    eprintln!(
+        "training on {} articles, {} attributions from {}",
+        articles.len(),
+        articles.iter().map(|a| a.attributions.len()).sum::<usize>(),
+        args.train.display()
+    );
+    let config = TrainConfig {
+        cue: CueTrainConfig {
+            epochs: args.epochs,
+            l2: args.l2,
+            learning_rate: args.learning_rate,
+            min_count: args.min_count,
+            ..CueTrainConfig::default()
+        },
+        candidate_threshold: args.candidate_threshold,
+        frame_threshold: args.frame_threshold,
+        ..TrainConfig::default()
+    };
+    let started = Instant::now();
+    let entities = entity_pipeline(NerTagger::load(&args.ner_model)?);
+    let (mut cues, frames) = statements::train(&articles, &entities, &config, |line| {
+        eprintln!("{:>6.1}s  {line}", started.elapsed().as_secs_f64());
+    })?;
+    let pruned = cues.prune(args.prune);
+    eprintln!("pruned {pruned} cue weights below {}", args.prune);
+    let cue_file = cues.save(&args.out)?;
+    let frame_file = frames.save(&args.out)?;
+    eprintln!(
+        "wrote {} ({} weights) and {}",
+        cue_file.display(),
+        cues.len(),
+        frame_file.display()
+    );
+    Ok(())
+}
+
+fn scores_json(c: &SpanCounts) -> serde_json::Value {
+    let s = c.scores();
+    json!({"precision": s.precision, "recall": s.recall, "f1": s.f1})
+}
+
+/// The evaluation as the documented JSON object.
+pub fn evaluation_json(ev: &StatementEvaluation) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for role in Role::ALL {
+        let r = ev.role(role);
+        out.insert(
+            role.as_str().to_string(),
+            json!({"exact": scores_json(&r.exact), "partial": scores_json(&r.partial)}),
+        );
+    }
+    serde_json::Value::Object(out)
+}
+
+fn write_predictions(
+    path: &std::path::Path,
+    pipeline: &newsflow_nlp::Pipeline,
+    articles: &[polnear::Article],
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for a in articles {
+        let mut doc = newsflow_nlp::Doc::from_normalized(a.text.clone());
+        pipeline.process(&mut doc)?;
+        let span = |s: newsflow_nlp::Span| json!([s.start, s.end]);
+        let statements: Vec<serde_json::Value> = doc
+            .statements
+            .iter()
+            .map(|s| {
+                json!({"source": s.source.map(span), "cue": span(s.cue),
+                       "content": span(s.content), "kind": s.kind.as_str(),
+                       "entity": s.entity.and_then(|e| doc.entities.get(e))
+                           .map(|e| e.canonical_name.clone()),
+                       "confidence": s.confidence})
+            })
+            .collect();
+        let _ = writeln!(out, "{}", json!({"name": a.name, "statements": statements}));
+    }
+    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Evaluates on a PolNeAR split and prints a table or one JSON object.
+pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
+    let articles = polnear::read_dir(&args.dir)?;
+    let finder = if args.rules {
+        StatementFinder::rules()
+    } else {
+        let mut finder = if args.no_filter {
+            StatementFinder::learned(CueModel::load(&args.model)?, None)
+        } else {
+            StatementFinder::load(&args.model)?
+        };
+        if let (Some(t), CueDetector::Learned(m)) = (args.threshold, finder.detector_mut()) {
+            m.threshold = t;
+        }
+        if let (Some(t), Some(f)) = (args.frame_threshold, finder.frames_mut()) {
+            f.threshold = t;
+        }
+        finder
+    };
+    let pipeline = statement_pipeline(NerTagger::load(&args.ner_model)?, finder);
+    let ev = statements::evaluate(&pipeline, &articles)?;
+    if let Some(path) = &args.predictions {
+        write_predictions(path, &pipeline, &articles)?;
+    }
+    if args.json {
+        println!("{}", evaluation_json(&ev));
+        return Ok(());
+    }
+    println!(
+        "{} articles, {} gold attributions ({})",
+        articles.len(),
+        articles.iter().map(|a| a.attributions.len()).sum::<usize>(),
+        if args.rules {
+            "rule baseline"
+        } else if args.no_filter {
+            "learned cues, no filter"
+        } else {
+            "learned cues and filter"
+        }
+    );
+    println!(
+        "{:<8} {:<8} {:>9} {:>9} {:>9} {:>7} {:>7}",
+        "role", "match", "precision", "recall", "f1", "gold", "pred"
+    );
+    for role in Role::ALL {
+        let r = ev.role(role);
+        for (name, c) in [("exact", &r.exact), ("partial", &r.partial)] {
+            let s = c.scores();
+            println!(
+                "{:<8} {:<8} {:>9.4} {:>9.4} {:>9.4} {:>7} {:>7}",
+                role.as_str(),
+                name,
+                s.precision,
+                s.recall,
+                s.f1,
+                c.gold,
+                c.predicted
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,662 @@
+//! Cue detection: which tokens introduce a statement ("said", "warned", "according to").
+//!
+//! Two detectors:
+//!
+//! - [`CueDetector::Rules`], the baseline: a hand-written list of speech verbs and "according
+//!   to";
+//! - [`CueDetector::Learned`]: a logistic-regression classifier over every word token, trained
+//!   on PolNeAR (a token is positive when it lies inside a gold cue). Its features are the
+//!   word, its neighbours, quotation marks in the sentence, a nearby "that", and a cue-verb
+//!   lexicon learned from the same data (how often each word is a cue in training, bucketed).
+//!   Adjacent tokens above the threshold form one cue ("has said", "according to").
+//!
+//! The model file (`cues.tsv`) is plain text: a header, the threshold, the lexicon
+//! (`lex\tWORD\tCUE_COUNT\tCOUNT`) and the weights (`w\tFEATURE\tWEIGHT`).
+
+use crate::doc::{Doc, Stage};
+use crate::error::NlpError;
+use crate::statements::polnear::Article;
+use crate::statements::spans::is_quote;
+use crate::tokenize::Tokenizer;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// File name of the cue model inside a model directory.
+pub const CUE_MODEL_FILE: &str = "cues.tsv";
+const HEADER: &str = "newsflow-statements-cues\t1";
+
+/// The baseline's speech verbs (lowercase).
+pub const HAND_CUES: &[&str] = &[
+    "said",
+    "says",
+    "say",
+    "saying",
+    "told",
+    "tells",
+    "telling",
+    "added",
+    "adds",
+    "adding",
+    "warned",
+    "warns",
+    "warning",
+    "stated",
+    "noted",
+    "notes",
+    "noting",
+    "argued",
+    "argues",
+    "arguing",
+    "claimed",
+    "claims",
+    "claiming",
+    "insisted",
+    "insists",
+    "explained",
+    "explains",
+    "asked",
+    "announced",
+    "announces",
+    "wrote",
+    "writes",
+    "tweeted",
+    "emphasized",
+    "emphasised",
+    "stressed",
+    "declared",
+    "suggested",
+    "suggests",
+    "acknowledged",
+    "admitted",
+    "replied",
+    "responded",
+    "indicated",
+    "asserted",
+    "asserting",
+    "confirmed",
+    "denied",
+    "reported",
+    "recalled",
+    "contended",
+    "predicted",
+    "promised",
+    "vowed",
+    "clarified",
+    "reiterated",
+    "conceded",
+    "believes",
+    "believe",
+    "thinks",
+    "think",
+    "accused",
+    "criticized",
+    "urged",
+];
+
+/// How cues are found.
+#[derive(Debug, Clone)]
+pub enum CueDetector {
+    /// The hand-written verb list (the baseline).
+    Rules,
+    /// The learned classifier.
+    Learned(CueModel),
+}
+
+/// A found cue: its tokens and confidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cue {
+    /// Token indexes.
+    pub tokens: Range<usize>,
+    /// Confidence in [0, 1].
+    pub confidence: f32,
+}
+
+impl CueDetector {
+    /// The cues of a tokenized document, in text order.
+    pub fn find(&self, doc: &Doc) -> Vec<Cue> {
+        match self {
+            CueDetector::Rules => rule_cues(doc),
+            CueDetector::Learned(m) => m.cues(doc),
+        }
+    }
+}
+
+fn lower_tokens(doc: &Doc) -> Vec<String> {
+    (0..doc.tokens.len())
+        .map(|i| doc.token_text(i).to_lowercase())
+        .collect()
+}
+
+fn rule_cues(doc: &Doc) -> Vec<Cue> {
+    let low = lower_tokens(doc);
+    let mut out = Vec::new();
+    for s in &doc.sentences {
+        let mut i = s.tokens.start;
+        while i < s.tokens.end {
+            let capitalized_inside = i > s.tokens.start
+                && doc
+                    .token_text(i)
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_uppercase);
+            if low[i] == "according" && i + 1 < s.tokens.end && low[i + 1] == "to" {
+                out.push(Cue {
+                    tokens: i..i + 2,
+                    confidence: 1.0,
+                });
+                i += 2;
+                continue;
+            }
+            if !capitalized_inside && HAND_CUES.contains(&low[i].as_str()) {
+                out.push(Cue {
+                    tokens: i..i + 1,
+                    confidence: 1.0,
+                });
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Probability a token at either end of a cue needs to stay in it.
+const EXTEND: f32 = 0.5;
+
+/// The token range of the sentence holding token `i`.
+fn sentence_range(doc: &Doc, i: usize) -> Range<usize> {
+    let k = doc.sentences.partition_point(|s| s.tokens.end <= i);
+    doc.sentences.get(k).map_or(i..i + 1, |s| s.tokens.clone())
+}
+
+/// The learned cue classifier.
+#[derive(Debug, Clone)]
+pub struct CueModel {
+    weights: HashMap<String, f32>,
+    /// Word -> (times inside a cue, times seen) in training.
+    lexicon: HashMap<String, (u32, u32)>,
+    /// Probability at or above which a token is part of a cue.
+    pub threshold: f32,
+}
+
+/// Training settings.
+#[derive(Debug, Clone)]
+pub struct CueTrainConfig {
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Initial learning rate.
+    pub learning_rate: f32,
+    /// L2 penalty per update.
+    pub l2: f32,
+    /// Keep features seen at least this often.
+    pub min_count: u32,
+    /// Shuffling seed.
+    pub seed: u64,
+    /// Decision threshold stored in the model.
+    pub threshold: f32,
+}
+
+impl Default for CueTrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 8,
+            learning_rate: 0.2,
+            l2: 1e-6,
+            min_count: 2,
+            seed: 7,
+            threshold: 0.5,
+        }
+    }
+}
+
+/// Training examples of a logistic regression over string features.
+#[derive(Debug, Default)]
+pub(crate) struct Examples {
+    ids: HashMap<String, u32>,
+    counts: Vec<u32>,
+    rows: Vec<(Vec<u32>, bool)>,
+}
+
+impl Examples {
+    /// Adds one example.
+    pub(crate) fn push(&mut self, features: Vec<String>, label: bool) {
+        let fs = features
+            .into_iter()
+            .map(|f| {
+                let next = self.ids.len() as u32;
+                let id = *self.ids.entry(f).or_insert(next);
+                if id as usize == self.counts.len() {
+                    self.counts.push(0);
+                }
+                self.counts[id as usize] += 1;
+                id
+            })
+            .collect();
+        self.rows.push((fs, label));
+    }
+
+    /// Number of examples.
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Fits the weights by stochastic gradient descent on the log-loss (L2-penalized, shuffled
+    /// each epoch, learning rate decaying as 1/(1+epoch)); reports (epoch, mean log-loss).
+    /// Features seen fewer than `min_count` times and near-zero weights are left out.
+    pub(crate) fn fit(
+        self,
+        config: &CueTrainConfig,
+        progress: &mut impl FnMut(usize, f64),
+    ) -> HashMap<String, f32> {
+        let mut w = vec![0f32; self.ids.len()];
+        let mut order: Vec<usize> = (0..self.rows.len()).collect();
+        let mut rng = config.seed.max(1);
+        for epoch in 0..config.epochs {
+            // Fisher-Yates with xorshift.
+            for k in (1..order.len()).rev() {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                order.swap(k, (rng % (k as u64 + 1)) as usize);
+            }
+            let lr = config.learning_rate / (1.0 + epoch as f32);
+            let mut loss = 0f64;
+            for &e in &order {
+                let (fs, y) = &self.rows[e];
+                let z: f32 = fs.iter().map(|&f| w[f as usize]).sum();
+                let p = sigmoid(z);
+                let target = if *y { 1.0 } else { 0.0 };
+                loss -= f64::from(if *y {
+                    p.max(1e-7).ln()
+                } else {
+                    (1.0 - p).max(1e-7).ln()
+                });
+                let g = target - p;
+                for &f in fs {
+                    let wf = &mut w[f as usize];
+                    *wf += lr * (g - config.l2 * *wf);
+                }
+            }
+            progress(epoch + 1, loss / self.rows.len().max(1) as f64);
+        }
+        let counts = self.counts;
+        self.ids
+            .into_iter()
+            .filter(|&(_, id)| {
+                counts[id as usize] >= config.min_count && w[id as usize].abs() > 1e-4
+            })
+            .map(|(f, id)| (f, w[id as usize]))
+            .collect()
+    }
+}
+
+/// A crude lemma: the word without a verb ending ("claims", "claimed", "claiming" -> "claim").
+fn lemma(w: &str) -> &str {
+    for suffix in ["ing", "ed", "es", "s", "d"] {
+        if let Some(stem) = w.strip_suffix(suffix)
+            && stem.chars().count() >= 3
+        {
+            return stem;
+        }
+    }
+    w
+}
+
+/// Whether a token can be (part of) a cue: a word or a colon.
+fn candidate(t: &str) -> bool {
+    t.chars().next().is_some_and(char::is_alphanumeric) || t == ":"
+}
+
+fn token_class(t: &str) -> &'static str {
+    if is_quote(t) {
+        "Q"
+    } else if t == "," {
+        ","
+    } else if t == ":" {
+        ":"
+    } else if matches!(t, "." | "!" | "?") {
+        "."
+    } else if t.chars().next().is_some_and(char::is_uppercase) {
+        "Cap"
+    } else if t.chars().next().is_some_and(char::is_alphanumeric) {
+        "w"
+    } else {
+        "p"
+    }
+}
+
+/// Features of token `i` in the sentence over tokens `s`.
+fn features(
+    doc: &Doc,
+    low: &[String],
+    s: &Range<usize>,
+    i: usize,
+    lexicon: &HashMap<String, (u32, u32)>,
+) -> Vec<String> {
+    let at = |k: isize| -> &str {
+        let j = i as isize + k;
+        if j < s.start as isize || j >= s.end as isize {
+            if k < 0 { "<s>" } else { "</s>" }
+        } else {
+            low[j as usize].as_str()
+        }
+    };
+    let w = low[i].as_str();
+    let text = doc.token_text(i);
+    let suffix: String = {
+        let chars: Vec<char> = w.chars().collect();
+        chars[chars.len().saturating_sub(3)..].iter().collect()
+    };
+    let mut f = vec![
+        "b".to_string(),
+        format!("w={w}"),
+        format!("s3={suffix}"),
+        format!("p1={}", at(-1)),
+        format!("n1={}", at(1)),
+        format!("p2={}", at(-2)),
+        format!("n2={}", at(2)),
+        format!("p1w={}|{w}", at(-1)),
+        format!("wn1={w}|{}", at(1)),
+        format!("c={}", token_class(text)),
+    ];
+    let class_at = |k: isize| -> &'static str {
+        let j = i as isize + k;
+        if j < s.start as isize || j >= s.end as isize {
+            "none"
+        } else {
+            token_class(doc.token_text(j as usize))
+        }
+    };
+    f.push(format!("pc={}|nc={}", class_at(-1), class_at(1)));
+    f.push(format!("pc2={}|pc={}", class_at(-2), class_at(-1)));
+    f.push(format!("nc={}|nc2={}", class_at(1), class_at(2)));
+    if i == s.start {
+        f.push("first".into());
+    }
+    let quote_before = (s.start..i).any(|k| is_quote(doc.token_text(k)));
+    let quote_after = (i + 1..s.end).any(|k| is_quote(doc.token_text(k)));
+    f.push(format!(
+        "q={}{}",
+        u8::from(quote_before),
+        u8::from(quote_after)
+    ));
+    if (i + 1..(i + 4).min(s.end)).any(|k| low[k] == "that") {
+        f.push("that3".into());
+        f.push(format!("that3|w={w}"));
+    }
+    f.push(format!(
+        "q={}{}|w={w}",
+        u8::from(quote_before),
+        u8::from(quote_after)
+    ));
+    f.push(format!("w={w}|nc={}", class_at(1)));
+    f.push(format!("lem={}", lemma(w)));
+    f.push(format!("lem={}|left={}", lemma(w), class_at(-1)));
+    f.push(format!("w={w}|pc={}", class_at(-1)));
+    // The word before, past auxiliaries and adverbs: what a source would look like.
+    let mut k = i;
+    while k > s.start {
+        let l = low[k - 1].as_str();
+        let skip = matches!(
+            l,
+            "has"
+                | "have"
+                | "had"
+                | "also"
+                | "will"
+                | "would"
+                | "is"
+                | "was"
+                | "later"
+                | "then"
+                | "previously"
+                | "recently"
+                | "again"
+        ) || (l.ends_with("ly") && l.len() > 4);
+        if !skip {
+            break;
+        }
+        k -= 1;
+    }
+    let left = if k > s.start {
+        let l = low[k - 1].as_str();
+        if matches!(l, "he" | "she" | "they" | "i" | "we" | "it" | "who" | "you") {
+            format!("pron:{l}")
+        } else {
+            token_class(doc.token_text(k - 1)).to_string()
+        }
+    } else {
+        "start".to_string()
+    };
+    f.push(format!("left={left}"));
+    f.push(format!("left={left}|w={w}"));
+    match lexicon.get(w) {
+        Some(&(cue, total)) if total >= 3 => {
+            let bucket = (10.0 * cue as f32 / total as f32).round() as u32;
+            f.push(format!("lex={bucket}"));
+            f.push(format!("lex={bucket}|pc={}", class_at(-1)));
+        }
+        Some(_) => f.push("lex=rare".into()),
+        None => f.push("lex=none".into()),
+    }
+    f
+}
+
+pub(crate) fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x.clamp(-30.0, 30.0)).exp())
+}
+
+impl CueModel {
+    /// Probability that token `i` is part of a cue.
+    fn prob(&self, doc: &Doc, low: &[String], s: &Range<usize>, i: usize) -> f32 {
+        let z: f32 = features(doc, low, s, i, &self.lexicon)
+            .iter()
+            .filter_map(|f| self.weights.get(f))
+            .sum();
+        sigmoid(z)
+    }
+
+    /// The cues of a tokenized document.
+    pub fn cues(&self, doc: &Doc) -> Vec<Cue> {
+        let low = lower_tokens(doc);
+        let mut out: Vec<Cue> = Vec::new();
+        for s in &doc.sentences {
+            let mut open: Option<Cue> = None;
+            for i in s.tokens.clone() {
+                let p = if candidate(doc.token_text(i)) {
+                    self.prob(doc, &low, &s.tokens, i)
+                } else {
+                    0.0
+                };
+                if p >= self.threshold {
+                    match open.as_mut() {
+                        Some(c) => {
+                            c.tokens.end = i + 1;
+                            c.confidence = c.confidence.max(p);
+                        }
+                        None => {
+                            open = Some(Cue {
+                                tokens: i..i + 1,
+                                confidence: p,
+                            })
+                        }
+                    }
+                } else if let Some(c) = open.take() {
+                    out.push(c);
+                }
+            }
+            out.extend(open);
+        }
+        // Tokens below the extension threshold at either end of a cue are dropped ("said at"
+        // -> "said"), keeping its most probable token.
+        for c in &mut out {
+            let probs: Vec<f32> = c
+                .tokens
+                .clone()
+                .map(|i| {
+                    let s = sentence_range(doc, i);
+                    self.prob(doc, &low, &s, i)
+                })
+                .collect();
+            let best = probs
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(k, _)| k);
+            let first = (0..best).find(|&k| probs[k] >= EXTEND).unwrap_or(best);
+            let last = (best + 1..probs.len())
+                .rev()
+                .find(|&k| probs[k] >= EXTEND)
+                .unwrap_or(best);
+            c.tokens = c.tokens.start + first..c.tokens.start + last + 1;
+        }
+        // A lone colon is a cue only when a word cue does not sit beside it.
+        out.retain(|c| !(c.tokens.len() == 1 && doc.token_text(c.tokens.start) == ":"));
+        out
+    }
+
+    /// Number of weights.
+    pub fn len(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// Whether the model has no weights.
+    pub fn is_empty(&self) -> bool {
+        self.weights.is_empty()
+    }
+
+    /// Drops the weights whose magnitude is below `min_abs` (they barely move a score); returns
+    /// how many were dropped.
+    pub fn prune(&mut self, min_abs: f32) -> usize {
+        let before = self.weights.len();
+        self.weights.retain(|_, w| w.abs() >= min_abs);
+        before - self.weights.len()
+    }
+
+    /// Writes `cues.tsv` into `dir` (created if missing); returns the file's path.
+    pub fn save(&self, dir: &Path) -> Result<PathBuf, NlpError> {
+        std::fs::create_dir_all(dir).map_err(|e| NlpError::io(dir, e))?;
+        let path = dir.join(CUE_MODEL_FILE);
+        let mut out = String::new();
+        let _ = writeln!(out, "{HEADER}");
+        let _ = writeln!(out, "threshold\t{}", self.threshold);
+        let mut lex: Vec<_> = self.lexicon.iter().collect();
+        lex.sort();
+        for (w, (c, t)) in lex {
+            let _ = writeln!(out, "lex\t{w}\t{c}\t{t}");
+        }
+        let mut ws: Vec<_> = self.weights.iter().collect();
+        ws.sort_by(|a, b| a.0.cmp(b.0));
+        for (f, w) in ws {
+            let _ = writeln!(out, "w\t{f}\t{w:.5}");
+        }
+        std::fs::write(&path, out).map_err(|e| NlpError::io(&path, e))?;
+        Ok(path)
+    }
+
+    /// Loads `cues.tsv` from a model directory (or the file itself).
+    pub fn load(path: &Path) -> Result<Self, NlpError> {
+        let file = if path.is_dir() {
+            path.join(CUE_MODEL_FILE)
+        } else {
+            path.to_path_buf()
+        };
+        let text = std::fs::read_to_string(&file).map_err(|e| NlpError::io(&file, e))?;
+        let bad = |message: String| NlpError::Model {
+            path: file.clone(),
+            message,
+        };
+        let mut lines = text.lines();
+        if lines.next() != Some(HEADER) {
+            return Err(bad("not a statements cue model (bad header)".into()));
+        }
+        let mut model = CueModel {
+            weights: HashMap::new(),
+            lexicon: HashMap::new(),
+            threshold: 0.5,
+        };
+        for (n, line) in lines.enumerate() {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let parse_err = || bad(format!("line {}: {line:?}", n + 2));
+            match fields.as_slice() {
+                ["threshold", t] => model.threshold = t.parse().map_err(|_| parse_err())?,
+                ["lex", w, c, t] => {
+                    let c = c.parse().map_err(|_| parse_err())?;
+                    let t = t.parse().map_err(|_| parse_err())?;
+                    model.lexicon.insert((*w).to_string(), (c, t));
+                }
+                ["w", f, w] => {
+                    let w: f32 = w.parse().map_err(|_| parse_err())?;
+                    if !w.is_finite() {
+                        return Err(parse_err());
+                    }
+                    model.weights.insert((*f).to_string(), w);
+                }
+                [""] => {}
+                _ => return Err(parse_err()),
+            }
+        }
+        Ok(model)
+    }
+
+    /// Trains the classifier on PolNeAR articles.
+    pub fn train(
+        articles: &[Article],
+        config: &CueTrainConfig,
+        mut progress: impl FnMut(usize, f64),
+    ) -> Result<Self, NlpError> {
+        if articles.is_empty() {
+            return Err(NlpError::Training("no training articles".into()));
+        }
+        // Tokenize, label, count the lexicon.
+        let mut prepared: Vec<(Doc, Vec<String>, Vec<bool>)> = Vec::new();
+        let mut lexicon: HashMap<String, (u32, u32)> = HashMap::new();
+        for a in articles {
+            let mut doc = Doc::from_normalized(a.text.clone());
+            Tokenizer.process(&mut doc)?;
+            let low = lower_tokens(&doc);
+            let fragments: Vec<_> = a
+                .attributions
+                .iter()
+                .flat_map(|at| at.cues.iter())
+                .flat_map(|g| g.fragments.iter().copied())
+                .collect();
+            let labels: Vec<bool> = doc
+                .tokens
+                .iter()
+                .map(|t| {
+                    fragments
+                        .iter()
+                        .any(|f| f.start < t.span.end && t.span.start < f.end)
+                })
+                .collect();
+            for (i, l) in labels.iter().enumerate() {
+                if candidate(doc.token_text(i)) {
+                    let e = lexicon.entry(low[i].clone()).or_default();
+                    e.1 += 1;
+                    e.0 += u32::from(*l);
+                }
+            }
+            prepared.push((doc, low, labels));
+        }
+        lexicon.retain(|_, (c, _)| *c >= 2);
+        let mut data = Examples::default();
+        for (doc, low, labels) in &prepared {
+            for s in &doc.sentences {
+                for i in s.tokens.clone() {
+                    if candidate(doc.token_text(i)) {
+                        data.push(features(doc, low, &s.tokens, i, &lexicon), labels[i]);
+                    }
+                }
+            }
+        }
+        drop(prepared);
+        let weights = data.fit(config, &mut progress);
+        Ok(CueModel {
+            weights,
+            lexicon,
+            threshold: config.threshold,
+        })
+    }
+}

@@ -1,0 +1,197 @@
+//! The second learned step: whether a candidate statement (a cue with the source and content
+//! the rules found for it) is a statement at all.
+//!
+//! The cue model proposes cues generously (its candidate threshold is low); this logistic
+//! regression looks at the whole candidate — the cue's probability and words, what the source
+//! looks like (a pronoun, a name, "the spokesman", an entity mention, on which side of the
+//! cue), the content (length, kind, side, first word) — and keeps the candidates it scores at
+//! or above its threshold. It is trained on PolNeAR train with candidates from cue models
+//! cross-fitted on the other half of the articles (so their probabilities look like those on
+//! unseen text); a candidate is positive when its cue overlaps a gold cue.
+//!
+//! The model file (`frames.tsv`) is plain text: a header, the threshold, the cue model's
+//! candidate threshold, and the weights (`w\tFEATURE\tWEIGHT`).
+
+use crate::doc::{Doc, Span};
+use crate::error::NlpError;
+use crate::statements::cues::{Cue, sigmoid};
+use crate::statements::spans::Frame;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// File name of the frame model inside a model directory.
+pub const FRAME_MODEL_FILE: &str = "frames.tsv";
+const HEADER: &str = "newsflow-statements-frames\t1";
+
+/// The candidate classifier.
+#[derive(Debug, Clone)]
+pub struct FrameModel {
+    pub(crate) weights: HashMap<String, f32>,
+    /// Probability at or above which a candidate becomes a statement.
+    pub threshold: f32,
+    /// Cue probability at or above which a cue becomes a candidate.
+    pub cue_threshold: f32,
+}
+
+const DETERMINERS: &[&str] = &[
+    "the", "a", "an", "his", "her", "their", "its", "our", "my", "some", "many", "other",
+    "several", "most", "one", "two", "both", "these", "those", "this", "that", "another",
+];
+
+fn bucket_len(n: usize) -> usize {
+    match n {
+        0..=2 => n,
+        3..=4 => 3,
+        5..=8 => 5,
+        9..=16 => 9,
+        17..=32 => 17,
+        _ => 33,
+    }
+}
+
+/// Features of a candidate.
+pub(crate) fn features(doc: &Doc, cue: &Cue, frame: &Frame) -> Vec<String> {
+    let low = |i: usize| doc.token_text(i).to_lowercase();
+    let cue_words: Vec<String> = cue.tokens.clone().map(low).collect();
+    let cw = cue_words.join("_");
+    let mut f = vec![
+        "b".to_string(),
+        format!("cp={}", (cue.confidence * 10.0).floor().min(9.0) as u32),
+        format!("cw={cw}"),
+        format!("clen={}", cue.tokens.len().min(3)),
+        format!("kind={}", frame.kind.as_str()),
+    ];
+    let stype = match &frame.source {
+        None => "none".to_string(),
+        Some(r) => {
+            let side = if r.start < cue.tokens.start {
+                "left"
+            } else {
+                "right"
+            };
+            let first = low(r.start);
+            let last = low(r.end - 1);
+            let shape = if r.len() == 1
+                && matches!(
+                    first.as_str(),
+                    "he" | "she" | "they" | "it" | "i" | "we" | "you" | "who" | "which" | "that"
+                ) {
+                first.clone()
+            } else if DETERMINERS.contains(&first.as_str()) {
+                "det".to_string()
+            } else if doc
+                .token_text(r.start)
+                .chars()
+                .next()
+                .is_some_and(char::is_uppercase)
+            {
+                "cap".to_string()
+            } else {
+                "low".to_string()
+            };
+            let span = Span::new(
+                doc.tokens[r.start].span.start,
+                doc.tokens[r.end - 1].span.end,
+            );
+            let mention = doc
+                .mentions
+                .iter()
+                .find(|m| m.span.start < span.end && span.start < m.span.end)
+                .map_or("none", |m| m.label.as_str());
+            f.push(format!("slen={}", bucket_len(r.len())));
+            f.push(format!("sf={first}"));
+            f.push(format!("sl={last}"));
+            f.push(format!("sm={mention}"));
+            f.push(format!("sside={side}"));
+            f.push(format!("sside={side}|cw={cw}"));
+            format!("{side}:{shape}")
+        }
+    };
+    f.push(format!("src={stype}"));
+    f.push(format!("src={stype}|cw={cw}"));
+    let c = &frame.content;
+    let cside = if c.start >= cue.tokens.end {
+        "after"
+    } else {
+        "before"
+    };
+    f.push(format!("ctl={}", bucket_len(c.len())));
+    f.push(format!("cside={cside}"));
+    f.push(format!("cside={cside}|kind={}", frame.kind.as_str()));
+    f.push(format!("cf={}", low(c.start)));
+    f.push(format!("cw={cw}|kind={}", frame.kind.as_str()));
+    f.push(format!("cw={cw}|cside={cside}"));
+    f
+}
+
+impl FrameModel {
+    /// The probability that a candidate is a statement.
+    pub fn prob(&self, doc: &Doc, cue: &Cue, frame: &Frame) -> f32 {
+        let z: f32 = features(doc, cue, frame)
+            .iter()
+            .filter_map(|f| self.weights.get(f))
+            .sum();
+        sigmoid(z)
+    }
+
+    /// Writes `frames.tsv` into `dir` (created if missing); returns the file's path.
+    pub fn save(&self, dir: &Path) -> Result<PathBuf, NlpError> {
+        std::fs::create_dir_all(dir).map_err(|e| NlpError::io(dir, e))?;
+        let path = dir.join(FRAME_MODEL_FILE);
+        let mut out = String::new();
+        let _ = writeln!(out, "{HEADER}");
+        let _ = writeln!(out, "threshold\t{}", self.threshold);
+        let _ = writeln!(out, "cue_threshold\t{}", self.cue_threshold);
+        let mut ws: Vec<_> = self.weights.iter().collect();
+        ws.sort_by(|a, b| a.0.cmp(b.0));
+        for (f, w) in ws {
+            let _ = writeln!(out, "w\t{f}\t{w:.5}");
+        }
+        std::fs::write(&path, out).map_err(|e| NlpError::io(&path, e))?;
+        Ok(path)
+    }
+
+    /// Loads `frames.tsv` from a model directory (or the file itself).
+    pub fn load(path: &Path) -> Result<Self, NlpError> {
+        let file = if path.is_dir() {
+            path.join(FRAME_MODEL_FILE)
+        } else {
+            path.to_path_buf()
+        };
+        let text = std::fs::read_to_string(&file).map_err(|e| NlpError::io(&file, e))?;
+        let bad = |message: String| NlpError::Model {
+            path: file.clone(),
+            message,
+        };
+        let mut lines = text.lines();
+        if lines.next() != Some(HEADER) {
+            return Err(bad("not a statements frame model (bad header)".into()));
+        }
+        let mut model = FrameModel {
+            weights: HashMap::new(),
+            threshold: 0.5,
+            cue_threshold: 0.5,
+        };
+        for (n, line) in lines.enumerate() {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let parse_err = || bad(format!("line {}: {line:?}", n + 2));
+            let number = |t: &str| -> Result<f32, NlpError> {
+                t.parse::<f32>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(parse_err)
+            };
+            match fields.as_slice() {
+                ["threshold", t] => model.threshold = number(t)?,
+                ["cue_threshold", t] => model.cue_threshold = number(t)?,
+                ["w", f, w] => {
+                    model.weights.insert((*f).to_string(), number(w)?);
+                }
+                [""] => {}
+                _ => return Err(parse_err()),
+            }
+        }
+        Ok(model)
+    }
+}
