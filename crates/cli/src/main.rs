@@ -4,6 +4,7 @@
 mod analyze;
 mod bench;
 mod ner;
+mod stance;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -43,18 +44,24 @@ enum Command {
 enum TrainTask {
     /// Train the averaged-perceptron NER model on a CoNLL file.
     Ner(ner::TrainArgs),
+    /// Fine-tune the MiniLM stance classifier on NewsMTSC (JSON lines).
+    Stance(stance::TrainArgs),
 }
 
 #[derive(Subcommand)]
 enum EvalTask {
     /// Entity-level precision, recall and F1 (conlleval semantics) on a CoNLL file.
     Ner(ner::EvalArgs),
+    /// Macro-F1 (F1m), accuracy and per-class P/R/F1 of the stance model on a NewsMTSC file.
+    Stance(stance::EvalArgs),
 }
 
 #[derive(Subcommand)]
 enum BenchTask {
     /// Words per second of tokenization plus NER over news articles, and peak memory.
     Ner(bench::BenchArgs),
+    /// Targets per second of the stance classifier, and peak memory.
+    Stance(stance::BenchArgs),
 }
 
 fn default_model() -> PathBuf {
@@ -62,6 +69,7 @@ fn default_model() -> PathBuf {
 }
 
 fn main() -> anyhow::Result<()> {
+    stance::one_thread_by_default();
     match Cli::parse().command {
         Command::Train {
             task: TrainTask::Ner(args),
@@ -69,6 +77,15 @@ fn main() -> anyhow::Result<()> {
         Command::Eval {
             task: EvalTask::Ner(args),
         } => ner::eval(&args),
+        Command::Train {
+            task: TrainTask::Stance(args),
+        } => stance::train(&args),
+        Command::Eval {
+            task: EvalTask::Stance(args),
+        } => stance::eval(&args),
+        Command::Bench {
+            task: BenchTask::Stance(args),
+        } => stance::bench(&args),
         Command::Analyze(args) => analyze::run(&args),
         Command::Bench {
             task: BenchTask::Ner(args),
