@@ -110,7 +110,10 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         .dev
         .iter()
         .map(|p| {
-            let name = p.file_stem().map_or_else(|| p.display().to_string(), |s| s.to_string_lossy().into_owned());
+            let name = p.file_stem().map_or_else(
+                || p.display().to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            );
             Ok((name, read(p)?))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -131,9 +134,10 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         args.train.display()
     );
     let started = Instant::now();
-    let (_, report) = stance::train::train(&args.base, &train, &dev, &config, &args.out, &mut |line| {
-        eprintln!("[{:>6.0}s] {line}", started.elapsed().as_secs_f64())
-    })?;
+    let (_, report) =
+        stance::train::train(&args.base, &train, &dev, &config, &args.out, &mut |line| {
+            eprintln!("[{:>6.0}s] {line}", started.elapsed().as_secs_f64())
+        })?;
     for (seed, results) in &report.per_seed {
         for r in results {
             println!(
@@ -203,7 +207,10 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         model.members(),
         seconds
     );
-    println!("{:<10} {:>9} {:>9} {:>9} {:>8}", "class", "precision", "recall", "F1", "support");
+    println!(
+        "{:<10} {:>9} {:>9} {:>9} {:>8}",
+        "class", "precision", "recall", "F1", "support"
+    );
     for c in &s.classes {
         println!(
             "{:<10} {:>9.4} {:>9.4} {:>9.4} {:>8}",
@@ -225,7 +232,10 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     let load_started = Instant::now();
     let model = load(&args.model, None)?;
     let load_s = load_started.elapsed().as_secs_f64();
-    let items: Vec<(&str, Span)> = examples.iter().map(|e| (e.sentence.as_str(), e.span)).collect();
+    let items: Vec<(&str, Span)> = examples
+        .iter()
+        .map(|e| (e.sentence.as_str(), e.span))
+        .collect();
     let mut batched = Vec::new();
     let mut single = Vec::new();
     for _ in 0..args.runs {

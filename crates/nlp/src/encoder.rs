@@ -88,13 +88,20 @@ impl Norm {
     /// kernel.
     pub fn forward(&self, x: &Tensor, differentiable: bool) -> candle_core::Result<Tensor> {
         if !differentiable {
-            return candle_nn::ops::layer_norm(&x.contiguous()?, &self.weight, &self.bias, self.eps as f32);
+            return candle_nn::ops::layer_norm(
+                &x.contiguous()?,
+                &self.weight,
+                &self.bias,
+                self.eps as f32,
+            );
         }
         let mean = x.mean_keepdim(D::Minus1)?;
         let centered = x.broadcast_sub(&mean)?;
         let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
         let normed = centered.broadcast_div(&(var + self.eps)?.sqrt()?)?;
-        normed.broadcast_mul(&self.weight)?.broadcast_add(&self.bias)
+        normed
+            .broadcast_mul(&self.weight)?
+            .broadcast_add(&self.bias)
     }
 }
 
@@ -249,11 +256,18 @@ impl BertLayer {
 
     /// Runs the layer over `x` `[batch, len, hidden]`; `mask` is the additive attention mask
     /// `[batch, 1, 1, len]` (0 for tokens, a large negative number for padding).
-    pub fn forward(&self, x: &Tensor, mask: &Tensor, mode: &mut Mode) -> candle_core::Result<Tensor> {
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        mask: &Tensor,
+        mode: &mut Mode,
+    ) -> candle_core::Result<Tensor> {
         let (b, t, h) = x.dims3()?;
         let hd = h / self.heads;
         let split = |y: Tensor| -> candle_core::Result<Tensor> {
-            y.reshape((b, t, self.heads, hd))?.transpose(1, 2)?.contiguous()
+            y.reshape((b, t, self.heads, hd))?
+                .transpose(1, 2)?
+                .contiguous()
         };
         let q = split(self.query.forward(x)?)?;
         let k = split(self.key.forward(x)?)?;
@@ -279,7 +293,11 @@ impl BertLayer {
 }
 
 /// The additive attention mask `[batch, 1, 1, len]` for sequences of the given lengths.
-pub fn attention_mask(lengths: &[usize], len: usize, device: &Device) -> candle_core::Result<Tensor> {
+pub fn attention_mask(
+    lengths: &[usize],
+    len: usize,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
     let mut m = vec![0f32; lengths.len() * len];
     for (i, &l) in lengths.iter().enumerate() {
         for v in &mut m[i * len + l.min(len)..(i + 1) * len] {
@@ -309,7 +327,8 @@ impl Encoder {
     /// `bert.`).
     pub fn load(dir: &Path) -> Result<Self, NlpError> {
         let config_path = dir.join("config.json");
-        let text = std::fs::read_to_string(&config_path).map_err(|e| NlpError::io(&config_path, e))?;
+        let text =
+            std::fs::read_to_string(&config_path).map_err(|e| NlpError::io(&config_path, e))?;
         let config: BertConfig = serde_json::from_str(&text).map_err(|e| NlpError::Model {
             path: config_path.clone(),
             message: e.to_string(),
@@ -322,9 +341,11 @@ impl Encoder {
             });
         }
         let device = Device::Cpu;
-        let tensors = candle_core::safetensors::load(&weights_path, &device).map_err(|e| NlpError::Model {
-            path: weights_path.clone(),
-            message: e.to_string(),
+        let tensors = candle_core::safetensors::load(&weights_path, &device).map_err(|e| {
+            NlpError::Model {
+                path: weights_path.clone(),
+                message: e.to_string(),
+            }
         })?;
         let get = |name: &str| -> Result<Tensor, NlpError> {
             tensors
@@ -342,7 +363,11 @@ impl Encoder {
         for i in 0..config.num_hidden_layers {
             let prefix = format!("encoder.layer.{i}");
             let layer_get = |n: &str| get(&format!("{prefix}.{n}"));
-            layers.push(BertLayer::from_tensors(&layer_get, config.num_attention_heads, eps)?);
+            layers.push(BertLayer::from_tensors(
+                &layer_get,
+                config.num_attention_heads,
+                eps,
+            )?);
         }
         Ok(Self {
             word: get("embeddings.word_embeddings.weight")?,
@@ -367,7 +392,8 @@ impl Encoder {
     /// Embeds a padded batch of token ids `[batch, len]` (token type 0 throughout).
     pub fn embed(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
         let (_, t) = ids.dims2()?;
-        let words = candle_nn::Embedding::new(self.word.clone(), self.config.hidden_size).forward(ids)?;
+        let words =
+            candle_nn::Embedding::new(self.word.clone(), self.config.hidden_size).forward(ids)?;
         let positions = self.position.narrow(0, 0, t)?;
         let x = words
             .broadcast_add(&positions)?
@@ -376,7 +402,12 @@ impl Encoder {
     }
 
     /// Embeddings plus layers `0..upto`, without dropout: the frozen part of a task model.
-    pub fn forward_lower(&self, ids: &Tensor, mask: &Tensor, upto: usize) -> candle_core::Result<Tensor> {
+    pub fn forward_lower(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        upto: usize,
+    ) -> candle_core::Result<Tensor> {
         let mut x = self.embed(ids)?;
         let mut mode = Mode::inference();
         for layer in &self.layers[..upto.min(self.layers.len())] {
@@ -426,7 +457,8 @@ impl WordPieceTokenizer {
             path: path.clone(),
             message,
         };
-        let mut inner = tokenizers::Tokenizer::from_file(&path).map_err(|e| model_err(e.to_string()))?;
+        let mut inner =
+            tokenizers::Tokenizer::from_file(&path).map_err(|e| model_err(e.to_string()))?;
         inner.with_padding(None);
         inner
             .with_truncation(None)
@@ -436,10 +468,12 @@ impl WordPieceTokenizer {
 
     /// The id of a vocabulary entry such as `[CLS]` or `[unused0]`.
     pub fn token_id(&self, token: &str) -> Result<u32, NlpError> {
-        self.inner.token_to_id(token).ok_or_else(|| NlpError::Model {
-            path: self.path.clone(),
-            message: format!("no token {token} in the vocabulary"),
-        })
+        self.inner
+            .token_to_id(token)
+            .ok_or_else(|| NlpError::Model {
+                path: self.path.clone(),
+                message: format!("no token {token} in the vocabulary"),
+            })
     }
 
     /// The WordPieces of `text`, without special tokens, with code-point offsets.

@@ -31,7 +31,10 @@ fn markers_wrap_the_target_pieces() {
     let special = SpecialIds::from_tokenizer(&tok).unwrap();
     // Accents and curly quotes before the target: offsets must still be code points.
     let sentence = "Café owners praised “Angela Merkel” today.";
-    let start = sentence.find("Angela").map(|b| sentence[..b].chars().count()).unwrap();
+    let start = sentence
+        .find("Angela")
+        .map(|b| sentence[..b].chars().count())
+        .unwrap();
     let span = Span::new(start, start + "Angela Merkel".len());
     let input = build_input(&tok, special, sentence, span, 128).unwrap();
     assert_eq!(input.ids[0], special.cls);
@@ -94,10 +97,26 @@ fn example(sentence: &str, mention: &str, polarity: Polarity) -> StanceExample {
 fn train_save_load_classify_round_trip() {
     let Some(base) = base_dir() else { return };
     let train = vec![
-        example("Critics slammed Smith for the failed reform.", "Smith", Polarity::Negative),
-        example("Smith met the delegation on Tuesday.", "Smith", Polarity::Neutral),
-        example("Voters praised Jones for her courage.", "Jones", Polarity::Positive),
-        example("Jones was accused of fraud by prosecutors.", "Jones", Polarity::Negative),
+        example(
+            "Critics slammed Smith for the failed reform.",
+            "Smith",
+            Polarity::Negative,
+        ),
+        example(
+            "Smith met the delegation on Tuesday.",
+            "Smith",
+            Polarity::Neutral,
+        ),
+        example(
+            "Voters praised Jones for her courage.",
+            "Jones",
+            Polarity::Positive,
+        ),
+        example(
+            "Jones was accused of fraud by prosecutors.",
+            "Jones",
+            Polarity::Negative,
+        ),
     ];
     let out = std::env::temp_dir().join(format!("newsflow-stance-test-{}", std::process::id()));
     let config = TrainConfig {
@@ -128,7 +147,10 @@ fn train_save_load_classify_round_trip() {
         assert!((p[c] - q[c]).abs() < 0.02, "{p:?} vs {q:?}");
     }
     // Batched and one-at-a-time agree.
-    let items: Vec<(&str, Span)> = train.iter().map(|e| (e.sentence.as_str(), e.span)).collect();
+    let items: Vec<(&str, Span)> = train
+        .iter()
+        .map(|e| (e.sentence.as_str(), e.span))
+        .collect();
     let batch = loaded.classify_batch(&items).unwrap();
     for (e, (pol, probs)) in train.iter().zip(&batch) {
         let (one_pol, one) = loaded.classify(&e.sentence, e.span).unwrap();
@@ -141,7 +163,11 @@ fn train_save_load_classify_round_trip() {
         loaded.classify("", Span::new(0, 1)),
         Err(NlpError::InvalidInput(_))
     ));
-    assert!(loaded.classify_batch(&[("Fine.", Span::new(0, 4)), ("x", Span::new(0, 9))]).is_err());
+    assert!(
+        loaded
+            .classify_batch(&[("Fine.", Span::new(0, 4)), ("x", Span::new(0, 9))])
+            .is_err()
+    );
     std::fs::remove_dir_all(&out).ok();
 }
 

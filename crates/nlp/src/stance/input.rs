@@ -67,7 +67,9 @@ pub fn build_input(
 ) -> Result<StanceInput, NlpError> {
     check_span(sentence, span)?;
     if max_len < 8 {
-        return Err(NlpError::InvalidInput(format!("max_len {max_len} is too short")));
+        return Err(NlpError::InvalidInput(format!(
+            "max_len {max_len} is too short"
+        )));
     }
     let pieces = tok.pieces(sentence)?;
     let n = pieces.len();

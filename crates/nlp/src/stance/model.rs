@@ -146,7 +146,8 @@ impl StanceClassifier {
             let mut layers = Vec::with_capacity(config.trained_layers);
             for j in 0..config.trained_layers {
                 let prefix = format!("member.{m}.layer.{j}");
-                let get = |name: &str| load_tensor(&tensors, &format!("{prefix}.{name}"), &weights_path);
+                let get =
+                    |name: &str| load_tensor(&tensors, &format!("{prefix}.{name}"), &weights_path);
                 layers.push(BertLayer::from_tensors(&get, heads, eps)?);
             }
             let head = Dense {
@@ -308,8 +309,14 @@ pub fn save_members(dir: &Path, config: &ModelConfig, members: &[Member]) -> Res
                 }
             }
         }
-        tensors.insert(format!("member.{m}.head.weight"), member.head.weight.detach().copy()?);
-        tensors.insert(format!("member.{m}.head.bias"), member.head.bias.detach().copy()?);
+        tensors.insert(
+            format!("member.{m}.head.weight"),
+            member.head.weight.detach().copy()?,
+        );
+        tensors.insert(
+            format!("member.{m}.head.bias"),
+            member.head.bias.detach().copy()?,
+        );
     }
     let weights_path = dir.join(WEIGHTS_FILE);
     candle_core::safetensors::save(&tensors, &weights_path).map_err(|e| NlpError::Model {
@@ -362,7 +369,11 @@ fn quantize_rows(w: &Tensor) -> Result<(Tensor, Tensor), NlpError> {
 }
 
 /// Reads one tensor, dequantizing int8 rows where a `.scale` is stored beside it.
-fn load_tensor(tensors: &HashMap<String, Tensor>, name: &str, path: &Path) -> Result<Tensor, NlpError> {
+fn load_tensor(
+    tensors: &HashMap<String, Tensor>,
+    name: &str,
+    path: &Path,
+) -> Result<Tensor, NlpError> {
     let missing = || NlpError::Model {
         path: path.to_path_buf(),
         message: format!("no tensor {name}"),
@@ -383,13 +394,20 @@ mod tests {
 
     #[test]
     fn int8_rows_round_trip_closely() {
-        let w = Tensor::from_vec(vec![0.5f32, -1.0, 0.25, 0.0, 0.0, 0.0], (2, 3), &Device::Cpu)
-            .unwrap();
+        let w = Tensor::from_vec(
+            vec![0.5f32, -1.0, 0.25, 0.0, 0.0, 0.0],
+            (2, 3),
+            &Device::Cpu,
+        )
+        .unwrap();
         let (q, s) = quantize_rows(&w).unwrap();
         let mut map = HashMap::new();
         map.insert("w".to_string(), q);
         map.insert("w.scale".to_string(), s);
-        let back = load_tensor(&map, "w", Path::new("x")).unwrap().to_vec2::<f32>().unwrap();
+        let back = load_tensor(&map, "w", Path::new("x"))
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
         assert!((back[0][1] + 1.0).abs() < 1e-6);
         assert!((back[0][0] - 0.5).abs() < 0.01);
         assert_eq!(back[1], vec![0.0, 0.0, 0.0]);

@@ -125,7 +125,14 @@ fn prepare(
         let states = encoder.forward_lower(&ids, &mask, upto)?;
         for (row, &i) in chunk.iter().enumerate() {
             let len = inputs[i].ids.len();
-            lower[i] = Some(states.get(row)?.narrow(0, 0, len)?.copy()?);
+            // An owned copy: `Tensor::copy` would clone the whole batch's storage for every row.
+            let row = states.get(row)?.narrow(0, 0, len)?;
+            let h = row.dim(1)?;
+            lower[i] = Some(Tensor::from_vec(
+                row.flatten_all()?.to_vec1::<f32>()?,
+                (len, h),
+                states.device(),
+            )?);
         }
     }
     let lower = lower
@@ -144,7 +151,11 @@ fn gather(
     data: &Prepared,
     batch: &[usize],
 ) -> candle_core::Result<(Tensor, Tensor, Vec<Range<usize>>)> {
-    let len = batch.iter().map(|&i| data.inputs[i].ids.len()).max().unwrap_or(1);
+    let len = batch
+        .iter()
+        .map(|&i| data.inputs[i].ids.len())
+        .max()
+        .unwrap_or(1);
     let rows = batch
         .iter()
         .map(|&i| {
@@ -160,7 +171,10 @@ fn gather(
     let x = Tensor::stack(&rows, 0)?;
     let lengths: Vec<usize> = batch.iter().map(|&i| data.inputs[i].ids.len()).collect();
     let mask = attention_mask(&lengths, len, x.device())?;
-    let targets = batch.iter().map(|&i| data.inputs[i].target.clone()).collect();
+    let targets = batch
+        .iter()
+        .map(|&i| data.inputs[i].target.clone())
+        .collect();
     Ok((x, mask, targets))
 }
 
@@ -271,7 +285,9 @@ pub fn train(
     progress: &mut dyn FnMut(&str),
 ) -> Result<(StanceClassifier, TrainReport), NlpError> {
     if config.epochs == 0 || config.seeds.is_empty() || config.batch_size == 0 {
-        return Err(NlpError::Training("epochs, seeds and batch size must be positive".into()));
+        return Err(NlpError::Training(
+            "epochs, seeds and batch size must be positive".into(),
+        ));
     }
     let encoder = Encoder::load(base_dir)?;
     let tokenizer = WordPieceTokenizer::load(base_dir)?;
@@ -286,7 +302,12 @@ pub fn train(
     let data = prepare(&encoder, &tokenizer, train, config, progress)?;
     let dev_data = dev
         .iter()
-        .map(|(name, ex)| Ok((name.clone(), prepare(&encoder, &tokenizer, ex, config, progress)?)))
+        .map(|(name, ex)| {
+            Ok((
+                name.clone(),
+                prepare(&encoder, &tokenizer, ex, config, progress)?,
+            ))
+        })
         .collect::<Result<Vec<_>, NlpError>>()?;
     report.cache_seconds = started.elapsed().as_secs_f64();
     progress(&format!(
@@ -321,14 +342,18 @@ pub fn train(
             let epoch_started = Instant::now();
             let mut loss_sum = 0.0;
             let mut window = Instant::now();
-            let mut drop_rng = StdRng::seed_from_u64(seed.wrapping_mul(1000).wrapping_add(epoch as u64));
+            let mut drop_rng =
+                StdRng::seed_from_u64(seed.wrapping_mul(1000).wrapping_add(epoch as u64));
             for (b, batch) in batches(&data, config.batch_size, &mut rng)
                 .into_iter()
                 .take(per_epoch)
                 .enumerate()
             {
                 let (x, mask, targets) = gather(&data, &batch)?;
-                let labels: Vec<u32> = batch.iter().map(|&i| data.labels[i].index() as u32).collect();
+                let labels: Vec<u32> = batch
+                    .iter()
+                    .map(|&i| data.labels[i].index() as u32)
+                    .collect();
                 let labels = Tensor::from_vec(labels, batch.len(), x.device())?;
                 let mut mode = Mode {
                     dropout: Some((config.dropout, &mut drop_rng)),
@@ -373,7 +398,11 @@ pub fn train(
                 });
             }
             progress(&line);
-            save_members(&out.join(CHECKPOINT_DIR), &mconfig, std::slice::from_ref(&member))?;
+            save_members(
+                &out.join(CHECKPOINT_DIR),
+                &mconfig,
+                std::slice::from_ref(&member),
+            )?;
         }
         report.per_seed.push((seed, last));
         members.push(member);
