@@ -5,6 +5,7 @@ mod analyze;
 mod bench;
 mod ner;
 mod statements;
+mod stance;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -46,6 +47,8 @@ enum TrainTask {
     Ner(ner::TrainArgs),
     /// Train the statements cue model on a PolNeAR split.
     Statements(statements::TrainArgs),
+    /// Fine-tune the MiniLM stance classifier on NewsMTSC (JSON lines).
+    Stance(stance::TrainArgs),
 }
 
 #[derive(Subcommand)]
@@ -54,12 +57,16 @@ enum EvalTask {
     Ner(ner::EvalArgs),
     /// Source, cue and content precision, recall and F1 (exact and partial) on a PolNeAR split.
     Statements(statements::EvalArgs),
+    /// Macro-F1 (F1m), accuracy and per-class P/R/F1 of the stance model on a NewsMTSC file.
+    Stance(stance::EvalArgs),
 }
 
 #[derive(Subcommand)]
 enum BenchTask {
     /// Words per second of tokenization plus NER over news articles, and peak memory.
     Ner(bench::BenchArgs),
+    /// Targets per second of the stance classifier, and peak memory.
+    Stance(stance::BenchArgs),
 }
 
 fn default_model() -> PathBuf {
@@ -67,6 +74,7 @@ fn default_model() -> PathBuf {
 }
 
 fn main() -> anyhow::Result<()> {
+    stance::one_thread_by_default();
     match Cli::parse().command {
         Command::Train {
             task: TrainTask::Ner(args),
@@ -80,6 +88,15 @@ fn main() -> anyhow::Result<()> {
         Command::Eval {
             task: EvalTask::Statements(args),
         } => statements::eval(&args),
+        Command::Train {
+            task: TrainTask::Stance(args),
+        } => stance::train(&args),
+        Command::Eval {
+            task: EvalTask::Stance(args),
+        } => stance::eval(&args),
+        Command::Bench {
+            task: BenchTask::Stance(args),
+        } => stance::bench(&args),
         Command::Analyze(args) => analyze::run(&args),
         Command::Bench {
             task: BenchTask::Ner(args),

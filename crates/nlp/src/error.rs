@@ -42,6 +42,16 @@ pub enum NlpError {
         /// What is wrong.
         message: String,
     },
+    /// A data file line (JSON lines) that does not have the expected shape.
+    #[error("{path}:{line}: {message}")]
+    Data {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// A model file that is not a valid model.
     #[error("invalid model file {path}: {message}")]
     Model {
@@ -53,6 +63,12 @@ pub enum NlpError {
     /// Training was asked to do something it cannot.
     #[error("training: {0}")]
     Training(String),
+    /// Input the caller passed that cannot be analyzed (an empty sentence, a span outside it).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// A tensor operation or the tokenizer failed.
+    #[error("tensor: {0}")]
+    Tensor(String),
     /// Evaluation inputs do not line up.
     #[error("evaluation: {0}")]
     Evaluation(String),

@@ -11,16 +11,21 @@
 //! - [`statements::StatementFinder`]: who said what (source, cue, content), the source
 //!   resolved to an entity.
 //!
+//! [`stance::StanceClassifier`] gives the polarity of a sentence toward a target mention, from a
+//! MiniLM ([`encoder`]) with its top layers fine-tuned on NewsMTSC.
+//!
 //! [`conll`] reads CoNLL-2003 files and [`eval`] scores BIO taggings with conlleval semantics.
 
 pub mod conll;
 pub mod doc;
+pub mod encoder;
 pub mod error;
 pub mod eval;
 pub mod group;
 pub mod ner;
 pub mod normalize;
 pub mod statements;
+pub mod stance;
 pub mod tokenize;
 pub mod types;
 

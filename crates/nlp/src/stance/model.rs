@@ -1,0 +1,415 @@
+//! The stance classifier and its files.
+//!
+//! A model directory holds `stance.json` (the settings: how many top layers were tuned, the
+//! input length, the number of members) and `stance.safetensors`: for member `m`, the tuned
+//! layers as `member.m.layer.j.<name>` (`j` counts from the first tuned layer; weight matrices
+//! as u8 = int8 + 128 per row with an f32 `.scale` per row, vectors f32) and the head as
+//! `member.m.head.weight` / `.bias` (f32). The rest comes from the base encoder, loaded from
+//! `models/base/all-MiniLM-L6-v2` beside the model directory or from a given directory.
+
+use super::Polarity;
+use super::input::{SpecialIds, StanceInput, build_input};
+use crate::doc::Span;
+use crate::encoder::{BertLayer, Dense, Encoder, Mode, WordPieceTokenizer, pad_ids};
+use crate::error::NlpError;
+use candle_core::{DType, Device, Tensor};
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// File with the settings.
+pub const CONFIG_FILE: &str = "stance.json";
+/// File with the weights.
+pub const WEIGHTS_FILE: &str = "stance.safetensors";
+const FORMAT: &str = "newsflow-stance-1";
+
+/// The settings stored beside the weights.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ModelConfig {
+    /// File format tag.
+    pub format: String,
+    /// Name of the base encoder the layers were tuned over.
+    pub base: String,
+    /// How many of the top layers each member replaces.
+    pub trained_layers: usize,
+    /// Longest input, in WordPieces with the special tokens.
+    pub max_len: usize,
+    /// Number of members whose probabilities are averaged.
+    pub members: usize,
+}
+
+/// One member: its own top layers and head.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The tuned layers, bottom first.
+    pub layers: Vec<BertLayer>,
+    /// Linear head over `[CLS] ++ mean(target)`, 3 outputs.
+    pub head: Dense,
+}
+
+impl Member {
+    /// Logits `[batch, 3]` from the frozen lower states `[batch, len, hidden]`.
+    pub fn forward(
+        &self,
+        lower: &Tensor,
+        mask: &Tensor,
+        targets: &[Range<usize>],
+        mode: &mut Mode,
+    ) -> candle_core::Result<Tensor> {
+        let mut x = lower.clone();
+        for layer in &self.layers {
+            x = layer.forward(&x, mask, mode)?;
+        }
+        let features = mode.dropout(&target_features(&x, targets)?)?;
+        self.head.forward(&features)
+    }
+}
+
+/// `[CLS]` state concatenated with the mean of the target positions: `[batch, 2 * hidden]`.
+pub fn target_features(x: &Tensor, targets: &[Range<usize>]) -> candle_core::Result<Tensor> {
+    let (b, t, _) = x.dims3()?;
+    let mut pool = vec![0f32; b * t];
+    for (i, r) in targets.iter().enumerate() {
+        let n = r.len().max(1) as f32;
+        for j in r.clone() {
+            if j < t {
+                pool[i * t + j] = 1.0 / n;
+            }
+        }
+    }
+    let pool = Tensor::from_vec(pool, (b, 1, t), x.device())?;
+    let mean = pool.matmul(x)?.squeeze(1)?;
+    let cls = x.narrow(1, 0, 1)?.squeeze(1)?;
+    Tensor::cat(&[&cls, &mean], 1)
+}
+
+/// The stance classifier: base encoder, tokenizer and the tuned members.
+pub struct StanceClassifier {
+    encoder: Encoder,
+    tokenizer: WordPieceTokenizer,
+    special: SpecialIds,
+    config: ModelConfig,
+    members: Vec<Member>,
+}
+
+/// Targets per forward pass.
+const BATCH: usize = 32;
+
+impl StanceClassifier {
+    /// The base encoder directory used when none is given: `../base/all-MiniLM-L6-v2` from the
+    /// model directory (so `models/stance-minilm` finds `models/base/all-MiniLM-L6-v2`).
+    pub fn default_base_dir(model_dir: &Path) -> PathBuf {
+        model_dir.join("..").join("base").join("all-MiniLM-L6-v2")
+    }
+
+    /// Loads a model directory over the base encoder beside it.
+    pub fn load(dir: &Path) -> Result<Self, NlpError> {
+        Self::load_with_base(dir, &Self::default_base_dir(dir))
+    }
+
+    /// Loads a model directory over the base encoder in `base_dir`.
+    pub fn load_with_base(dir: &Path, base_dir: &Path) -> Result<Self, NlpError> {
+        let config_path = dir.join(CONFIG_FILE);
+        let text =
+            std::fs::read_to_string(&config_path).map_err(|e| NlpError::io(&config_path, e))?;
+        let config: ModelConfig = serde_json::from_str(&text).map_err(|e| NlpError::Model {
+            path: config_path.clone(),
+            message: e.to_string(),
+        })?;
+        let bad = |message: String| NlpError::Model {
+            path: config_path.clone(),
+            message,
+        };
+        if config.format != FORMAT {
+            return Err(bad(format!("format {} is not {FORMAT}", config.format)));
+        }
+        let encoder = Encoder::load(base_dir)?;
+        let tokenizer = WordPieceTokenizer::load(base_dir)?;
+        let n_layers = encoder.layers.len();
+        if config.trained_layers == 0 || config.trained_layers > n_layers || config.members == 0 {
+            return Err(bad("trained_layers or members out of range".into()));
+        }
+        if config.max_len < 8 || config.max_len > encoder.config.max_position_embeddings {
+            return Err(bad(format!("max_len {} out of range", config.max_len)));
+        }
+        let weights_path = dir.join(WEIGHTS_FILE);
+        let tensors = candle_core::safetensors::load(&weights_path, &Device::Cpu).map_err(|e| {
+            NlpError::Model {
+                path: weights_path.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        let heads = encoder.config.num_attention_heads;
+        let eps = encoder.config.layer_norm_eps;
+        let mut members = Vec::with_capacity(config.members);
+        for m in 0..config.members {
+            let mut layers = Vec::with_capacity(config.trained_layers);
+            for j in 0..config.trained_layers {
+                let prefix = format!("member.{m}.layer.{j}");
+                let get =
+                    |name: &str| load_tensor(&tensors, &format!("{prefix}.{name}"), &weights_path);
+                layers.push(BertLayer::from_tensors(&get, heads, eps)?);
+            }
+            let head = Dense {
+                weight: load_tensor(&tensors, &format!("member.{m}.head.weight"), &weights_path)?,
+                bias: load_tensor(&tensors, &format!("member.{m}.head.bias"), &weights_path)?,
+            };
+            members.push(Member { layers, head });
+        }
+        let special = SpecialIds::from_tokenizer(&tokenizer)?;
+        Ok(Self {
+            encoder,
+            tokenizer,
+            special,
+            config,
+            members,
+        })
+    }
+
+    /// Assembles a classifier from parts (used by training).
+    pub fn from_parts(
+        encoder: Encoder,
+        tokenizer: WordPieceTokenizer,
+        config: ModelConfig,
+        members: Vec<Member>,
+    ) -> Result<Self, NlpError> {
+        let special = SpecialIds::from_tokenizer(&tokenizer)?;
+        let config = ModelConfig {
+            members: members.len(),
+            ..config
+        };
+        Ok(Self {
+            encoder,
+            tokenizer,
+            special,
+            config,
+            members,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// Number of members averaged.
+    pub fn members(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Keeps only member `index` (to score members one by one).
+    pub fn keep_member(&mut self, index: usize) -> Result<(), NlpError> {
+        if index >= self.members.len() {
+            return Err(NlpError::InvalidInput(format!(
+                "member {index} of {}",
+                self.members.len()
+            )));
+        }
+        let m = self.members.swap_remove(index);
+        self.members = vec![m];
+        self.config.members = 1;
+        Ok(())
+    }
+
+    /// Builds the encoder input of one target.
+    pub fn input(&self, sentence: &str, target: Span) -> Result<StanceInput, NlpError> {
+        build_input(
+            &self.tokenizer,
+            self.special,
+            sentence,
+            target,
+            self.config.max_len,
+        )
+    }
+
+    /// The polarity toward `target` (code points) in `sentence`, with the probabilities of
+    /// negative, neutral and positive.
+    pub fn classify(&self, sentence: &str, target: Span) -> Result<(Polarity, [f32; 3]), NlpError> {
+        let mut out = self.classify_batch(&[(sentence, target)])?;
+        out.pop()
+            .ok_or_else(|| NlpError::Tensor("no prediction".into()))
+    }
+
+    /// Classifies many targets at once (inputs of similar length share a forward pass). Fails
+    /// as a whole, naming the item, when one target is invalid.
+    pub fn classify_batch(
+        &self,
+        items: &[(&str, Span)],
+    ) -> Result<Vec<(Polarity, [f32; 3])>, NlpError> {
+        let inputs = items
+            .iter()
+            .enumerate()
+            .map(|(i, (s, span))| {
+                self.input(s, *span).map_err(|e| match e {
+                    NlpError::InvalidInput(m) => NlpError::InvalidInput(format!("item {i}: {m}")),
+                    other => other,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let probs = self.probabilities(&inputs)?;
+        Ok(probs
+            .into_iter()
+            .map(|p| {
+                let best = (0..3).fold(0, |b, i| if p[i] > p[b] { i } else { b });
+                (Polarity::ALL[best], p)
+            })
+            .collect())
+    }
+
+    /// Member-averaged probabilities of prepared inputs, in input order.
+    pub fn probabilities(&self, inputs: &[StanceInput]) -> Result<Vec<[f32; 3]>, NlpError> {
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
+        order.sort_by_key(|&i| inputs[i].ids.len());
+        let mut out = vec![[0f32; 3]; inputs.len()];
+        let lower_layers = self.encoder.layers.len() - self.config.trained_layers;
+        for chunk in order.chunks(BATCH) {
+            let seqs: Vec<&[u32]> = chunk.iter().map(|&i| inputs[i].ids.as_slice()).collect();
+            let targets: Vec<Range<usize>> =
+                chunk.iter().map(|&i| inputs[i].target.clone()).collect();
+            let (ids, mask) = pad_ids(&seqs, self.encoder.device())?;
+            let lower = self.encoder.forward_lower(&ids, &mask, lower_layers)?;
+            let mut sum: Option<Tensor> = None;
+            for member in &self.members {
+                let logits = member.forward(&lower, &mask, &targets, &mut Mode::inference())?;
+                let p = candle_nn::ops::softmax_last_dim(&logits)?;
+                sum = Some(match sum {
+                    Some(s) => (s + p)?,
+                    None => p,
+                });
+            }
+            let sum = sum.ok_or_else(|| NlpError::Tensor("model has no members".into()))?;
+            let avg = (sum / self.members.len() as f64)?.to_vec2::<f32>()?;
+            for (&i, p) in chunk.iter().zip(avg) {
+                out[i] = [p[0], p[1], p[2]];
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes `stance.json` and `stance.safetensors` into `dir` (created if needed).
+    pub fn save(&self, dir: &Path) -> Result<(), NlpError> {
+        save_members(dir, &self.config, &self.members)
+    }
+}
+
+/// Writes a model directory from its settings and members (layers quantized to int8 rows).
+pub fn save_members(dir: &Path, config: &ModelConfig, members: &[Member]) -> Result<(), NlpError> {
+    std::fs::create_dir_all(dir).map_err(|e| NlpError::io(dir, e))?;
+    let mut tensors: HashMap<String, Tensor> = HashMap::new();
+    for (m, member) in members.iter().enumerate() {
+        for (j, layer) in member.layers.iter().enumerate() {
+            for (name, t) in layer.tensors() {
+                let key = format!("member.{m}.layer.{j}.{name}");
+                if t.rank() == 2 {
+                    let (q, scale) = quantize_rows(t)?;
+                    tensors.insert(format!("{key}.scale"), scale);
+                    tensors.insert(key, q);
+                } else {
+                    tensors.insert(key, t.detach().copy()?);
+                }
+            }
+        }
+        tensors.insert(
+            format!("member.{m}.head.weight"),
+            member.head.weight.detach().copy()?,
+        );
+        tensors.insert(
+            format!("member.{m}.head.bias"),
+            member.head.bias.detach().copy()?,
+        );
+    }
+    let weights_path = dir.join(WEIGHTS_FILE);
+    candle_core::safetensors::save(&tensors, &weights_path).map_err(|e| NlpError::Model {
+        path: weights_path,
+        message: e.to_string(),
+    })?;
+    let config = ModelConfig {
+        format: FORMAT.into(),
+        members: members.len(),
+        ..config.clone()
+    };
+    let config_path = dir.join(CONFIG_FILE);
+    let text = serde_json::to_string_pretty(&config).map_err(|e| NlpError::Model {
+        path: config_path.clone(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(&config_path, text + "\n").map_err(|e| NlpError::io(&config_path, e))
+}
+
+/// A new settings record in the current format.
+pub fn model_config(trained_layers: usize, max_len: usize) -> ModelConfig {
+    ModelConfig {
+        format: FORMAT.into(),
+        base: "all-MiniLM-L6-v2".into(),
+        trained_layers,
+        max_len,
+        members: 0,
+    }
+}
+
+/// Row-wise symmetric int8: `w[r][c] ~ (q[r][c] - 128) * scale[r]`, `q` stored as u8.
+fn quantize_rows(w: &Tensor) -> Result<(Tensor, Tensor), NlpError> {
+    let rows = w.to_dtype(DType::F32)?.to_vec2::<f32>()?;
+    let (r, c) = (rows.len(), rows.first().map_or(0, |x| x.len()));
+    let mut q = Vec::with_capacity(r * c);
+    let mut scales = Vec::with_capacity(r);
+    for row in &rows {
+        let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        scales.push(scale);
+        q.extend(
+            row.iter()
+                .map(|v| ((v / scale).round().clamp(-127.0, 127.0) as i16 + 128) as u8),
+        );
+    }
+    Ok((
+        Tensor::from_vec(q, (r, c), &Device::Cpu)?,
+        Tensor::from_vec(scales, r, &Device::Cpu)?,
+    ))
+}
+
+/// Reads one tensor, dequantizing int8 rows where a `.scale` is stored beside it.
+fn load_tensor(
+    tensors: &HashMap<String, Tensor>,
+    name: &str,
+    path: &Path,
+) -> Result<Tensor, NlpError> {
+    let missing = || NlpError::Model {
+        path: path.to_path_buf(),
+        message: format!("no tensor {name}"),
+    };
+    let t = tensors.get(name).ok_or_else(missing)?;
+    match tensors.get(&format!("{name}.scale")) {
+        Some(scale) => {
+            let q = (t.to_dtype(DType::F32)? - 128.0)?;
+            Ok(q.broadcast_mul(&scale.to_dtype(DType::F32)?.unsqueeze(1)?)?)
+        }
+        None => Ok(t.to_dtype(DType::F32)?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int8_rows_round_trip_closely() {
+        let w = Tensor::from_vec(
+            vec![0.5f32, -1.0, 0.25, 0.0, 0.0, 0.0],
+            (2, 3),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let (q, s) = quantize_rows(&w).unwrap();
+        let mut map = HashMap::new();
+        map.insert("w".to_string(), q);
+        map.insert("w.scale".to_string(), s);
+        let back = load_tensor(&map, "w", Path::new("x"))
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        assert!((back[0][1] + 1.0).abs() < 1e-6);
+        assert!((back[0][0] - 0.5).abs() < 0.01);
+        assert_eq!(back[1], vec![0.0, 0.0, 0.0]);
+    }
+}

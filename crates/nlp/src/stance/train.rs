@@ -1,0 +1,454 @@
+//! Fine-tuning the stance classifier: the top `trained_layers` layers of the encoder and a
+//! linear head, over the outputs of the frozen lower layers, which are computed once and
+//! cached (on two shared cores a full fine-tune does not fit the time a run may take).
+//!
+//! AdamW with linear warmup and linear decay, dropout in the tuned layers and before the head,
+//! batches of inputs of similar length (less padding). Each seed trains one member; the model
+//! averages the members' probabilities.
+
+use super::model::{Member, ModelConfig, StanceClassifier, model_config, save_members};
+use super::{Polarity, StanceExample, StanceInput, StanceScores, build_input, score};
+use crate::encoder::{Dense, Encoder, Mode, WordPieceTokenizer, attention_mask, pad_ids};
+use crate::error::NlpError;
+use crate::stance::input::SpecialIds;
+use candle_core::{DType, Tensor, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use std::ops::Range;
+use std::path::Path;
+use std::time::Instant;
+
+/// Training settings.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    /// Passes over the training data, per member.
+    pub epochs: usize,
+    /// One member per seed.
+    pub seeds: Vec<u64>,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Share of the steps spent warming the learning rate up from 0.
+    pub warmup: f64,
+    /// AdamW weight decay (on weight matrices only).
+    pub weight_decay: f64,
+    /// Targets per step.
+    pub batch_size: usize,
+    /// Dropout in the tuned layers and before the head.
+    pub dropout: f32,
+    /// How many of the top encoder layers to tune.
+    pub trained_layers: usize,
+    /// Longest input in WordPieces, special tokens included.
+    pub max_len: usize,
+    /// Stop each epoch after this many steps (for timing runs).
+    pub max_steps: Option<usize>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 3,
+            seeds: vec![1],
+            lr: 1e-4,
+            warmup: 0.1,
+            weight_decay: 0.01,
+            batch_size: 16,
+            dropout: 0.1,
+            trained_layers: 2,
+            max_len: 128,
+            max_steps: None,
+        }
+    }
+}
+
+/// Scores of one member after one epoch, or of the ensemble at the end.
+#[derive(Debug, Clone)]
+pub struct DevResult {
+    /// The dev set's name.
+    pub name: String,
+    /// Its scores.
+    pub scores: StanceScores,
+}
+
+/// What training measured.
+#[derive(Debug, Clone, Default)]
+pub struct TrainReport {
+    /// Per seed: the dev scores after its last epoch.
+    pub per_seed: Vec<(u64, Vec<DevResult>)>,
+    /// The ensemble of all members on each dev set.
+    pub ensemble: Vec<DevResult>,
+    /// Seconds spent caching the frozen layers.
+    pub cache_seconds: f64,
+    /// Seconds spent training (all seeds, without caching and evaluation).
+    pub train_seconds: f64,
+}
+
+struct Prepared {
+    inputs: Vec<StanceInput>,
+    labels: Vec<Polarity>,
+    /// Frozen lower-layer states per input, `[len, hidden]`.
+    lower: Vec<Tensor>,
+}
+
+fn prepare(
+    encoder: &Encoder,
+    tokenizer: &WordPieceTokenizer,
+    examples: &[StanceExample],
+    config: &TrainConfig,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Prepared, NlpError> {
+    let special = SpecialIds::from_tokenizer(tokenizer)?;
+    let mut inputs = Vec::with_capacity(examples.len());
+    let mut labels = Vec::with_capacity(examples.len());
+    let mut skipped = 0;
+    for e in examples {
+        match build_input(tokenizer, special, &e.sentence, e.span, config.max_len) {
+            Ok(i) => {
+                inputs.push(i);
+                labels.push(e.polarity);
+            }
+            Err(NlpError::InvalidInput(_)) => skipped += 1,
+            Err(e) => return Err(e),
+        }
+    }
+    if skipped > 0 {
+        progress(&format!("skipped {skipped} examples with an invalid span"));
+    }
+    let upto = encoder.layers.len() - config.trained_layers;
+    let mut order: Vec<usize> = (0..inputs.len()).collect();
+    order.sort_by_key(|&i| inputs[i].ids.len());
+    let mut lower = vec![None; inputs.len()];
+    for chunk in order.chunks(64) {
+        let seqs: Vec<&[u32]> = chunk.iter().map(|&i| inputs[i].ids.as_slice()).collect();
+        let (ids, mask) = pad_ids(&seqs, encoder.device())?;
+        let states = encoder.forward_lower(&ids, &mask, upto)?;
+        for (row, &i) in chunk.iter().enumerate() {
+            let len = inputs[i].ids.len();
+            // An owned copy: `Tensor::copy` would clone the whole batch's storage for every row.
+            let row = states.get(row)?.narrow(0, 0, len)?;
+            let h = row.dim(1)?;
+            lower[i] = Some(Tensor::from_vec(
+                row.flatten_all()?.to_vec1::<f32>()?,
+                (len, h),
+                states.device(),
+            )?);
+        }
+    }
+    let lower = lower
+        .into_iter()
+        .map(|t| t.ok_or_else(|| NlpError::Training("missing cached states".into())))
+        .collect::<Result<_, _>>()?;
+    Ok(Prepared {
+        inputs,
+        labels,
+        lower,
+    })
+}
+
+/// Pads cached states of `batch` into `[b, len, hidden]` with the mask and target ranges.
+fn gather(
+    data: &Prepared,
+    batch: &[usize],
+) -> candle_core::Result<(Tensor, Tensor, Vec<Range<usize>>)> {
+    let len = batch
+        .iter()
+        .map(|&i| data.inputs[i].ids.len())
+        .max()
+        .unwrap_or(1);
+    let rows = batch
+        .iter()
+        .map(|&i| {
+            let t = &data.lower[i];
+            let pad = len - t.dim(0)?;
+            if pad == 0 {
+                Ok(t.clone())
+            } else {
+                t.pad_with_zeros(0, 0, pad)
+            }
+        })
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    let x = Tensor::stack(&rows, 0)?;
+    let lengths: Vec<usize> = batch.iter().map(|&i| data.inputs[i].ids.len()).collect();
+    let mask = attention_mask(&lengths, len, x.device())?;
+    let targets = batch
+        .iter()
+        .map(|&i| data.inputs[i].target.clone())
+        .collect();
+    Ok((x, mask, targets))
+}
+
+/// Batches of similar length: shuffle, sort within pools of 50 batches, shuffle the batches.
+fn batches(data: &Prepared, size: usize, rng: &mut StdRng) -> Vec<Vec<usize>> {
+    let mut idx: Vec<usize> = (0..data.inputs.len()).collect();
+    idx.shuffle(rng);
+    let mut out = Vec::new();
+    for pool in idx.chunks(size * 50) {
+        let mut pool = pool.to_vec();
+        pool.sort_by_key(|&i| data.inputs[i].ids.len());
+        out.extend(pool.chunks(size).map(|c| c.to_vec()));
+    }
+    out.shuffle(rng);
+    out
+}
+
+/// Probabilities `[n][3]` of one member over prepared data.
+fn member_probs(member: &Member, data: &Prepared) -> Result<Vec<[f32; 3]>, NlpError> {
+    let mut order: Vec<usize> = (0..data.inputs.len()).collect();
+    order.sort_by_key(|&i| data.inputs[i].ids.len());
+    let mut out = vec![[0f32; 3]; data.inputs.len()];
+    for chunk in order.chunks(64) {
+        let (x, mask, targets) = gather(data, chunk)?;
+        let logits = member.forward(&x, &mask, &targets, &mut Mode::inference())?;
+        let p = candle_nn::ops::softmax_last_dim(&logits)?.to_vec2::<f32>()?;
+        for (&i, p) in chunk.iter().zip(p) {
+            out[i] = [p[0], p[1], p[2]];
+        }
+    }
+    Ok(out)
+}
+
+fn score_probs(data: &Prepared, probs: &[[f32; 3]]) -> Result<StanceScores, NlpError> {
+    let predicted: Vec<Polarity> = probs
+        .iter()
+        .map(|p| {
+            let best = (0..3).fold(0, |b, i| if p[i] > p[b] { i } else { b });
+            Polarity::ALL[best]
+        })
+        .collect();
+    score(&data.labels, &predicted)
+}
+
+fn new_member(
+    encoder: &Encoder,
+    config: &TrainConfig,
+    rng: &mut StdRng,
+) -> Result<(Member, Vec<Var>, Vec<Var>), NlpError> {
+    let first = encoder.layers.len() - config.trained_layers;
+    let mut layers = Vec::new();
+    let mut matrices = Vec::new();
+    let mut vectors = Vec::new();
+    for base in &encoder.layers[first..] {
+        let (layer, vars) = base.to_vars()?;
+        layers.push(layer);
+        for v in vars {
+            if v.rank() == 2 {
+                matrices.push(v);
+            } else {
+                vectors.push(v);
+            }
+        }
+    }
+    let hidden = encoder.config.hidden_size;
+    let init: Vec<f32> = (0..3 * 2 * hidden)
+        .map(|_| {
+            // Normal(0, 0.02) by Box-Muller, from the seeded generator.
+            let (u1, u2): (f32, f32) = (rng.random::<f32>().max(1e-7), rng.random());
+            0.02 * (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+        })
+        .collect();
+    let weight = Var::from_tensor(&Tensor::from_vec(init, (3, 2 * hidden), encoder.device())?)?;
+    let bias = Var::from_tensor(&Tensor::zeros(3, DType::F32, encoder.device())?)?;
+    let head = Dense {
+        weight: weight.as_tensor().clone(),
+        bias: bias.as_tensor().clone(),
+    };
+    matrices.push(weight);
+    vectors.push(bias);
+    Ok((Member { layers, head }, matrices, vectors))
+}
+
+/// Learning rate at `step` of `total`: linear warmup, then linear decay to 0.
+fn lr_at(config: &TrainConfig, step: usize, total: usize) -> f64 {
+    let warm = ((total as f64) * config.warmup).round() as usize;
+    if step < warm {
+        config.lr * (step + 1) as f64 / warm as f64
+    } else {
+        config.lr * (total - step) as f64 / (total - warm).max(1) as f64
+    }
+}
+
+/// Where the member in training is saved after every epoch, inside the output directory;
+/// removed when training ends.
+pub const CHECKPOINT_DIR: &str = "checkpoint";
+
+/// Trains one member per seed over the base encoder in `base_dir`, reporting progress as
+/// text lines; scores each member on `dev` after every epoch. The model in `out` holds the
+/// members finished so far (rewritten after each seed); the member in training is saved
+/// after every epoch into `out/checkpoint` (a one-member model).
+pub fn train(
+    base_dir: &Path,
+    train: &[StanceExample],
+    dev: &[(String, Vec<StanceExample>)],
+    config: &TrainConfig,
+    out: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(StanceClassifier, TrainReport), NlpError> {
+    if config.epochs == 0 || config.seeds.is_empty() || config.batch_size == 0 {
+        return Err(NlpError::Training(
+            "epochs, seeds and batch size must be positive".into(),
+        ));
+    }
+    let encoder = Encoder::load(base_dir)?;
+    let tokenizer = WordPieceTokenizer::load(base_dir)?;
+    if config.trained_layers == 0 || config.trained_layers > encoder.layers.len() {
+        return Err(NlpError::Training(format!(
+            "trained layers must be 1..={}",
+            encoder.layers.len()
+        )));
+    }
+    let mut report = TrainReport::default();
+    let started = Instant::now();
+    let data = prepare(&encoder, &tokenizer, train, config, progress)?;
+    let dev_data = dev
+        .iter()
+        .map(|(name, ex)| {
+            Ok((
+                name.clone(),
+                prepare(&encoder, &tokenizer, ex, config, progress)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, NlpError>>()?;
+    report.cache_seconds = started.elapsed().as_secs_f64();
+    progress(&format!(
+        "cached layers 0..{} for {} train and {} dev inputs in {:.0}s",
+        encoder.layers.len() - config.trained_layers,
+        data.inputs.len(),
+        dev_data.iter().map(|(_, d)| d.inputs.len()).sum::<usize>(),
+        report.cache_seconds
+    ));
+    if data.inputs.is_empty() {
+        return Err(NlpError::Training("no training examples".into()));
+    }
+    let mconfig: ModelConfig = model_config(config.trained_layers, config.max_len);
+    let mut members: Vec<Member> = Vec::new();
+    let mut dev_probs: Vec<Vec<Vec<[f32; 3]>>> = vec![Vec::new(); dev_data.len()];
+    for &seed in &config.seeds {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let (member, matrices, vectors) = new_member(&encoder, config, &mut rng)?;
+        let params = |wd: f64| ParamsAdamW {
+            lr: config.lr,
+            weight_decay: wd,
+            ..Default::default()
+        };
+        let mut opt_w = AdamW::new(matrices, params(config.weight_decay))?;
+        let mut opt_v = AdamW::new(vectors, params(0.0))?;
+        let per_epoch = batches(&data, config.batch_size, &mut rng.clone()).len();
+        let per_epoch = config.max_steps.map_or(per_epoch, |m| m.min(per_epoch));
+        let total = per_epoch * config.epochs;
+        let mut step = 0;
+        let mut last = Vec::new();
+        for epoch in 1..=config.epochs {
+            let epoch_started = Instant::now();
+            let mut loss_sum = 0.0;
+            let mut window = Instant::now();
+            let mut drop_rng =
+                StdRng::seed_from_u64(seed.wrapping_mul(1000).wrapping_add(epoch as u64));
+            for (b, batch) in batches(&data, config.batch_size, &mut rng)
+                .into_iter()
+                .take(per_epoch)
+                .enumerate()
+            {
+                let (x, mask, targets) = gather(&data, &batch)?;
+                let labels: Vec<u32> = batch
+                    .iter()
+                    .map(|&i| data.labels[i].index() as u32)
+                    .collect();
+                let labels = Tensor::from_vec(labels, batch.len(), x.device())?;
+                let mut mode = Mode {
+                    dropout: Some((config.dropout, &mut drop_rng)),
+                };
+                let logits = member.forward(&x, &mask, &targets, &mut mode)?;
+                let loss = candle_nn::loss::cross_entropy(&logits, &labels)?;
+                let lr = lr_at(config, step, total);
+                opt_w.set_learning_rate(lr);
+                opt_v.set_learning_rate(lr);
+                let grads = loss.backward()?;
+                opt_w.step(&grads)?;
+                opt_v.step(&grads)?;
+                loss_sum += loss.to_scalar::<f32>()? as f64;
+                step += 1;
+                if (b + 1) % 50 == 0 {
+                    progress(&format!(
+                        "seed {seed} epoch {epoch} step {}/{per_epoch} loss {:.4} lr {lr:.2e} {:.3}s/step",
+                        b + 1,
+                        loss_sum / (b + 1) as f64,
+                        window.elapsed().as_secs_f64() / 50.0
+                    ));
+                    window = Instant::now();
+                }
+            }
+            let epoch_s = epoch_started.elapsed().as_secs_f64();
+            report.train_seconds += epoch_s;
+            last.clear();
+            let mut line = format!(
+                "seed {seed} epoch {epoch} done in {epoch_s:.0}s, loss {:.4}",
+                loss_sum / per_epoch as f64
+            );
+            for (k, (name, d)) in dev_data.iter().enumerate() {
+                let probs = member_probs(&member, d)?;
+                let s = score_probs(d, &probs)?;
+                line += &format!("; {name} F1m {:.4} acc {:.4}", s.f1m, s.accuracy);
+                if epoch == config.epochs {
+                    dev_probs[k].push(probs);
+                }
+                last.push(DevResult {
+                    name: name.clone(),
+                    scores: s,
+                });
+            }
+            progress(&line);
+            save_members(
+                &out.join(CHECKPOINT_DIR),
+                &mconfig,
+                std::slice::from_ref(&member),
+            )?;
+        }
+        report.per_seed.push((seed, last));
+        members.push(member);
+        save_members(out, &mconfig, &members)?;
+    }
+    std::fs::remove_dir_all(out.join(CHECKPOINT_DIR)).map_err(|e| NlpError::io(out, e))?;
+    for (k, (name, d)) in dev_data.iter().enumerate() {
+        let n = d.inputs.len();
+        let mut avg = vec![[0f32; 3]; n];
+        for probs in &dev_probs[k] {
+            for (a, p) in avg.iter_mut().zip(probs) {
+                for c in 0..3 {
+                    a[c] += p[c] / dev_probs[k].len() as f32;
+                }
+            }
+        }
+        let s = score_probs(d, &avg)?;
+        progress(&format!(
+            "ensemble of {} on {name}: F1m {:.4} acc {:.4}",
+            members.len(),
+            s.f1m,
+            s.accuracy
+        ));
+        report.ensemble.push(DevResult {
+            name: name.clone(),
+            scores: s,
+        });
+    }
+    let classifier = StanceClassifier::from_parts(encoder, tokenizer, mconfig, members)?;
+    Ok((classifier, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_warms_up_then_decays_to_zero() {
+        let c = TrainConfig {
+            lr: 1.0,
+            warmup: 0.1,
+            ..Default::default()
+        };
+        assert!((lr_at(&c, 0, 100) - 0.1).abs() < 1e-9);
+        assert!((lr_at(&c, 9, 100) - 1.0).abs() < 1e-9);
+        assert!((lr_at(&c, 10, 100) - 1.0).abs() < 1e-9);
+        assert!(lr_at(&c, 99, 100) > 0.0 && lr_at(&c, 99, 100) < 0.02);
+    }
+}

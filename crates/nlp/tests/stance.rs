@@ -1,0 +1,188 @@
+//! Stance classifier tests. Those that need the base encoder (`scripts/fetch-base-model.sh`)
+//! skip with a note when it is absent.
+
+use newsflow_nlp::encoder::WordPieceTokenizer;
+use newsflow_nlp::stance::input::{SpecialIds, build_input};
+use newsflow_nlp::stance::{Polarity, StanceClassifier, StanceExample, TrainConfig};
+use newsflow_nlp::{NlpError, Span};
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn base_dir() -> Option<PathBuf> {
+    let dir = root().join(newsflow_nlp::encoder::DEFAULT_BASE_DIR);
+    if dir.join("model.safetensors").is_file() && dir.join("tokenizer.json").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipped: no base encoder in {} (run scripts/fetch-base-model.sh)",
+            dir.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn markers_wrap_the_target_pieces() {
+    let Some(base) = base_dir() else { return };
+    let tok = WordPieceTokenizer::load(&base).unwrap();
+    let special = SpecialIds::from_tokenizer(&tok).unwrap();
+    // Accents and curly quotes before the target: offsets must still be code points.
+    let sentence = "Café owners praised “Angela Merkel” today.";
+    let start = sentence
+        .find("Angela")
+        .map(|b| sentence[..b].chars().count())
+        .unwrap();
+    let span = Span::new(start, start + "Angela Merkel".len());
+    let input = build_input(&tok, special, sentence, span, 128).unwrap();
+    assert_eq!(input.ids[0], special.cls);
+    assert_eq!(*input.ids.last().unwrap(), special.sep);
+    let open = input.ids.iter().position(|&i| i == special.open).unwrap();
+    let close = input.ids.iter().position(|&i| i == special.close).unwrap();
+    assert_eq!(input.target, open + 1..close);
+    let inside: Vec<u32> = input.ids[open + 1..close].to_vec();
+    let expected: Vec<u32> = tok
+        .pieces("angela merkel")
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(inside, expected);
+}
+
+#[test]
+fn long_sentences_keep_the_target_in_the_window() {
+    let Some(base) = base_dir() else { return };
+    let tok = WordPieceTokenizer::load(&base).unwrap();
+    let special = SpecialIds::from_tokenizer(&tok).unwrap();
+    let filler = "the committee met again and again ".repeat(30);
+    let sentence = format!("{filler}and Obama spoke.");
+    let start = sentence.find("Obama").unwrap();
+    let input = build_input(&tok, special, &sentence, Span::new(start, start + 5), 64).unwrap();
+    assert_eq!(input.ids.len(), 64);
+    let obama = tok.pieces("obama").unwrap()[0].id;
+    assert_eq!(input.ids[input.target.start], obama);
+}
+
+#[test]
+fn bad_input_is_an_error_not_a_panic() {
+    let Some(base) = base_dir() else { return };
+    let tok = WordPieceTokenizer::load(&base).unwrap();
+    let special = SpecialIds::from_tokenizer(&tok).unwrap();
+    for (s, span) in [
+        ("", Span::new(0, 1)),
+        ("   ", Span::new(0, 1)),
+        ("Short.", Span::new(3, 30)),
+        ("Short.", Span::new(2, 2)),
+    ] {
+        assert!(matches!(
+            build_input(&tok, special, s, span, 128),
+            Err(NlpError::InvalidInput(_))
+        ));
+    }
+}
+
+fn example(sentence: &str, mention: &str, polarity: Polarity) -> StanceExample {
+    let start = sentence[..sentence.find(mention).unwrap()].chars().count();
+    StanceExample {
+        sentence: sentence.into(),
+        span: Span::new(start, start + mention.chars().count()),
+        polarity,
+    }
+}
+
+#[test]
+fn train_save_load_classify_round_trip() {
+    let Some(base) = base_dir() else { return };
+    let train = vec![
+        example(
+            "Critics slammed Smith for the failed reform.",
+            "Smith",
+            Polarity::Negative,
+        ),
+        example(
+            "Smith met the delegation on Tuesday.",
+            "Smith",
+            Polarity::Neutral,
+        ),
+        example(
+            "Voters praised Jones for her courage.",
+            "Jones",
+            Polarity::Positive,
+        ),
+        example(
+            "Jones was accused of fraud by prosecutors.",
+            "Jones",
+            Polarity::Negative,
+        ),
+    ];
+    let out = std::env::temp_dir().join(format!("newsflow-stance-test-{}", std::process::id()));
+    let config = TrainConfig {
+        epochs: 1,
+        seeds: vec![1, 2],
+        trained_layers: 1,
+        batch_size: 2,
+        ..TrainConfig::default()
+    };
+    let (trained, report) = newsflow_nlp::stance::train::train(
+        &base,
+        &train,
+        &[("train".into(), train.clone())],
+        &config,
+        &out,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(report.per_seed.len(), 2);
+    assert_eq!(trained.members(), 2);
+    let loaded = StanceClassifier::load_with_base(&out, &base).unwrap();
+    assert_eq!(loaded.members(), 2);
+    let (_, p) = loaded.classify(&train[0].sentence, train[0].span).unwrap();
+    assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    // Saved weights are int8: close to, not equal to, the trained ones.
+    let (_, q) = trained.classify(&train[0].sentence, train[0].span).unwrap();
+    for c in 0..3 {
+        assert!((p[c] - q[c]).abs() < 0.02, "{p:?} vs {q:?}");
+    }
+    // Batched and one-at-a-time agree.
+    let items: Vec<(&str, Span)> = train
+        .iter()
+        .map(|e| (e.sentence.as_str(), e.span))
+        .collect();
+    let batch = loaded.classify_batch(&items).unwrap();
+    for (e, (pol, probs)) in train.iter().zip(&batch) {
+        let (one_pol, one) = loaded.classify(&e.sentence, e.span).unwrap();
+        assert_eq!(*pol, one_pol);
+        for c in 0..3 {
+            assert!((probs[c] - one[c]).abs() < 1e-4);
+        }
+    }
+    assert!(matches!(
+        loaded.classify("", Span::new(0, 1)),
+        Err(NlpError::InvalidInput(_))
+    ));
+    assert!(
+        loaded
+            .classify_batch(&[("Fine.", Span::new(0, 4)), ("x", Span::new(0, 9))])
+            .is_err()
+    );
+    std::fs::remove_dir_all(&out).ok();
+}
+
+#[test]
+fn committed_model_classifies() {
+    let Some(base) = base_dir() else { return };
+    let dir = root().join(newsflow_nlp::stance::DEFAULT_MODEL_DIR);
+    if !dir.join("stance.json").is_file() {
+        eprintln!("skipped: no committed stance model in {}", dir.display());
+        return;
+    }
+    let model = StanceClassifier::load_with_base(&dir, &base).unwrap();
+    let s = "Opposition leaders condemned Johnson's handling of the crisis as a disgrace.";
+    let start = s.find("Johnson").unwrap();
+    let (pol, p) = model.classify(s, Span::new(start, start + 7)).unwrap();
+    assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    assert_eq!(pol, Polarity::Negative, "{p:?}");
+}
