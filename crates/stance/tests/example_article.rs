@@ -1,0 +1,109 @@
+//! The example article through extraction and the stance stage, with the committed models:
+//! who said what, and who stands for or against what.
+
+use std::path::PathBuf;
+
+use newsflow_nlp::normalize::normalize;
+use newsflow_proto::v1::{Polarity, Stance, target};
+use newsflow_stance::Config;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn stances_toward<'a>(stances: &'a [Stance], holder: &str, topic: &str) -> Vec<&'a Stance> {
+    stances
+        .iter()
+        .filter(|s| s.holder_entity_id == holder)
+        .filter(|s| {
+            matches!(
+                s.target.as_ref().and_then(|t| t.target.as_ref()),
+                Some(target::Target::Topic(t)) if t == topic
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn western_troops_example() {
+    let example = root().join("../shared/examples/western-troops-ukraine.txt");
+    let raw = std::fs::read_to_string(&example)
+        .unwrap_or_else(|e| panic!("{}: {e} (the shared examples sit beside the checkout)", example.display()));
+    let base = root().join("models/base/all-MiniLM-L6-v2");
+    assert!(
+        base.join("model.safetensors").exists(),
+        "the base encoder is missing: run scripts/fetch-base-model.sh"
+    );
+    let config = Config {
+        stance_model: root().join("models/stance-minilm"),
+        base_model: base,
+        statements_model: root().join("models/statements"),
+        ner_model: root().join("models/ner-perceptron"),
+        topics: vec![
+            "Western troops".into(),
+            "air support".into(),
+            "ground troops".into(),
+        ],
+        ..<Config as clap::Parser>::parse_from(["newsflow-stance"])
+    };
+    let (classifier, extractor) = config.load().expect("models load");
+    let text = normalize(&raw);
+    let entities = extractor.entities(text.clone()).await.unwrap();
+    let id_of = |name: &str| {
+        entities
+            .iter()
+            .find(|e| e.canonical_name == name)
+            .unwrap_or_else(|| panic!("{name} not found"))
+            .id
+            .clone()
+    };
+    let (putin, peskov, trump) = (
+        id_of("Vladimir Putin"),
+        id_of("Dmitry Peskov"),
+        id_of("Donald Trump"),
+    );
+    let result = classifier
+        .classify(text.clone(), entities.clone(), Vec::new())
+        .await
+        .unwrap();
+
+    let warning = result
+        .statements
+        .iter()
+        .find(|s| s.speaker_entity_id == putin && s.content.contains("Western troops"))
+        .expect("Putin's warning is attributed to Putin");
+    assert!(warning.cue.contains("warned"), "{warning:?}");
+    let quote = result
+        .statements
+        .iter()
+        .find(|s| s.content.contains("You cannot guarantee the security"))
+        .expect("Peskov's quote is found");
+    assert_eq!(quote.speaker_entity_id, peskov, "{quote:?}");
+    assert_eq!(quote.speaker_text, "Peskov", "attributed to Peskov, not to 'He'");
+
+    let against_troops = stances_toward(&result.stances, &putin, "Western troops");
+    assert!(
+        against_troops
+            .iter()
+            .any(|s| s.polarity == Polarity::Negative as i32),
+        "Putin against Western troops: {against_troops:?}"
+    );
+    let air = stances_toward(&result.stances, &trump, "air support");
+    assert!(
+        air.iter().any(|s| s.polarity == Polarity::Positive as i32),
+        "Trump for air support: {air:?}"
+    );
+    let ground = stances_toward(&result.stances, &trump, "ground troops");
+    assert!(
+        ground.iter().any(|s| s.polarity == Polarity::Negative as i32),
+        "Trump against ground troops: {ground:?}"
+    );
+
+    let summary = result
+        .summaries
+        .iter()
+        .find(|s| s.entity_id == putin)
+        .unwrap();
+    assert!(summary.statement_count >= 1);
+    assert_eq!(result.summaries.len(), entities.len());
+}
