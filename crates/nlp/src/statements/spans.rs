@@ -420,15 +420,15 @@ fn skip_before_cue(doc: &Doc, ss: usize, cue_start: usize) -> usize {
             }
         }
         // A comma aside: ", however," / ", for example,".
-        if j > ss + 2 && doc.token_text(j - 1) == "," {
-            if let Some(c) = (j.saturating_sub(5).max(ss)..j - 1)
+        if j > ss + 2
+            && doc.token_text(j - 1) == ","
+            && let Some(c) = (j.saturating_sub(5).max(ss)..j - 1)
                 .rev()
                 .find(|&k| doc.token_text(k) == ",")
-                && c > ss
-                && ASIDES.contains(&lower(doc, j - 2).as_str())
-            {
-                j = c;
-            }
+            && c > ss
+            && ASIDES.contains(&lower(doc, j - 2).as_str())
+        {
+            j = c;
         }
         if j == before {
             return j;
@@ -714,8 +714,9 @@ pub fn frame(doc: &Doc, sent: &[usize], cue: Range<usize>) -> Option<Frame> {
     }
     if let Some(src) = src {
         // “CONTENT,” X said / CONTENT, X said.
-        if src.start > ss && matches!(doc.token_text(src.start - 1), "," | ":" | "—" | "--")
-            || src.start > ss && is_quote(doc.token_text(src.start - 1))
+        if src.start > ss
+            && (matches!(doc.token_text(src.start - 1), "," | ":" | "—" | "--")
+                || is_quote(doc.token_text(src.start - 1)))
         {
             let before = strip(doc, ss..src.start - 1);
             let after_words = strip(doc, cue.end..se);
