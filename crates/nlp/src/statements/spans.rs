@@ -722,7 +722,15 @@ pub fn frame(doc: &Doc, sent: &[usize], cue: Range<usize>) -> Option<Frame> {
             let after_words = strip(doc, cue.end..se);
             let after_is_clause = after_words.len() > 3
                 && (lower(doc, cue.end) == "that" || opens_at(doc, cue.end, se));
-            if !before.is_empty() && !after_is_clause {
+            // A long clause after the cue ("..., leaders pressed Trump to act") is the content
+            // rather than what precedes the comma, unless a quotation closes right there.
+            let quoted = is_quote(doc.token_text(src.start - 1))
+                || (src.start >= ss + 2 && is_quote(doc.token_text(src.start - 2)));
+            let after_len = (cue.end..se)
+                .take_while(|&k| doc.token_text(k) != ",")
+                .filter(|&k| is_word(doc, k))
+                .count();
+            if !before.is_empty() && !after_is_clause && (quoted || after_len <= 8) {
                 let content = extend_back(doc, sent, ss..src.start);
                 return finish(doc, Some(src), content, None);
             }
