@@ -42,6 +42,10 @@ pub struct TrainArgs {
     /// Candidate probability at or above which a candidate becomes a statement.
     #[arg(long, default_value_t = TrainConfig::default().frame_threshold)]
     frame_threshold: f32,
+    /// Train the filter to keep candidates whose cue is right, whatever their source (by
+    /// default a candidate counts as right only when its source is right too).
+    #[arg(long)]
+    cue_label: bool,
     /// Leave out of the cue model the weights whose magnitude is below this.
     #[arg(long, default_value_t = 0.1)]
     prune: f32,
@@ -100,6 +104,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         },
         candidate_threshold: args.candidate_threshold,
         frame_threshold: args.frame_threshold,
+        source_label: !args.cue_label,
         ..TrainConfig::default()
     };
     let started = Instant::now();

@@ -580,7 +580,13 @@ impl CueModel {
             let fields: Vec<&str> = line.split('\t').collect();
             let parse_err = || bad(format!("line {}: {line:?}", n + 2));
             match fields.as_slice() {
-                ["threshold", t] => model.threshold = t.parse().map_err(|_| parse_err())?,
+                ["threshold", t] => {
+                    model.threshold = t
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|v| v.is_finite())
+                        .ok_or_else(parse_err)?;
+                }
                 ["lex", w, c, t] => {
                     let c = c.parse().map_err(|_| parse_err())?;
                     let t = t.parse().map_err(|_| parse_err())?;

@@ -175,10 +175,13 @@ fn overlaps(a: Span, b: Span) -> bool {
     a.start < b.end && b.start < a.end
 }
 
+/// A trimmed gold span: its hull and its fragments.
+type Gold = (Span, Vec<Span>);
+
 /// Counts for one role of one article.
 fn score_role(chars: &[char], gold: &[&GoldSpan], predicted: &[Span]) -> RoleCounts {
     // Trimmed gold: (hull, fragments), deduplicated.
-    let mut golds: Vec<(Span, Vec<Span>)> = Vec::new();
+    let mut golds: Vec<Gold> = Vec::new();
     for g in gold {
         let fragments: Vec<Span> = g.fragments.iter().filter_map(|&f| trim(chars, f)).collect();
         let Some(hull) = trim(chars, g.hull()) else {
@@ -191,9 +194,9 @@ fn score_role(chars: &[char], gold: &[&GoldSpan], predicted: &[Span]) -> RoleCou
     let mut preds: Vec<Span> = predicted.iter().filter_map(|&p| trim(chars, p)).collect();
     preds.sort();
     preds.dedup();
-    let exact = |p: Span, g: &(Span, Vec<Span>)| g.0 == p;
-    let partial = |p: Span, g: &(Span, Vec<Span>)| g.1.iter().any(|&f| overlaps(f, p));
-    let count = |m: &dyn Fn(Span, &(Span, Vec<Span>)) -> bool| SpanCounts {
+    let exact = |p: Span, g: &Gold| g.0 == p;
+    let partial = |p: Span, g: &Gold| g.1.iter().any(|&f| overlaps(f, p));
+    let count = |m: &dyn Fn(Span, &Gold) -> bool| SpanCounts {
         predicted: preds.len(),
         predicted_matched: preds
             .iter()

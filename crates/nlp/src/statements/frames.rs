@@ -7,7 +7,10 @@
 //! cue), the content (length, kind, side, first word) — and keeps the candidates it scores at
 //! or above its threshold. It is trained on PolNeAR train with candidates from cue models
 //! cross-fitted on the other half of the articles (so their probabilities look like those on
-//! unseen text); a candidate is positive when its cue overlaps a gold cue.
+//! unseen text); a candidate is positive when its cue overlaps a gold cue and its source
+//! overlaps that attribution's gold source (or neither has one), so that the filter also
+//! drops candidates whose speaker the rules got wrong: a wrong speaker is worse than a
+//! missing statement.
 //!
 //! The model file (`frames.tsv`) is plain text: a header, the threshold, the cue model's
 //! candidate threshold, and the weights (`w\tFEATURE\tWEIGHT`).

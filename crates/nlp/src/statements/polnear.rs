@@ -140,10 +140,10 @@ pub fn parse_ann(
             }
             fragments.sort();
             spans.insert(id, GoldSpan { fragments });
-        } else if is_id('E') {
-            if let Some(body) = fields.next() {
-                events.push((n, body));
-            }
+        } else if is_id('E')
+            && let Some(body) = fields.next()
+        {
+            events.push((n, body));
         }
     }
     let mut out = Vec::new();

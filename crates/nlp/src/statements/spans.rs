@@ -420,15 +420,15 @@ fn skip_before_cue(doc: &Doc, ss: usize, cue_start: usize) -> usize {
             }
         }
         // A comma aside: ", however," / ", for example,".
-        if j > ss + 2 && doc.token_text(j - 1) == "," {
-            if let Some(c) = (j.saturating_sub(5).max(ss)..j - 1)
+        if j > ss + 2
+            && doc.token_text(j - 1) == ","
+            && let Some(c) = (j.saturating_sub(5).max(ss)..j - 1)
                 .rev()
                 .find(|&k| doc.token_text(k) == ",")
-                && c > ss
-                && ASIDES.contains(&lower(doc, j - 2).as_str())
-            {
-                j = c;
-            }
+            && c > ss
+            && ASIDES.contains(&lower(doc, j - 2).as_str())
+        {
+            j = c;
         }
         if j == before {
             return j;
@@ -714,14 +714,23 @@ pub fn frame(doc: &Doc, sent: &[usize], cue: Range<usize>) -> Option<Frame> {
     }
     if let Some(src) = src {
         // “CONTENT,” X said / CONTENT, X said.
-        if src.start > ss && matches!(doc.token_text(src.start - 1), "," | ":" | "—" | "--")
-            || src.start > ss && is_quote(doc.token_text(src.start - 1))
+        if src.start > ss
+            && (matches!(doc.token_text(src.start - 1), "," | ":" | "—" | "--")
+                || is_quote(doc.token_text(src.start - 1)))
         {
             let before = strip(doc, ss..src.start - 1);
             let after_words = strip(doc, cue.end..se);
             let after_is_clause = after_words.len() > 3
                 && (lower(doc, cue.end) == "that" || opens_at(doc, cue.end, se));
-            if !before.is_empty() && !after_is_clause {
+            // A long clause after the cue ("..., leaders pressed Trump to act") is the content
+            // rather than what precedes the comma, unless a quotation closes right there.
+            let quoted = is_quote(doc.token_text(src.start - 1))
+                || (src.start >= ss + 2 && is_quote(doc.token_text(src.start - 2)));
+            let after_len = (cue.end..se)
+                .take_while(|&k| doc.token_text(k) != ",")
+                .filter(|&k| is_word(doc, k))
+                .count();
+            if !before.is_empty() && !after_is_clause && (quoted || after_len <= 8) {
                 let content = extend_back(doc, sent, ss..src.start);
                 return finish(doc, Some(src), content, None);
             }

@@ -21,6 +21,10 @@ pub struct TrainConfig {
     pub candidate_threshold: f32,
     /// Candidate probability at or above which a candidate becomes a statement.
     pub frame_threshold: f32,
+    /// Whether a candidate is positive only when its source is right too (overlaps the gold
+    /// source of an attribution whose cue it overlaps, or both have none); otherwise a right
+    /// cue is enough.
+    pub source_label: bool,
 }
 
 impl Default for TrainConfig {
@@ -34,7 +38,8 @@ impl Default for TrainConfig {
                 ..CueTrainConfig::default()
             },
             candidate_threshold: 0.3,
-            frame_threshold: 0.5,
+            frame_threshold: 0.3,
+            source_label: true,
         }
     }
 }
@@ -82,20 +87,30 @@ pub fn train(
             if i % 2 != fold {
                 continue;
             }
-            let gold: Vec<Span> = a
-                .attributions
-                .iter()
-                .flat_map(|at| at.cues.iter())
-                .flat_map(|g| g.fragments.iter().copied())
-                .collect();
+            let overlaps = |g: &crate::statements::polnear::GoldSpan, s: Span| {
+                g.fragments
+                    .iter()
+                    .any(|f| f.start < s.end && s.start < f.end)
+            };
             for (cue, frame) in candidates(&detector, doc) {
                 let span = Span::new(
                     doc.tokens[cue.tokens.start].span.start,
                     doc.tokens[cue.tokens.end - 1].span.end,
                 );
-                let positive = gold
-                    .iter()
-                    .any(|g| g.start < span.end && span.start < g.end);
+                let source = frame.source.as_ref().map(|r| {
+                    Span::new(
+                        doc.tokens[r.start].span.start,
+                        doc.tokens[r.end - 1].span.end,
+                    )
+                });
+                let positive = a.attributions.iter().any(|at| {
+                    at.cues.iter().any(|g| overlaps(g, span))
+                        && (!config.source_label
+                            || match source {
+                                None => at.sources.is_empty(),
+                                Some(s) => at.sources.iter().any(|g| overlaps(g, s)),
+                            })
+                });
                 data.push(frames::features(doc, &cue, &frame), positive);
             }
         }
