@@ -91,6 +91,7 @@ for file in "${files[@]}"; do
     answer=$(post "$type" "$body") || answer="000 no connection to $hostport"
     code=${answer%%[$'\n' ]*}
     reply=$(printf '%s' "${answer#"$code"}" | tr -d '\n')
+    reply=${reply# }
     case $code in
       200 | 202)
         echo "$name: $code $reply"
