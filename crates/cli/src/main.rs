@@ -3,6 +3,7 @@
 
 mod analyze;
 mod bench;
+mod health;
 mod ner;
 mod statements;
 mod stance;
@@ -39,6 +40,8 @@ enum Command {
         #[command(subcommand)]
         task: BenchTask,
     },
+    /// Ask a service's gRPC health endpoint whether it serves (exit 0 when SERVING, else 1).
+    Health(health::HealthArgs),
 }
 
 #[derive(Subcommand)]
@@ -101,5 +104,6 @@ fn main() -> anyhow::Result<()> {
         Command::Bench {
             task: BenchTask::Ner(args),
         } => bench::run(&args),
+        Command::Health(args) => health::run(&args),
     }
 }
