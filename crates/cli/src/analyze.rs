@@ -3,7 +3,6 @@
 use anyhow::Context;
 use clap::Args;
 use newsflow_nlp::entity_pipeline;
-use newsflow_nlp::ner::NerTagger;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -12,9 +11,8 @@ use std::path::PathBuf;
 pub struct AnalyzeArgs {
     /// A plain-text article.
     file: PathBuf,
-    /// NER model directory.
-    #[arg(long, default_value_os_t = crate::default_model())]
-    model: PathBuf,
+    #[command(flatten)]
+    models: crate::ner::ModelArgs,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     json: bool,
@@ -24,7 +22,7 @@ pub struct AnalyzeArgs {
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
-    let pipeline = entity_pipeline(NerTagger::load(&args.model)?);
+    let pipeline = entity_pipeline(args.models.load()?);
     let doc = pipeline.run(&text)?;
     if args.json {
         let entities: Vec<serde_json::Value> = doc

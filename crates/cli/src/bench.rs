@@ -3,7 +3,6 @@
 
 use anyhow::Context;
 use clap::Args;
-use newsflow_nlp::ner::NerTagger;
 use newsflow_nlp::tokenize::Tokenizer;
 use newsflow_nlp::{Doc, Stage};
 use std::path::PathBuf;
@@ -15,9 +14,11 @@ pub struct BenchArgs {
     /// CSV of articles with a header `text,category`.
     #[arg(long, default_value = "../shared/data/bbc/val.csv")]
     csv: PathBuf,
-    /// Model directory.
-    #[arg(long, default_value_os_t = crate::default_model())]
-    model: PathBuf,
+    #[command(flatten)]
+    models: crate::ner::ModelArgs,
+    /// Only the first this many articles.
+    #[arg(long)]
+    limit: Option<usize>,
     /// Timed runs over the whole file; the median is reported.
     #[arg(long, default_value_t = 5)]
     runs: usize,
@@ -49,6 +50,15 @@ fn peak_rss_kb() -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// Threads the tensor library may use (`RAYON_NUM_THREADS`, else the cores).
+fn threads() -> String {
+    std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| {
+        std::thread::available_parallelism()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into())
+    })
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -57,9 +67,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Times normalization + tokenization alone and with NER, and prints a table.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.runs > 0, "--runs must be at least 1");
-    let articles = read_articles(args)?;
+    let mut articles = read_articles(args)?;
+    if let Some(limit) = args.limit {
+        articles.truncate(limit);
+    }
     let load_started = Instant::now();
-    let tagger = NerTagger::load(&args.model)?;
+    let tagger = args.models.load()?;
     let load_s = load_started.elapsed().as_secs_f64();
 
     let mut words = 0usize;
@@ -90,11 +103,13 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let tok = median(tokenize_s);
     let full = median(full_s);
     println!(
-        "{} articles, {} words (tokens), {} mentions, {} runs, one thread; model loaded in {:.2}s",
+        "{} mode: {} articles, {} words (tokens), {} mentions, {} runs, {} thread(s); models loaded in {:.2}s",
+        tagger.mode(),
         articles.len(),
         words,
         mentions,
         args.runs,
+        threads(),
         load_s
     );
     println!("{:<34} {:>10} {:>12}", "stage", "median s", "words/s");

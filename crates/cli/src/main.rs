@@ -4,6 +4,7 @@
 mod analyze;
 mod bench;
 mod ner;
+mod ner_neural;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -43,6 +44,8 @@ enum Command {
 enum TrainTask {
     /// Train the averaged-perceptron NER model on a CoNLL file.
     Ner(ner::TrainArgs),
+    /// Fine-tune the MiniLM encoder of the accurate NER mode on a CoNLL file.
+    NerMinilm(ner_neural::TrainArgs),
 }
 
 #[derive(Subcommand)]
@@ -66,6 +69,9 @@ fn main() -> anyhow::Result<()> {
         Command::Train {
             task: TrainTask::Ner(args),
         } => ner::train(&args),
+        Command::Train {
+            task: TrainTask::NerMinilm(args),
+        } => ner_neural::train(&args),
         Command::Eval {
             task: EvalTask::Ner(args),
         } => ner::eval(&args),

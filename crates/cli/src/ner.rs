@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Args;
 use newsflow_nlp::conll::{self, TaggedDocument};
 use newsflow_nlp::eval::{Counts, Evaluation};
-use newsflow_nlp::ner::{self, NerModel, TrainConfig};
+use newsflow_nlp::ner::{self, NerMode, NerPaths, NerTagger, SentenceScores, TrainConfig};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -35,14 +35,49 @@ pub struct TrainArgs {
     prune: f32,
 }
 
+/// Which NER models to load: `--mode` and the model directories.
+#[derive(Args, Clone)]
+pub struct ModelArgs {
+    /// fast: the perceptron alone; accurate: perceptron and MiniLM tagger combined.
+    #[arg(long, default_value_t = NerMode::default())]
+    pub mode: NerMode,
+    /// Perceptron model directory (both modes).
+    #[arg(long, default_value_os_t = crate::default_model())]
+    pub model: PathBuf,
+    /// Fine-tuned MiniLM tagger directory (accurate mode).
+    #[arg(long, default_value_os_t = NerPaths::default().neural)]
+    pub neural_model: PathBuf,
+    /// Base encoder directory, fetched by scripts/fetch-base-model.sh (accurate mode).
+    #[arg(long, default_value_os_t = NerPaths::default().base)]
+    pub base_model: PathBuf,
+}
+
+impl ModelArgs {
+    /// Loads the tagger of the chosen mode.
+    pub fn load(&self) -> anyhow::Result<NerTagger> {
+        let paths = NerPaths {
+            perceptron: self.model.clone(),
+            neural: self.neural_model.clone(),
+            base: self.base_model.clone(),
+        };
+        NerTagger::load_mode(self.mode, &paths)
+            .with_context(|| format!("loading the {} NER models", self.mode))
+    }
+}
+
 /// Arguments of `newsflow eval ner`.
 #[derive(Args)]
 pub struct EvalArgs {
     /// CoNLL file with gold tags.
     file: PathBuf,
-    /// Model directory.
-    #[arg(long, default_value_os_t = crate::default_model())]
-    model: PathBuf,
+    #[command(flatten)]
+    models: ModelArgs,
+    /// Accurate mode: the encoder's weight in the combination instead of the tuned one.
+    #[arg(long)]
+    weight: Option<f32>,
+    /// Accurate mode: score weights 0, 0.05, ..., 1 and print the best (to tune it).
+    #[arg(long)]
+    sweep: bool,
     /// Print exactly one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -108,9 +143,55 @@ fn scores_json(c: &Counts) -> serde_json::Value {
 
 /// Evaluates the model and prints a table or one JSON object.
 pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
-    let model = NerModel::load(&args.model)?;
+    let tagger = args.models.load()?;
     let data = documents(&args.file)?;
-    let ev = ner::evaluate(&model, &data)?;
+    let started = Instant::now();
+    let scored: Vec<(Vec<&[String]>, Vec<SentenceScores>)> = data
+        .iter()
+        .map(|d| {
+            let gold: Vec<&[String]> = d.sentences.iter().map(|s| s.tags.as_slice()).collect();
+            let words: Vec<&[String]> = d.sentences.iter().map(|s| s.tokens.as_slice()).collect();
+            Ok((gold, tagger.scores(&words)?))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let scoring_s = started.elapsed().as_secs_f64();
+    let evaluate = |weight: Option<f32>| -> anyhow::Result<Evaluation> {
+        let mut ev = Evaluation::default();
+        for (gold, scores) in &scored {
+            for (g, s) in gold.iter().zip(scores) {
+                ev.add(g, &tagger.decode(s, weight).tags)?;
+            }
+        }
+        Ok(ev)
+    };
+    if args.sweep {
+        anyhow::ensure!(
+            tagger.mode() == NerMode::Accurate,
+            "--sweep needs --mode accurate"
+        );
+        let mut best = (f64::MIN, 0.0f32);
+        for k in 0..=20 {
+            let w = k as f32 / 20.0;
+            let s = evaluate(Some(w))?.overall.scores();
+            eprintln!(
+                "weight {w:.2}  P {:.4} R {:.4} F1 {:.4}",
+                s.precision, s.recall, s.f1
+            );
+            if s.f1 > best.0 {
+                best = (s.f1, w);
+            }
+        }
+        eprintln!("best weight {:.2} (F1 {:.4})", best.1, best.0);
+    }
+    let ev = evaluate(args.weight)?;
+    eprintln!(
+        "mode {}{}; models ran in {scoring_s:.1}s",
+        tagger.mode(),
+        args.weight
+            .or(tagger.weight())
+            .map(|w| format!(", encoder weight {w}"))
+            .unwrap_or_default()
+    );
     if args.json {
         let per_type: serde_json::Map<String, serde_json::Value> = ev
             .per_type

@@ -43,6 +43,9 @@ pub enum NlpError {
     /// Training was asked to do something it cannot.
     #[error("training: {0}")]
     Training(String),
+    /// The neural tagger failed (a tensor operation or the tokenizer).
+    #[error("neural tagger: {0}")]
+    Neural(String),
     /// Evaluation inputs do not line up.
     #[error("evaluation: {0}")]
     Evaluation(String),
