@@ -50,6 +50,18 @@ fn peak_rss_kb() -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// CPU seconds this process has used (user + system), where /proc offers it: on a shared
+/// machine wall time says more about the neighbours than about the code.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 /// Threads the tensor library may use (`RAYON_NUM_THREADS`, else the cores).
 fn threads() -> String {
     std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| {
@@ -79,6 +91,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let mut mentions = 0usize;
     let mut tokenize_s = Vec::new();
     let mut full_s = Vec::new();
+    let mut full_cpu_s = Vec::new();
     for _ in 0..args.runs {
         let started = Instant::now();
         let mut docs = Vec::with_capacity(articles.len());
@@ -91,6 +104,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         words = docs.iter().map(|d| d.tokens.len()).sum();
 
         let started = Instant::now();
+        let cpu_started = cpu_seconds();
         mentions = 0;
         for a in &articles {
             let mut doc = Doc::new(a);
@@ -99,6 +113,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             mentions += doc.mentions.len();
         }
         full_s.push(started.elapsed().as_secs_f64());
+        if let (Some(a), Some(b)) = (cpu_started, cpu_seconds()) {
+            full_cpu_s.push(b - a);
+        }
     }
     let tok = median(tokenize_s);
     let full = median(full_s);
@@ -125,6 +142,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         full,
         words as f64 / full
     );
+    if full_cpu_s.len() == args.runs {
+        let cpu = median(full_cpu_s);
+        println!(
+            "{:<34} {:>10.3} {:>12.0}",
+            "  the same per CPU second",
+            cpu,
+            words as f64 / cpu
+        );
+    }
     match peak_rss_kb() {
         Some(kb) => println!("peak RSS (VmHWM) {:.1} MB", kb as f64 / 1024.0),
         None => println!("peak RSS unavailable (no /proc/self/status)"),

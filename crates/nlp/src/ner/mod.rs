@@ -99,8 +99,28 @@ pub struct SentenceScores {
     emissions: Vec<f32>,
     /// Log of the perceptron's calibrated marginals.
     pub perceptron: Vec<f32>,
-    /// The encoder's log-probabilities (accurate mode only).
+    /// The encoder's log-probabilities (accurate mode, sentences past the gate only).
     pub neural: Option<Vec<f32>>,
+}
+
+impl SentenceScores {
+    /// How sure the perceptron is of the sentence: the smallest, over tokens, of the largest
+    /// label marginal (1 for an empty sentence).
+    pub fn certainty(&self, labels: usize) -> f32 {
+        self.perceptron
+            .chunks(labels.max(1))
+            .map(|row| row.iter().copied().fold(f32::NEG_INFINITY, f32::max).exp())
+            .fold(1.0, f32::min)
+    }
+
+    /// The same scores without the encoder's part (decodes as the fast mode).
+    pub fn without_neural(&self) -> Self {
+        Self {
+            emissions: self.emissions.clone(),
+            perceptron: self.perceptron.clone(),
+            neural: None,
+        }
+    }
 }
 
 /// The NER stage: tags each sentence of the document and adds a mention per entity chunk,
@@ -125,6 +145,7 @@ struct Neural {
     /// BIO-allowed transitions over the perceptron's labels.
     allowed: Vec<bool>,
     weight: f32,
+    gate: f32,
 }
 
 impl NerTagger {
@@ -154,6 +175,7 @@ impl NerTagger {
             })?;
         let allowed = model::allowed_table(model.labels());
         let weight = neural.config().weight;
+        let gate = neural.config().gate;
         Ok(Self {
             model,
             neural: Some(Arc::new(Neural {
@@ -161,6 +183,7 @@ impl NerTagger {
                 columns,
                 allowed,
                 weight,
+                gate,
             })),
         })
     }
@@ -200,36 +223,30 @@ impl NerTagger {
         self.neural.as_ref().map(|n| n.weight)
     }
 
-    /// Both models' label scores for the sentences of one document, in order.
+    /// The gate of the accurate mode (see [`neural::NeuralConfig::gate`]).
+    pub fn gate(&self) -> Option<f32> {
+        self.neural.as_ref().map(|n| n.gate)
+    }
+
+    /// Sets the gate of the accurate mode (see [`neural::NeuralConfig::gate`]).
+    pub fn set_gate(&mut self, gate: f32) {
+        if let Some(n) = self.neural.as_mut().and_then(Arc::get_mut) {
+            n.gate = gate;
+        }
+    }
+
+    /// Both models' label scores for the sentences of one document, in order. The encoder
+    /// runs only on sentences where the perceptron is unsure of some token (see
+    /// [`neural::NeuralConfig::gate`]); the others have no encoder part.
     pub fn scores<S: AsRef<str>>(
         &self,
         sentences: &[&[S]],
     ) -> Result<Vec<SentenceScores>, NlpError> {
         let ctx = DocContext::new(sentences);
         let l = self.model.labels().len();
-        let mut neural = match &self.neural {
-            Some(n) => n
-                .model
-                .word_log_probs(sentences)?
-                .into_iter()
-                .map(|lp| {
-                    let rows = lp.len() / n.model.labels().len().max(1);
-                    let mut out = vec![0.0f32; rows * l];
-                    for i in 0..rows {
-                        let src = &lp[i * n.model.labels().len()..];
-                        for (k, &c) in n.columns.iter().enumerate() {
-                            out[i * l + k] = src[c];
-                        }
-                    }
-                    Some(out)
-                })
-                .collect(),
-            None => vec![None; sentences.len()],
-        };
-        Ok(sentences
+        let mut out: Vec<SentenceScores> = sentences
             .iter()
-            .zip(neural.iter_mut())
-            .map(|(tokens, neural)| {
+            .map(|tokens| {
                 let emissions = self.model.sentence_scores(tokens, Some(&ctx));
                 let perceptron = self
                     .model
@@ -240,10 +257,29 @@ impl NerTagger {
                 SentenceScores {
                     emissions,
                     perceptron,
-                    neural: neural.take(),
+                    neural: None,
                 }
             })
-            .collect())
+            .collect();
+        let Some(n) = &self.neural else {
+            return Ok(out);
+        };
+        let chosen: Vec<usize> = (0..sentences.len())
+            .filter(|&i| !sentences[i].is_empty() && out[i].certainty(l) < n.gate)
+            .collect();
+        let subset: Vec<&[S]> = chosen.iter().map(|&i| sentences[i]).collect();
+        let nl = n.model.labels().len();
+        for (&i, lp) in chosen.iter().zip(n.model.word_log_probs(&subset)?) {
+            let rows = lp.len() / nl.max(1);
+            let mut reordered = vec![0.0f32; rows * l];
+            for r in 0..rows {
+                for (k, &c) in n.columns.iter().enumerate() {
+                    reordered[r * l + k] = lp[r * nl + c];
+                }
+            }
+            out[i].neural = Some(reordered);
+        }
+        Ok(out)
     }
 
     /// Decodes one sentence's scores: the perceptron's Viterbi in fast mode (or when `scores`

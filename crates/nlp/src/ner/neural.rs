@@ -31,8 +31,8 @@ pub const BASE_TOKENIZER: &str = "tokenizer.json";
 /// Where the base encoder lives, relative to the workspace root.
 pub const DEFAULT_BASE_DIR: &str = "models/base/all-MiniLM-L6-v2";
 
-/// Padded tokens per inference batch (batch x longest window).
-const BATCH_TOKENS: usize = 4096;
+/// Padded word pieces per inference batch (batch x longest window), by default.
+pub const DEFAULT_BATCH_TOKENS: usize = 4096;
 
 /// What the model directory's [`CONFIG_FILE`] says.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,16 +46,21 @@ pub struct NeuralConfig {
     /// Weight of the encoder's log-probabilities in the combination with the perceptron's
     /// (the perceptron gets `1 - weight`), tuned on dev.
     pub weight: f32,
+    /// The encoder runs only on sentences where some token's most likely label has a
+    /// perceptron marginal below this (the rest are tagged by the perceptron alone); above 1,
+    /// on every sentence. Chosen on dev to trade speed for F1.
+    pub gate: f32,
 }
 
 impl NeuralConfig {
     fn to_text(&self) -> String {
         format!(
-            "labels {}\nlayers {}\nwindow {}\nweight {}\n",
+            "labels {}\nlayers {}\nwindow {}\nweight {}\ngate {}\n",
             self.labels.join(" "),
             self.layers,
             self.window,
-            self.weight
+            self.weight,
+            self.gate
         )
     }
 
@@ -64,6 +69,7 @@ impl NeuralConfig {
         let mut layers = None;
         let mut window = None;
         let mut weight = None;
+        let mut gate = 2.0;
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             let mut parts = line.split_whitespace();
             let key = parts.next().unwrap_or_default();
@@ -78,6 +84,7 @@ impl NeuralConfig {
                 "layers" => layers = Some(one()?.parse().map_err(|e| format!("layers: {e}"))?),
                 "window" => window = Some(one()?.parse().map_err(|e| format!("window: {e}"))?),
                 "weight" => weight = Some(one()?.parse().map_err(|e| format!("weight: {e}"))?),
+                "gate" => gate = one()?.parse().map_err(|e| format!("gate: {e}"))?,
                 _ => {}
             }
         }
@@ -86,9 +93,13 @@ impl NeuralConfig {
             layers: layers.ok_or("no `layers` line")?,
             window: window.ok_or("no `window` line")?,
             weight: weight.ok_or("no `weight` line")?,
+            gate,
         };
         if config.labels.is_empty() || !(4..=512).contains(&config.window) {
             return Err("empty labels or window outside 4..=512".into());
+        }
+        if !config.gate.is_finite() {
+            return Err("gate is not a number".into());
         }
         if !(0.0..=1.0).contains(&config.weight) {
             return Err("weight outside [0, 1]".into());
@@ -166,6 +177,7 @@ pub struct NeuralModel {
     tokenizer: Tokenizer,
     specials: Specials,
     config: NeuralConfig,
+    batch_tokens: usize,
 }
 
 impl std::fmt::Debug for NeuralModel {
@@ -225,6 +237,7 @@ impl NeuralModel {
             tokenizer,
             specials,
             config,
+            batch_tokens: DEFAULT_BATCH_TOKENS,
         })
     }
 
@@ -236,6 +249,24 @@ impl NeuralModel {
     /// The labels, in the order of [`NeuralModel::word_log_probs`]'s columns.
     pub fn labels(&self) -> &[String] {
         &self.config.labels
+    }
+
+    /// Quantizes the encoder's dense weights to 8 bits (GGML Q8_0: blocks of 32 weights with
+    /// one scale), for speed.
+    pub fn quantize_int8(&mut self) -> Result<(), NlpError> {
+        self.encoder.quantize().map_err(neural_err)
+    }
+
+    /// Keeps only the first `n` transformer layers. The head was trained on the last layer,
+    /// so this is for measuring speed, not for tagging.
+    pub fn truncate_layers(&mut self, n: usize) {
+        self.encoder.truncate_layers(n);
+    }
+
+    /// Sets how many padded word pieces one inference batch may hold (at least one window
+    /// is always taken).
+    pub fn set_batch_tokens(&mut self, tokens: usize) {
+        self.batch_tokens = tokens;
     }
 
     /// Sets the combination weight (see [`NeuralConfig::weight`]), clamped to [0, 1].
@@ -272,7 +303,8 @@ impl NeuralModel {
         let mut start = 0;
         while start < windows.len() {
             let mut end = start + 1;
-            while end < windows.len() && (end - start + 1) * windows[end].ids.len() <= BATCH_TOKENS
+            while end < windows.len()
+                && (end - start + 1) * windows[end].ids.len() <= self.batch_tokens
             {
                 end += 1;
             }

@@ -203,6 +203,7 @@ pub fn train(
         layers,
         window: config.window,
         weight: 0.5,
+        gate: 2.0,
     };
     let snapshot = |vars: &[(String, Var)]| -> Vec<(String, Tensor)> {
         vars.iter()
