@@ -135,6 +135,8 @@ impl SentenceScores {
 pub struct NerTagger {
     model: NerModel,
     neural: Option<Arc<Neural>>,
+    /// See [`neural::NeuralConfig::gate`]; kept here so a clone can change it.
+    gate: f32,
 }
 
 #[derive(Debug)]
@@ -145,7 +147,6 @@ struct Neural {
     /// BIO-allowed transitions over the perceptron's labels.
     allowed: Vec<bool>,
     weight: f32,
-    gate: f32,
 }
 
 impl NerTagger {
@@ -154,6 +155,7 @@ impl NerTagger {
         Self {
             model,
             neural: None,
+            gate: 2.0,
         }
     }
 
@@ -183,8 +185,8 @@ impl NerTagger {
                 columns,
                 allowed,
                 weight,
-                gate,
             })),
+            gate,
         })
     }
 
@@ -225,14 +227,12 @@ impl NerTagger {
 
     /// The gate of the accurate mode (see [`neural::NeuralConfig::gate`]).
     pub fn gate(&self) -> Option<f32> {
-        self.neural.as_ref().map(|n| n.gate)
+        self.neural.as_ref().map(|_| self.gate)
     }
 
     /// Sets the gate of the accurate mode (see [`neural::NeuralConfig::gate`]).
     pub fn set_gate(&mut self, gate: f32) {
-        if let Some(n) = self.neural.as_mut().and_then(Arc::get_mut) {
-            n.gate = gate;
-        }
+        self.gate = gate;
     }
 
     /// Both models' label scores for the sentences of one document, in order. The encoder
@@ -265,7 +265,7 @@ impl NerTagger {
             return Ok(out);
         };
         let chosen: Vec<usize> = (0..sentences.len())
-            .filter(|&i| !sentences[i].is_empty() && out[i].certainty(l) < n.gate)
+            .filter(|&i| !sentences[i].is_empty() && out[i].certainty(l) < self.gate)
             .collect();
         let subset: Vec<&[S]> = chosen.iter().map(|&i| sentences[i]).collect();
         let nl = n.model.labels().len();
