@@ -3,7 +3,6 @@
 
 use anyhow::Context;
 use clap::Args;
-use newsflow_nlp::ner::NerTagger;
 use newsflow_nlp::statement_pipeline;
 use newsflow_nlp::statements::StatementFinder;
 use serde_json::json;
@@ -14,9 +13,8 @@ use std::path::PathBuf;
 pub struct AnalyzeArgs {
     /// A plain-text article.
     file: PathBuf,
-    /// NER model directory.
-    #[arg(long, default_value_os_t = crate::default_model())]
-    model: PathBuf,
+    #[command(flatten)]
+    models: crate::ner::ModelArgs,
     /// Statements model directory.
     #[arg(long, default_value = crate::statements::DEFAULT_MODEL)]
     statements_model: PathBuf,
@@ -30,7 +28,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
     let pipeline = statement_pipeline(
-        NerTagger::load(&args.model)?,
+        args.models.load()?,
         StatementFinder::load(&args.statements_model)?,
     );
     let doc = pipeline.run(&text)?;

@@ -3,7 +3,6 @@
 
 use anyhow::Context;
 use clap::Args;
-use newsflow_nlp::ner::NerTagger;
 use newsflow_nlp::tokenize::Tokenizer;
 use newsflow_nlp::{Doc, Stage};
 use std::path::PathBuf;
@@ -15,9 +14,11 @@ pub struct BenchArgs {
     /// CSV of articles with a header `text,category`.
     #[arg(long, default_value = "../shared/data/bbc/val.csv")]
     csv: PathBuf,
-    /// Model directory.
-    #[arg(long, default_value_os_t = crate::default_model())]
-    model: PathBuf,
+    #[command(flatten)]
+    models: crate::ner::ModelArgs,
+    /// Only the first this many articles.
+    #[arg(long)]
+    limit: Option<usize>,
     /// Timed runs over the whole file; the median is reported.
     #[arg(long, default_value_t = 5)]
     runs: usize,
@@ -49,6 +50,27 @@ pub(crate) fn peak_rss_kb() -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// CPU seconds this process has used (user + system), where /proc offers it: on a shared
+/// machine wall time says more about the neighbours than about the code.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Threads the tensor library may use (`RAYON_NUM_THREADS`, else the cores).
+fn threads() -> String {
+    std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| {
+        std::thread::available_parallelism()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into())
+    })
+}
+
 pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -57,15 +79,19 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
 /// Times normalization + tokenization alone and with NER, and prints a table.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.runs > 0, "--runs must be at least 1");
-    let articles = read_articles(args)?;
+    let mut articles = read_articles(args)?;
+    if let Some(limit) = args.limit {
+        articles.truncate(limit);
+    }
     let load_started = Instant::now();
-    let tagger = NerTagger::load(&args.model)?;
+    let tagger = args.models.load()?;
     let load_s = load_started.elapsed().as_secs_f64();
 
     let mut words = 0usize;
     let mut mentions = 0usize;
     let mut tokenize_s = Vec::new();
     let mut full_s = Vec::new();
+    let mut full_cpu_s = Vec::new();
     for _ in 0..args.runs {
         let started = Instant::now();
         let mut docs = Vec::with_capacity(articles.len());
@@ -78,6 +104,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         words = docs.iter().map(|d| d.tokens.len()).sum();
 
         let started = Instant::now();
+        let cpu_started = cpu_seconds();
         mentions = 0;
         for a in &articles {
             let mut doc = Doc::new(a);
@@ -86,15 +113,20 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             mentions += doc.mentions.len();
         }
         full_s.push(started.elapsed().as_secs_f64());
+        if let (Some(a), Some(b)) = (cpu_started, cpu_seconds()) {
+            full_cpu_s.push(b - a);
+        }
     }
     let tok = median(tokenize_s);
     let full = median(full_s);
     println!(
-        "{} articles, {} words (tokens), {} mentions, {} runs, one thread; model loaded in {:.2}s",
+        "{} mode: {} articles, {} words (tokens), {} mentions, {} runs, {} thread(s); models loaded in {:.2}s",
+        tagger.mode(),
         articles.len(),
         words,
         mentions,
         args.runs,
+        threads(),
         load_s
     );
     println!("{:<34} {:>10} {:>12}", "stage", "median s", "words/s");
@@ -110,6 +142,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         full,
         words as f64 / full
     );
+    if full_cpu_s.len() == args.runs {
+        let cpu = median(full_cpu_s);
+        println!(
+            "{:<34} {:>10.3} {:>12.0}",
+            "  the same per CPU second",
+            cpu,
+            words as f64 / cpu
+        );
+    }
     match peak_rss_kb() {
         Some(kb) => println!("peak RSS (VmHWM) {:.1} MB", kb as f64 / 1024.0),
         None => println!("peak RSS unavailable (no /proc/self/status)"),

@@ -7,6 +7,7 @@ mod health;
 mod ner;
 mod statements;
 mod stance;
+mod ner_neural;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -52,6 +53,8 @@ enum TrainTask {
     Statements(statements::TrainArgs),
     /// Fine-tune the MiniLM stance classifier on NewsMTSC (JSON lines).
     Stance(stance::TrainArgs),
+    /// Fine-tune the MiniLM encoder of the accurate NER mode on a CoNLL file.
+    NerMinilm(ner_neural::TrainArgs),
 }
 
 #[derive(Subcommand)]
@@ -82,6 +85,9 @@ fn main() -> anyhow::Result<()> {
         Command::Train {
             task: TrainTask::Ner(args),
         } => ner::train(&args),
+        Command::Train {
+            task: TrainTask::NerMinilm(args),
+        } => ner_neural::train(&args),
         Command::Eval {
             task: EvalTask::Ner(args),
         } => ner::eval(&args),

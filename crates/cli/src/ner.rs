@@ -4,7 +4,10 @@ use anyhow::Context;
 use clap::Args;
 use newsflow_nlp::conll::{self, TaggedDocument};
 use newsflow_nlp::eval::{Counts, Evaluation};
-use newsflow_nlp::ner::{self, NerModel, TrainConfig};
+use newsflow_nlp::ner::neural::{self, NeuralModel};
+use newsflow_nlp::ner::{
+    self, NerMode, NerModel, NerPaths, NerTagger, SentenceScores, TrainConfig,
+};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -35,14 +38,80 @@ pub struct TrainArgs {
     prune: f32,
 }
 
+/// Which NER models to load: `--mode` and the model directories.
+#[derive(Args, Clone)]
+pub struct ModelArgs {
+    /// fast: the perceptron alone; accurate: perceptron and MiniLM tagger combined.
+    #[arg(long, default_value_t = NerMode::default())]
+    pub mode: NerMode,
+    /// Perceptron model directory (both modes).
+    #[arg(long, default_value_os_t = crate::default_model())]
+    pub model: PathBuf,
+    /// Fine-tuned MiniLM tagger directory (accurate mode).
+    #[arg(long, default_value_os_t = NerPaths::default().neural)]
+    pub neural_model: PathBuf,
+    /// Base encoder directory, fetched by scripts/fetch-base-model.sh (accurate mode).
+    #[arg(long, default_value_os_t = NerPaths::default().base)]
+    pub base_model: PathBuf,
+    /// Accurate mode: quantize the encoder's dense weights to 8 bits at load (speed).
+    #[arg(long)]
+    pub int8: bool,
+    /// Accurate mode: padded word pieces per encoder batch.
+    #[arg(long, default_value_t = neural::DEFAULT_BATCH_TOKENS)]
+    pub batch_tokens: usize,
+    /// Accurate mode: run the encoder only on sentences where some token's best perceptron
+    /// marginal is below this (above 1: on all); default: the tuned one in the model.
+    #[arg(long)]
+    pub gate: Option<f32>,
+    /// Accurate mode, speed experiments only: run just the first N encoder layers.
+    #[arg(long)]
+    pub layers: Option<usize>,
+}
+
+impl ModelArgs {
+    /// Loads the tagger of the chosen mode.
+    pub fn load(&self) -> anyhow::Result<NerTagger> {
+        let paths = NerPaths {
+            perceptron: self.model.clone(),
+            neural: self.neural_model.clone(),
+            base: self.base_model.clone(),
+        };
+        let load = || -> anyhow::Result<NerTagger> {
+            let perceptron = NerModel::load(&paths.perceptron)?;
+            if self.mode == NerMode::Fast {
+                return Ok(NerTagger::new(perceptron));
+            }
+            let mut encoder = NeuralModel::load(&paths.neural, &paths.base)?;
+            if self.int8 {
+                encoder.quantize_int8()?;
+            }
+            if let Some(n) = self.layers {
+                encoder.truncate_layers(n);
+            }
+            encoder.set_batch_tokens(self.batch_tokens);
+            let mut tagger = NerTagger::with_neural(perceptron, encoder)?;
+            if let Some(g) = self.gate {
+                tagger.set_gate(g);
+            }
+            Ok(tagger)
+        };
+        load().with_context(|| format!("loading the {} NER models", self.mode))
+    }
+}
+
 /// Arguments of `newsflow eval ner`.
 #[derive(Args)]
 pub struct EvalArgs {
     /// CoNLL file with gold tags.
     file: PathBuf,
-    /// Model directory.
-    #[arg(long, default_value_os_t = crate::default_model())]
-    model: PathBuf,
+    #[command(flatten)]
+    models: ModelArgs,
+    /// Accurate mode: the encoder's weight in the combination instead of the tuned one.
+    #[arg(long)]
+    weight: Option<f32>,
+    /// Accurate mode: score weights 0, 0.05, ..., 1 and print the best (to tune it).
+    #[arg(long)]
+    sweep: bool,
     /// Print exactly one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -108,9 +177,81 @@ fn scores_json(c: &Counts) -> serde_json::Value {
 
 /// Evaluates the model and prints a table or one JSON object.
 pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
-    let model = NerModel::load(&args.model)?;
+    let mut tagger = args.models.load()?;
+    let gate = tagger.gate().unwrap_or(2.0);
+    if args.sweep {
+        // Score every sentence with the encoder once; gates are then simulated.
+        tagger.set_gate(2.0);
+    }
+    let labels = tagger.model().labels().len();
     let data = documents(&args.file)?;
-    let ev = ner::evaluate(&model, &data)?;
+    let started = Instant::now();
+    let scored: Vec<(Vec<&[String]>, Vec<SentenceScores>)> = data
+        .iter()
+        .map(|d| {
+            let gold: Vec<&[String]> = d.sentences.iter().map(|s| s.tags.as_slice()).collect();
+            let words: Vec<&[String]> = d.sentences.iter().map(|s| s.tokens.as_slice()).collect();
+            Ok((gold, tagger.scores(&words)?))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let scoring_s = started.elapsed().as_secs_f64();
+    // Returns the evaluation and the share of words the encoder saw.
+    let evaluate_gated = |weight: Option<f32>, gate: f32| -> anyhow::Result<(Evaluation, f64)> {
+        let mut ev = Evaluation::default();
+        let (mut seen, mut words) = (0usize, 0usize);
+        for (gold, scores) in &scored {
+            for (g, s) in gold.iter().zip(scores) {
+                words += g.len();
+                let tagging = if s.neural.is_some() && s.certainty(labels) < gate {
+                    seen += g.len();
+                    tagger.decode(s, weight)
+                } else {
+                    tagger.decode(&s.without_neural(), weight)
+                };
+                ev.add(g, &tagging.tags)?;
+            }
+        }
+        Ok((ev, seen as f64 / words.max(1) as f64))
+    };
+    let evaluate = |weight: Option<f32>| evaluate_gated(weight, gate).map(|(ev, _)| ev);
+    if args.sweep {
+        anyhow::ensure!(
+            tagger.mode() == NerMode::Accurate,
+            "--sweep needs --mode accurate"
+        );
+        let mut best = (f64::MIN, 0.0f32);
+        for k in 0..=20 {
+            let w = k as f32 / 20.0;
+            let s = evaluate(Some(w))?.overall.scores();
+            eprintln!(
+                "weight {w:.2}  P {:.4} R {:.4} F1 {:.4}",
+                s.precision, s.recall, s.f1
+            );
+            if s.f1 > best.0 {
+                best = (s.f1, w);
+            }
+        }
+        eprintln!("best weight {:.2} (F1 {:.4})", best.1, best.0);
+        let w = args.weight.unwrap_or(best.1);
+        for g in [0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 0.9999, 2.0] {
+            let (ev, share) = evaluate_gated(Some(w), g)?;
+            let s = ev.overall.scores();
+            eprintln!(
+                "weight {w:.2} gate {g:<6}  F1 {:.4}  encoder saw {:.1}% of the words",
+                s.f1,
+                100.0 * share
+            );
+        }
+    }
+    let ev = evaluate(args.weight)?;
+    eprintln!(
+        "mode {}{}; models ran in {scoring_s:.1}s",
+        tagger.mode(),
+        args.weight
+            .or(tagger.weight())
+            .map(|w| format!(", encoder weight {w}, gate {gate}"))
+            .unwrap_or_default()
+    );
     if args.json {
         let per_type: serde_json::Map<String, serde_json::Value> = ev
             .per_type

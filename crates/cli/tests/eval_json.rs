@@ -18,7 +18,7 @@ fn eval_json_is_one_object_with_overall_and_per_type() {
         .arg(&file)
         .arg("--model")
         .arg(root.join("models/ner-perceptron"))
-        .arg("--json")
+        .args(["--mode", "fast", "--json"])
         .output()
         .expect("run newsflow");
     std::fs::remove_dir_all(&dir).ok();

@@ -1,8 +1,11 @@
 //! The stage itself: find and group the entities of an article's body.
 
-use std::{path::Path, sync::Arc};
+use std::sync::Arc;
 
-use newsflow_nlp::{Doc, NlpError, Pipeline, entity_pipeline, ner::NerTagger};
+use newsflow_nlp::{
+    Doc, NlpError, Pipeline, entity_pipeline,
+    ner::{NerMode, NerPaths, NerTagger},
+};
 use newsflow_proto::v1::{AnalyzedArticle, Entity, StageRecord};
 use tokio::sync::Semaphore;
 
@@ -32,17 +35,11 @@ pub struct Extractor {
 }
 
 impl Extractor {
-    /// Loads the NER model from `model_dir`.
-    pub fn load(model_dir: &Path) -> Result<Self, NlpError> {
-        let tagger = NerTagger::load(model_dir)?;
-        let version = format!(
-            "{}@{}",
-            model_dir
-                .file_name()
-                .map(|name| name.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "ner".into()),
-            env!("CARGO_PKG_VERSION")
-        );
+    /// Loads the NER models of `mode` (accurate: the perceptron and the MiniLM tagger over
+    /// the base encoder; fast: the perceptron alone).
+    pub fn load(mode: NerMode, paths: &NerPaths) -> Result<Self, NlpError> {
+        let tagger = NerTagger::load_mode(mode, paths)?;
+        let version = format!("ner-{mode}@{}", env!("CARGO_PKG_VERSION"));
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Self {
             pipeline: Arc::new(entity_pipeline(tagger)),

@@ -12,6 +12,7 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 use anyhow::Context;
 use clap::Parser;
 use newsflow_bus::{Consumer, Publisher};
+use newsflow_nlp::ner::{NerMode, NerPaths};
 use newsflow_runtime::{BusArgs, GrpcServer, TelemetryArgs, grpc::bind, shutdown, telemetry};
 use tracing::{error, info};
 
@@ -63,8 +64,7 @@ pub fn main() -> ExitCode {
 pub async fn run(config: Config) -> anyhow::Result<()> {
     telemetry::init(&config.telemetry)?;
     let shutdown = shutdown::on_signals();
-    let extractor = extract::Extractor::load(&config.ner_model)
-        .with_context(|| format!("loading the NER model from {}", config.ner_model.display()))?;
+    let extractor = config.ner.load()?;
     info!(model = extractor.version(), "model loaded");
 
     let bus = config.bus.config("extractor");

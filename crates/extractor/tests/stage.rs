@@ -11,6 +11,7 @@ use newsflow_bus::{
     BusConfig, Consumer, Outgoing, Publisher, Topology, TraceContext, topology::ARTICLE_INGESTED,
 };
 use newsflow_extractor::{consume::ExtractStage, extract::Extractor, grpc::ExtractionGrpc};
+use newsflow_nlp::ner::{NerMode, NerPaths};
 use newsflow_proto::v1::{
     AnalyzedArticle, Article, EntityType, ExtractRequest,
     extraction_service_client::ExtractionServiceClient,
@@ -23,8 +24,14 @@ const TEXT: &str = "Russian President Vladimir Putin warned on Friday that Weste
                     to blame. Putin spoke in Vladivostok.";
 
 fn model() -> Extractor {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/ner-perceptron");
-    Extractor::load(&dir).expect("the committed NER model loads")
+    let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    let paths = NerPaths {
+        perceptron: models.join("ner-perceptron"),
+        neural: models.join("ner-minilm"),
+        base: models.join("base/all-MiniLM-L6-v2"),
+    };
+    Extractor::load(NerMode::Accurate, &paths)
+        .expect("the committed NER models load (the base encoder: scripts/fetch-base-model.sh)")
 }
 
 fn amqp_url() -> String {

@@ -69,6 +69,9 @@ pub enum NlpError {
     /// A tensor operation or the tokenizer failed.
     #[error("tensor: {0}")]
     Tensor(String),
+    /// The neural tagger failed (a tensor operation or the tokenizer).
+    #[error("neural tagger: {0}")]
+    Neural(String),
     /// Evaluation inputs do not line up.
     #[error("evaluation: {0}")]
     Evaluation(String),

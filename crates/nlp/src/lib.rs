@@ -4,7 +4,8 @@
 //! implements [`Stage`] and a [`Pipeline`] runs them in order:
 //!
 //! - [`tokenize::Tokenizer`]: tokens and sentences with code-point spans;
-//! - [`ner::NerTagger`]: entity mentions from the averaged-perceptron tagger;
+//! - [`ner::NerTagger`]: entity mentions, fast (averaged perceptron) or accurate (perceptron
+//!   combined with a fine-tuned MiniLM tagger, the default; see [`ner::NerMode`]);
 //! - [`types::FineTyper`]: the contract's finer types (GPE, NORP, EVENT, DATE);
 //! - [`group::EntityGrouper`]: mentions grouped into entities with a canonical name and a
 //!   salience;

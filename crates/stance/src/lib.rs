@@ -37,9 +37,9 @@ pub struct Config {
     /// Directory of the statement models.
     #[arg(long, env = "NEWSFLOW_STATEMENTS_MODEL", default_value = "models/statements")]
     pub statements_model: PathBuf,
-    /// Directory of the NER model, for `Classify` calls that bring no entities.
-    #[arg(long, env = "NEWSFLOW_NER_MODEL", default_value = "models/ner-perceptron")]
-    pub ner_model: PathBuf,
+    /// NER models, for `Classify` calls that bring no entities.
+    #[command(flatten)]
+    pub ner: newsflow_extractor::NerArgs,
     /// Topics to treat as targets, comma-separated ("Western troops,ceasefire").
     #[arg(long, env = "NEWSFLOW_TOPICS", value_delimiter = ',')]
     pub topics: Vec<String>,
@@ -59,8 +59,7 @@ impl Config {
                     self.base_model.display()
                 )
             })?;
-        let extractor = Extractor::load(&self.ner_model)
-            .with_context(|| format!("loading the NER model from {}", self.ner_model.display()))?;
+        let extractor = self.ner.load()?;
         let topics = self
             .topics
             .iter()

@@ -38,13 +38,21 @@ async fn western_troops_example() {
         stance_model: root().join("models/stance-minilm"),
         base_model: base,
         statements_model: root().join("models/statements"),
-        ner_model: root().join("models/ner-perceptron"),
         topics: vec![
             "Western troops".into(),
             "air support".into(),
             "ground troops".into(),
         ],
         ..<Config as clap::Parser>::parse_from(["newsflow-stance"])
+    };
+    let config = Config {
+        ner: newsflow_extractor::NerArgs {
+            ner_model: root().join("models/ner-perceptron"),
+            ner_neural_model: root().join("models/ner-minilm"),
+            ner_base_model: root().join("models/base/all-MiniLM-L6-v2"),
+            ..config.ner.clone()
+        },
+        ..config
     };
     let (classifier, extractor) = config.load().expect("models load");
     let text = normalize(&raw);

@@ -1,23 +1,132 @@
-//! Named-entity recognition, the fast mode: an averaged structured perceptron over hashed
-//! lexical features, decoded with Viterbi under BIO constraints. [`NerTagger`] is the pipeline
-//! stage; [`train::train`] learns a model from CoNLL-style data.
+//! Named-entity recognition in two modes ([`NerMode`]):
+//!
+//! - fast: an averaged structured perceptron over hashed lexical features, decoded with
+//!   Viterbi under BIO constraints ([`NerModel`]; [`train::train`] learns one);
+//! - accurate (the default): the perceptron's per-token label log-probabilities (its
+//!   calibrated forward-backward marginals) averaged with those of a fine-tuned MiniLM tagger
+//!   ([`neural::NeuralModel`]), weighted as tuned on dev, and decoded with Viterbi under BIO
+//!   constraints.
+//!
+//! [`NerTagger`] is the pipeline stage for either mode.
 
 pub mod features;
 pub mod model;
+pub mod neural;
 pub mod train;
 
 pub use features::DocContext;
 pub use model::{MODEL_FILE, NerModel, Tagging};
+pub use neural::NeuralModel;
 pub use train::{EpochReport, TrainConfig, calibrate, doc_context, evaluate, train};
 
+use crate::conll::TaggedDocument;
 use crate::doc::{Doc, EntityType, Stage};
 use crate::error::NlpError;
-use crate::eval::chunks;
+use crate::eval::{Evaluation, chunks};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Which NER model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NerMode {
+    /// The perceptron alone (hundreds of thousands of words a second).
+    Fast,
+    /// The perceptron combined with the MiniLM tagger (a few thousand words a second).
+    #[default]
+    Accurate,
+}
+
+impl NerMode {
+    /// `fast` or `accurate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NerMode::Fast => "fast",
+            NerMode::Accurate => "accurate",
+        }
+    }
+}
+
+impl std::fmt::Display for NerMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for NerMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "fast" => Ok(NerMode::Fast),
+            "accurate" => Ok(NerMode::Accurate),
+            other => Err(format!("unknown NER mode `{other}` (fast or accurate)")),
+        }
+    }
+}
+
+/// Where the models of each mode live; the defaults are the committed models, relative to
+/// the workspace root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NerPaths {
+    /// The perceptron's directory (both modes).
+    pub perceptron: PathBuf,
+    /// The fine-tuned encoder's directory (accurate mode).
+    pub neural: PathBuf,
+    /// The base encoder's directory (accurate mode).
+    pub base: PathBuf,
+}
+
+impl Default for NerPaths {
+    fn default() -> Self {
+        Self {
+            perceptron: PathBuf::from("models/ner-perceptron"),
+            neural: PathBuf::from("models/ner-minilm"),
+            base: PathBuf::from(neural::DEFAULT_BASE_DIR),
+        }
+    }
+}
+
+/// Smallest probability taken from the perceptron's marginals before the logarithm, so one
+/// confident model cannot veto a label outright.
+const MIN_PROBABILITY: f32 = 1e-6;
+
+/// A sentence's label log-probabilities from each model (`words x labels`, in the
+/// perceptron's label order), before they are combined.
+#[derive(Debug, Clone)]
+pub struct SentenceScores {
+    /// The perceptron's raw emission scores (for fast-mode decoding).
+    emissions: Vec<f32>,
+    /// Log of the perceptron's calibrated marginals.
+    pub perceptron: Vec<f32>,
+    /// The encoder's log-probabilities (accurate mode, sentences past the gate only).
+    pub neural: Option<Vec<f32>>,
+}
+
+impl SentenceScores {
+    /// How sure the perceptron is of the sentence: the smallest, over tokens, of the largest
+    /// label marginal (1 for an empty sentence).
+    pub fn certainty(&self, labels: usize) -> f32 {
+        self.perceptron
+            .chunks(labels.max(1))
+            .map(|row| row.iter().copied().fold(f32::NEG_INFINITY, f32::max).exp())
+            .fold(1.0, f32::min)
+    }
+
+    /// The same scores without the encoder's part (decodes as the fast mode).
+    pub fn without_neural(&self) -> Self {
+        Self {
+            emissions: self.emissions.clone(),
+            perceptron: self.perceptron.clone(),
+            neural: None,
+        }
+    }
+}
 
 /// The NER stage: tags each sentence of the document and adds a mention per entity chunk,
 /// typed by the model's labels (CoNLL's PER, ORG, LOC, MISC). It replaces earlier mentions.
+/// Its mode is fast (perceptron alone) or accurate (perceptron and MiniLM tagger combined);
+/// the models are loaded once, when the stage is built.
 ///
 /// A second pass keeps the document consistent: a capitalized, untagged occurrence of a name
 /// tagged elsewhere in the document (or of the surname of a tagged person) becomes a mention
@@ -25,23 +134,239 @@ use std::path::Path;
 #[derive(Debug, Clone)]
 pub struct NerTagger {
     model: NerModel,
+    neural: Option<Arc<Neural>>,
+    /// See [`neural::NeuralConfig::gate`]; kept here so a clone can change it.
+    gate: f32,
+}
+
+#[derive(Debug)]
+struct Neural {
+    model: NeuralModel,
+    /// For each perceptron label, its column in the encoder's output.
+    columns: Vec<usize>,
+    /// BIO-allowed transitions over the perceptron's labels.
+    allowed: Vec<bool>,
+    weight: f32,
 }
 
 impl NerTagger {
-    /// A stage around a loaded model.
+    /// A fast-mode stage around a loaded perceptron.
     pub fn new(model: NerModel) -> Self {
-        Self { model }
+        Self {
+            model,
+            neural: None,
+            gate: 2.0,
+        }
     }
 
-    /// Loads the model from a model directory (or file).
+    /// An accurate-mode stage: the perceptron combined with the encoder, whose label set
+    /// must be the perceptron's.
+    pub fn with_neural(model: NerModel, neural: NeuralModel) -> Result<Self, NlpError> {
+        let columns = model
+            .labels()
+            .iter()
+            .map(|l| neural.labels().iter().position(|x| x == l))
+            .collect::<Option<Vec<usize>>>()
+            .filter(|c| c.len() == neural.labels().len())
+            .ok_or_else(|| {
+                NlpError::Neural(format!(
+                    "label sets differ: perceptron {:?}, encoder {:?}",
+                    model.labels(),
+                    neural.labels()
+                ))
+            })?;
+        let allowed = model::allowed_table(model.labels());
+        let weight = neural.config().weight;
+        let gate = neural.config().gate;
+        Ok(Self {
+            model,
+            neural: Some(Arc::new(Neural {
+                model: neural,
+                columns,
+                allowed,
+                weight,
+            })),
+            gate,
+        })
+    }
+
+    /// Loads a fast-mode stage from a model directory (or file).
     pub fn load(path: &Path) -> Result<Self, NlpError> {
         NerModel::load(path).map(Self::new)
     }
 
-    /// The model.
+    /// Loads the models of `mode` from `paths`.
+    pub fn load_mode(mode: NerMode, paths: &NerPaths) -> Result<Self, NlpError> {
+        let model = NerModel::load(&paths.perceptron)?;
+        match mode {
+            NerMode::Fast => Ok(Self::new(model)),
+            NerMode::Accurate => {
+                Self::with_neural(model, NeuralModel::load(&paths.neural, &paths.base)?)
+            }
+        }
+    }
+
+    /// The mode this stage runs in.
+    pub fn mode(&self) -> NerMode {
+        if self.neural.is_some() {
+            NerMode::Accurate
+        } else {
+            NerMode::Fast
+        }
+    }
+
+    /// The perceptron.
     pub fn model(&self) -> &NerModel {
         &self.model
     }
+
+    /// The encoder's weight in the combination (accurate mode).
+    pub fn weight(&self) -> Option<f32> {
+        self.neural.as_ref().map(|n| n.weight)
+    }
+
+    /// The gate of the accurate mode (see [`neural::NeuralConfig::gate`]).
+    pub fn gate(&self) -> Option<f32> {
+        self.neural.as_ref().map(|_| self.gate)
+    }
+
+    /// Sets the gate of the accurate mode (see [`neural::NeuralConfig::gate`]).
+    pub fn set_gate(&mut self, gate: f32) {
+        self.gate = gate;
+    }
+
+    /// Both models' label scores for the sentences of one document, in order. The encoder
+    /// runs only on sentences where the perceptron is unsure of some token (see
+    /// [`neural::NeuralConfig::gate`]); the others have no encoder part.
+    pub fn scores<S: AsRef<str>>(
+        &self,
+        sentences: &[&[S]],
+    ) -> Result<Vec<SentenceScores>, NlpError> {
+        let ctx = DocContext::new(sentences);
+        let l = self.model.labels().len();
+        let mut out: Vec<SentenceScores> = sentences
+            .iter()
+            .map(|tokens| {
+                let emissions = self.model.sentence_scores(tokens, Some(&ctx));
+                let perceptron = self
+                    .model
+                    .marginals_at(&emissions, tokens.len(), self.model.confidence_scale())
+                    .into_iter()
+                    .map(|p| p.max(MIN_PROBABILITY).ln())
+                    .collect();
+                SentenceScores {
+                    emissions,
+                    perceptron,
+                    neural: None,
+                }
+            })
+            .collect();
+        let Some(n) = &self.neural else {
+            return Ok(out);
+        };
+        let chosen: Vec<usize> = (0..sentences.len())
+            .filter(|&i| !sentences[i].is_empty() && out[i].certainty(l) < self.gate)
+            .collect();
+        let subset: Vec<&[S]> = chosen.iter().map(|&i| sentences[i]).collect();
+        let nl = n.model.labels().len();
+        for (&i, lp) in chosen.iter().zip(n.model.word_log_probs(&subset)?) {
+            let rows = lp.len() / nl.max(1);
+            let mut reordered = vec![0.0f32; rows * l];
+            for r in 0..rows {
+                for (k, &c) in n.columns.iter().enumerate() {
+                    reordered[r * l + k] = lp[r * nl + c];
+                }
+            }
+            out[i].neural = Some(reordered);
+        }
+        Ok(out)
+    }
+
+    /// Decodes one sentence's scores: the perceptron's Viterbi in fast mode (or when `scores`
+    /// has no encoder part), else `weight` x encoder + (1 - weight) x perceptron
+    /// log-probabilities under BIO constraints (`weight`: the tuned one when `None`).
+    pub fn decode(&self, scores: &SentenceScores, weight: Option<f32>) -> Tagging {
+        let l = self.model.labels().len();
+        let n = scores.perceptron.len() / l.max(1);
+        match (&self.neural, &scores.neural) {
+            (Some(nn), Some(neural)) => {
+                let w = weight.unwrap_or(nn.weight).clamp(0.0, 1.0);
+                let combined: Vec<f32> = neural
+                    .iter()
+                    .zip(&scores.perceptron)
+                    .map(|(a, b)| w * a + (1.0 - w) * b)
+                    .collect();
+                let zero = vec![0.0f32; (l + 1) * l];
+                let path = model::viterbi(&combined, n, l, &zero, &nn.allowed);
+                let marg = model::marginals(&combined, n, l, &zero, &nn.allowed, 1.0);
+                self.tagging(path, &marg)
+            }
+            _ => {
+                let path = model::viterbi(
+                    &scores.emissions,
+                    n,
+                    l,
+                    self.model.transitions(),
+                    self.model.allowed(),
+                );
+                let marg = scores
+                    .perceptron
+                    .iter()
+                    .map(|lp| lp.exp())
+                    .collect::<Vec<_>>();
+                self.tagging(path, &marg)
+            }
+        }
+    }
+
+    fn tagging(&self, path: Vec<usize>, marg: &[f32]) -> Tagging {
+        let l = self.model.labels().len();
+        Tagging {
+            confidence: path
+                .iter()
+                .enumerate()
+                .map(|(i, &k)| marg.get(i * l + k).copied().unwrap_or(0.0))
+                .collect(),
+            tags: path
+                .into_iter()
+                .map(|k| self.model.labels()[k].clone())
+                .collect(),
+        }
+    }
+
+    /// Tags the sentences of one document.
+    pub fn tag_document<S: AsRef<str>>(
+        &self,
+        sentences: &[&[S]],
+    ) -> Result<Vec<Tagging>, NlpError> {
+        if self.neural.is_none() {
+            let ctx = DocContext::new(sentences);
+            return Ok(sentences
+                .iter()
+                .map(|tokens| self.model.tag_with_confidence(tokens, Some(&ctx)))
+                .collect());
+        }
+        Ok(self
+            .scores(sentences)?
+            .iter()
+            .map(|s| self.decode(s, None))
+            .collect())
+    }
+}
+
+/// Tags every document of `data` with `tagger` and scores the result against the gold tags.
+pub fn evaluate_tagger(
+    tagger: &NerTagger,
+    data: &[TaggedDocument],
+) -> Result<Evaluation, NlpError> {
+    let mut ev = Evaluation::default();
+    for d in data {
+        let sentences: Vec<&[String]> = d.sentences.iter().map(|s| s.tokens.as_slice()).collect();
+        for (s, t) in d.sentences.iter().zip(tagger.tag_document(&sentences)?) {
+            ev.add(&s.tags, &t.tags)?;
+        }
+    }
+    Ok(ev)
 }
 
 impl Stage for NerTagger {
@@ -54,11 +379,9 @@ impl Stage for NerTagger {
         doc.entities.clear();
         let sentences = doc.sentences.clone();
         let words: Vec<Vec<&str>> = sentences.iter().map(|s| doc.sentence_tokens(s)).collect();
-        let ctx = DocContext::new(&words);
-        let taggings: Vec<Tagging> = words
-            .iter()
-            .map(|tokens| self.model.tag_with_confidence(tokens, Some(&ctx)))
-            .collect();
+        let slices: Vec<&[&str]> = words.iter().map(Vec::as_slice).collect();
+        let taggings = self.tag_document(&slices)?;
+        drop(slices);
         drop(words);
         for (sentence, tagging) in sentences.iter().zip(taggings) {
             for chunk in chunks(&tagging.tags) {

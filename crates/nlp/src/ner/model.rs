@@ -251,6 +251,16 @@ impl NerModel {
         )
     }
 
+    /// Transition scores, `(labels + 1) x labels`, last row = sentence start.
+    pub(crate) fn transitions(&self) -> &[f32] {
+        &self.transitions
+    }
+
+    /// The BIO-allowed transition table matching [`NerModel::transitions`].
+    pub(crate) fn allowed(&self) -> &[bool] {
+        &self.allowed
+    }
+
     /// The labels (BIO tags) the model predicts.
     pub fn labels(&self) -> &[String] {
         &self.labels
