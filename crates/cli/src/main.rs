@@ -5,9 +5,9 @@ mod analyze;
 mod bench;
 mod health;
 mod ner;
-mod statements;
-mod stance;
 mod ner_neural;
+mod stance;
+mod statements;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -31,13 +31,58 @@ pub struct Config {
         default_value = "0.0.0.0:50052"
     )]
     pub grpc_addr: SocketAddr,
-    /// Directory of the NER model.
+    #[command(flatten)]
+    pub ner: NerArgs,
+}
+
+/// Which NER models to load.
+#[derive(clap::Args, Clone, Debug)]
+pub struct NerArgs {
+    /// `accurate`: the perceptron and the MiniLM tagger combined (0.943 F1 on CoNLL dev, a few
+    /// thousand words a second a core); `fast`: the perceptron alone (0.915, over 100,000).
+    #[arg(long, env = "NEWSFLOW_NER_MODE", default_value_t = NerMode::Accurate)]
+    pub ner_mode: NerMode,
+    /// Directory of the perceptron NER model (both modes).
     #[arg(
         long,
         env = "NEWSFLOW_NER_MODEL",
         default_value = "models/ner-perceptron"
     )]
     pub ner_model: PathBuf,
+    /// Directory of the fine-tuned MiniLM tagger (accurate mode).
+    #[arg(
+        long,
+        env = "NEWSFLOW_NER_NEURAL_MODEL",
+        default_value = "models/ner-minilm"
+    )]
+    pub ner_neural_model: PathBuf,
+    /// Directory of the base encoder (accurate mode), fetched by scripts/fetch-base-model.sh.
+    #[arg(
+        long,
+        env = "NEWSFLOW_BASE_MODEL",
+        default_value = "models/base/all-MiniLM-L6-v2"
+    )]
+    pub ner_base_model: PathBuf,
+}
+
+impl NerArgs {
+    /// Loads the extractor these settings name.
+    pub fn load(&self) -> anyhow::Result<extract::Extractor> {
+        let paths = NerPaths {
+            perceptron: self.ner_model.clone(),
+            neural: self.ner_neural_model.clone(),
+            base: self.ner_base_model.clone(),
+        };
+        extract::Extractor::load(self.ner_mode, &paths).with_context(|| {
+            format!(
+                "loading the {} NER models ({}, {}, {})",
+                self.ner_mode,
+                paths.perceptron.display(),
+                paths.neural.display(),
+                paths.base.display()
+            )
+        })
+    }
 }
 
 /// The binary's entry point.

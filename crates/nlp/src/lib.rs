@@ -25,8 +25,8 @@ pub mod eval;
 pub mod group;
 pub mod ner;
 pub mod normalize;
-pub mod statements;
 pub mod stance;
+pub mod statements;
 pub mod tokenize;
 pub mod types;
 

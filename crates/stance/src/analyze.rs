@@ -86,7 +86,10 @@ pub fn classify(
         .collect();
 
     let candidates = candidates(&doc, entities, topics);
-    let sentences: Vec<&str> = candidates.iter().map(|c| doc.span_text(c.sentence)).collect();
+    let sentences: Vec<&str> = candidates
+        .iter()
+        .map(|c| doc.span_text(c.sentence))
+        .collect();
     let items: Vec<(&str, NlpSpan)> = candidates
         .iter()
         .zip(&sentences)
@@ -217,7 +220,9 @@ fn candidates(doc: &Doc, entities: &[Entity], topics: &[String]) -> Vec<Candidat
             });
         };
         for mention in doc.mentions.iter().filter(|m| inside(m.span)) {
-            let Some(entity) = mention.entity else { continue };
+            let Some(entity) = mention.entity else {
+                continue;
+            };
             if mention.label == NlpType::Date {
                 continue;
             }
@@ -269,7 +274,11 @@ fn occurrences(doc: &Doc, sentence: NlpSpan, topic: &str) -> Vec<NlpSpan> {
     spans
 }
 
-fn summaries(entities: &[Entity], statements: &[Statement], stances: &[Stance]) -> Vec<EntitySummary> {
+fn summaries(
+    entities: &[Entity],
+    statements: &[Statement],
+    stances: &[Stance],
+) -> Vec<EntitySummary> {
     let mut toward: HashMap<&str, Vec<&Stance>> = HashMap::new();
     for stance in stances {
         if let Some(Target {
@@ -283,7 +292,9 @@ fn summaries(entities: &[Entity], statements: &[Statement], stances: &[Stance]) 
     entities
         .iter()
         .map(|entity| {
-            let mine = toward.get(entity.id.as_str()).map_or(&[][..], Vec::as_slice);
+            let mine = toward
+                .get(entity.id.as_str())
+                .map_or(&[][..], Vec::as_slice);
             let count = |p: Polarity| mine.iter().filter(|s| s.polarity == p as i32).count() as u32;
             let strongest = mine
                 .iter()

@@ -26,16 +26,32 @@ pub struct Config {
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
     /// gRPC listen address (StanceService, health, reflection).
-    #[arg(long, env = "NEWSFLOW_STANCE_GRPC_ADDR", default_value = "0.0.0.0:50053")]
+    #[arg(
+        long,
+        env = "NEWSFLOW_STANCE_GRPC_ADDR",
+        default_value = "0.0.0.0:50053"
+    )]
     pub grpc_addr: SocketAddr,
     /// Directory of the stance model.
-    #[arg(long, env = "NEWSFLOW_STANCE_MODEL", default_value = "models/stance-minilm")]
+    #[arg(
+        long,
+        env = "NEWSFLOW_STANCE_MODEL",
+        default_value = "models/stance-minilm"
+    )]
     pub stance_model: PathBuf,
     /// Directory of the base encoder the stance model builds on.
-    #[arg(long, env = "NEWSFLOW_BASE_MODEL", default_value = "models/base/all-MiniLM-L6-v2")]
+    #[arg(
+        long,
+        env = "NEWSFLOW_BASE_MODEL",
+        default_value = "models/base/all-MiniLM-L6-v2"
+    )]
     pub base_model: PathBuf,
     /// Directory of the statement models.
-    #[arg(long, env = "NEWSFLOW_STATEMENTS_MODEL", default_value = "models/statements")]
+    #[arg(
+        long,
+        env = "NEWSFLOW_STATEMENTS_MODEL",
+        default_value = "models/statements"
+    )]
     pub statements_model: PathBuf,
     /// NER models, for `Classify` calls that bring no entities.
     #[command(flatten)]
@@ -49,7 +65,10 @@ impl Config {
     /// Loads the models this configuration names.
     pub fn load(&self) -> anyhow::Result<(stage::Classifier, Extractor)> {
         let statements = StatementFinder::load(&self.statements_model).with_context(|| {
-            format!("loading the statement models from {}", self.statements_model.display())
+            format!(
+                "loading the statement models from {}",
+                self.statements_model.display()
+            )
         })?;
         let stance = StanceClassifier::load_with_base(&self.stance_model, &self.base_model)
             .with_context(|| {

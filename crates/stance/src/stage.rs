@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use newsflow_bus::{
-    Handler, Incoming, Outcome, Outgoing, Publisher, topology::ARTICLE_CLASSIFIED,
-};
+use newsflow_bus::{Handler, Incoming, Outcome, Outgoing, Publisher, topology::ARTICLE_CLASSIFIED};
 use newsflow_nlp::NlpError;
 use newsflow_proto::v1::{AnalyzedArticle, Entity, StageRecord};
 use tokio::sync::Semaphore;

@@ -27,8 +27,12 @@ fn stances_toward<'a>(stances: &'a [Stance], holder: &str, topic: &str) -> Vec<&
 #[tokio::test]
 async fn western_troops_example() {
     let example = root().join("../shared/examples/western-troops-ukraine.txt");
-    let raw = std::fs::read_to_string(&example)
-        .unwrap_or_else(|e| panic!("{}: {e} (the shared examples sit beside the checkout)", example.display()));
+    let raw = std::fs::read_to_string(&example).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the shared examples sit beside the checkout)",
+            example.display()
+        )
+    });
     let base = root().join("models/base/all-MiniLM-L6-v2");
     assert!(
         base.join("model.safetensors").exists(),
@@ -87,7 +91,10 @@ async fn western_troops_example() {
         .find(|s| s.content.contains("You cannot guarantee the security"))
         .expect("Peskov's quote is found");
     assert_eq!(quote.speaker_entity_id, peskov, "{quote:?}");
-    assert_eq!(quote.speaker_text, "Peskov", "attributed to Peskov, not to 'He'");
+    assert_eq!(
+        quote.speaker_text, "Peskov",
+        "attributed to Peskov, not to 'He'"
+    );
 
     let against_troops = stances_toward(&result.stances, &putin, "Western troops");
     assert!(
@@ -103,7 +110,9 @@ async fn western_troops_example() {
     );
     let ground = stances_toward(&result.stances, &trump, "ground troops");
     assert!(
-        ground.iter().any(|s| s.polarity == Polarity::Negative as i32),
+        ground
+            .iter()
+            .any(|s| s.polarity == Polarity::Negative as i32),
         "Trump against ground troops: {ground:?}"
     );
 
