@@ -256,7 +256,7 @@ pub fn train(
                 .map_err(neural_err)?;
             loss_n += 1;
             step += 1;
-            if step % 10 == 0 || step == steps {
+            if step.is_multiple_of(10) || step == steps {
                 progress(&Progress {
                     step,
                     steps,
@@ -267,7 +267,7 @@ pub fn train(
                 loss_sum = 0.0;
                 loss_n = 0;
             }
-            if config.checkpoint_every > 0 && step % config.checkpoint_every == 0 {
+            if config.checkpoint_every > 0 && step.is_multiple_of(config.checkpoint_every) {
                 save_delta(&snapshot(&vars), out)?;
                 model_config.save(out)?;
             }
