@@ -55,7 +55,9 @@ fn corpus() -> Vec<TaggedDocument> {
 fn fine_tunes_saves_loads_and_tags_long_and_odd_sentences() {
     let Some(base) = base() else { return };
     let out = std::env::temp_dir().join(format!("newsflow-neural-{}", std::process::id()));
+    // The tiny corpus is one batch an epoch: three planned steps, two run.
     let config = NeuralTrainConfig {
+        epochs: 3,
         max_steps: Some(2),
         window: 16,
         ..NeuralTrainConfig::default()

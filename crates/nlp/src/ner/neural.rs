@@ -31,8 +31,9 @@ pub const BASE_TOKENIZER: &str = "tokenizer.json";
 /// Where the base encoder lives, relative to the workspace root.
 pub const DEFAULT_BASE_DIR: &str = "models/base/all-MiniLM-L6-v2";
 
-/// Padded word pieces per inference batch (batch x longest window), by default.
-pub const DEFAULT_BATCH_TOKENS: usize = 4096;
+/// Padded word pieces per inference batch (batch x longest window), by default: 512 ran
+/// 1.3-1.4x faster per CPU second than 4,096 on one thread here (cache).
+pub const DEFAULT_BATCH_TOKENS: usize = 512;
 
 /// What the model directory's [`CONFIG_FILE`] says.
 #[derive(Debug, Clone, PartialEq)]

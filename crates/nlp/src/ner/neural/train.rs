@@ -91,12 +91,14 @@ impl Xorshift {
     }
 }
 
-/// The labels of the data: "O" first, then the rest sorted.
+/// The labels of the data: "O" first, then `B-` and `I-` of every type seen, sorted (the
+/// perceptron's set, so the two can be combined).
 fn label_set(data: &[TaggedDocument]) -> Vec<String> {
     let mut labels: Vec<String> = data
         .iter()
-        .flat_map(|d| d.sentences.iter().flat_map(|s| s.tags.iter().cloned()))
-        .filter(|t| t != "O")
+        .flat_map(|d| d.sentences.iter().flat_map(|s| s.tags.iter()))
+        .filter_map(|t| t.strip_prefix("B-").or_else(|| t.strip_prefix("I-")))
+        .flat_map(|ty| [format!("B-{ty}"), format!("I-{ty}")])
         .collect();
     labels.sort();
     labels.dedup();
