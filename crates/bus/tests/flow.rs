@@ -76,7 +76,13 @@ async fn published_messages_are_consumed_and_acked() {
     );
     let consumed: HashSet<String> = ids(&seen).into_iter().collect();
     assert!(published.is_subset(&consumed));
-    let first = seen.lock().unwrap()[0].clone();
+    let first = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|m| m.message_id.as_deref() == Some("traced"))
+        .cloned()
+        .unwrap();
     assert_eq!(first.message_id.as_deref(), Some("traced"));
     assert_eq!(first.body, b"traced");
     assert_eq!(first.attempts, 0);

@@ -14,7 +14,7 @@ use clap::Parser;
 use newsflow_bus::{Consumer, Publisher};
 use newsflow_nlp::ner::{NerMode, NerPaths};
 use newsflow_runtime::{BusArgs, GrpcServer, TelemetryArgs, grpc::bind, shutdown, telemetry};
-use tracing::{error, info};
+use tracing::info;
 
 /// newsflow-extractor: finds the entities of each article.
 #[derive(Parser, Clone, Debug)]
@@ -87,22 +87,7 @@ impl NerArgs {
 
 /// The binary's entry point.
 pub fn main() -> ExitCode {
-    let config = Config::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("newsflow-extractor: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            error!("{error:#}");
-            eprintln!("newsflow-extractor: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    newsflow_runtime::block_on_main("newsflow-extractor", run(Config::parse()))
 }
 
 /// Consumes and serves until SIGTERM or SIGINT.

@@ -24,28 +24,13 @@ use anyhow::Context;
 use clap::Parser;
 use newsflow_bus::Publisher;
 use newsflow_runtime::{GrpcServer, grpc::bind, shutdown, telemetry};
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 pub use config::Config;
 
 /// The binary's entry point.
 pub fn main() -> ExitCode {
-    let config = Config::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("newsflow-ingest: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            error!("{error:#}");
-            eprintln!("newsflow-ingest: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    newsflow_runtime::block_on_main("newsflow-ingest", run(Config::parse()))
 }
 
 /// Serves gRPC and HTTP until SIGTERM or SIGINT.

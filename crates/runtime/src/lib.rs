@@ -14,6 +14,30 @@ pub use config::{BusArgs, LogFormat, TelemetryArgs};
 pub use grpc::GrpcServer;
 pub use metrics_exporter_prometheus::PrometheusHandle;
 
+/// Runs a service's async entry point on a new multi-threaded runtime and turns its result into
+/// the process's exit code, printing the error chain when it fails.
+pub fn block_on_main<F, E>(name: &str, run: F) -> std::process::ExitCode
+where
+    F: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("{name}: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("{name}: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// An error starting or running a service's shared parts.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {

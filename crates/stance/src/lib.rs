@@ -15,7 +15,7 @@ use newsflow_bus::{Consumer, Publisher};
 use newsflow_extractor::extract::Extractor;
 use newsflow_nlp::{stance::StanceClassifier, statements::StatementFinder};
 use newsflow_runtime::{BusArgs, GrpcServer, TelemetryArgs, grpc::bind, shutdown, telemetry};
-use tracing::{error, info};
+use tracing::info;
 
 /// newsflow-stance: statements and stances of each article.
 #[derive(Parser, Clone, Debug)]
@@ -101,22 +101,7 @@ impl Config {
 
 /// The binary's entry point.
 pub fn main() -> ExitCode {
-    let config = Config::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("newsflow-stance: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            error!("{error:#}");
-            eprintln!("newsflow-stance: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    newsflow_runtime::block_on_main("newsflow-stance", run(Config::parse()))
 }
 
 /// Consumes and serves until SIGTERM or SIGINT.

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use newsflow_bus::{Consumer, Outgoing, Publisher, TraceContext, topology::ARTICLE_INGESTED};
 use newsflow_proto::v1::{Analysis, AnalyzedArticle, ProcessedReason};
 use newsflow_runtime::{BusArgs, GrpcServer, TelemetryArgs, grpc::bind, shutdown, telemetry};
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use crate::{
     ReplayFilter, Store, TimeBasis, grpc::StorageGrpc, stage::StoreStage, stage::publish_processed,
@@ -77,22 +77,7 @@ pub enum ReplayAs {
 
 /// The binary's entry point.
 pub fn main() -> ExitCode {
-    let config = Config::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("newsflow-storage: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            error!("{error:#}");
-            eprintln!("newsflow-storage: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    newsflow_runtime::block_on_main("newsflow-storage", run(Config::parse()))
 }
 
 /// Runs the chosen command.

@@ -230,8 +230,13 @@ async fn classified_articles_are_stored_once_and_announced_downstream() {
             .all(|e| e.reason == ProcessedReason::Live as i32)
     );
     assert!(events.iter().all(|e| e.stored_at.is_some()));
+    // Messages are handled concurrently, so events come in any order.
+    let first_a1 = events
+        .iter()
+        .find(|e| e.article.as_ref().unwrap().article.as_ref().unwrap().id == "a1")
+        .unwrap();
     assert_eq!(
-        events[0].article.as_ref().unwrap(),
+        first_a1.article.as_ref().unwrap(),
         &article,
         "the full analysis"
     );
