@@ -107,15 +107,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let server = GrpcServer::new()
         .add_service(grpc::ExtractionGrpc::server(extractor))
         .serve(bind(config.grpc_addr).await?, shutdown.clone());
-    let consuming = async {
-        let result = consumer.run(shutdown.clone()).await;
-        // A consumer that cannot run (a broker refusing the topology) stops the service.
-        shutdown.cancel();
-        result
-    };
-    let (consumed, served) = tokio::join!(consuming, server);
-    consumed.context("consumer")?;
-    served.context("gRPC server")?;
+    newsflow_runtime::consume_and_serve(consumer.run(shutdown.clone()), server, &shutdown).await?;
     info!("stopped");
     Ok(())
 }

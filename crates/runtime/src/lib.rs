@@ -38,6 +38,23 @@ where
     }
 }
 
+/// Runs a stage's consumer beside its gRPC server until shutdown. A consumer that stops on its
+/// own (a broker refusing the topology) cancels `shutdown`, so the server stops with it.
+pub async fn consume_and_serve(
+    consuming: impl std::future::Future<Output = Result<(), newsflow_bus::BusError>>,
+    serving: impl std::future::Future<Output = Result<(), RuntimeError>>,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Result<(), RuntimeError> {
+    let consuming = async {
+        let result = consuming.await;
+        shutdown.cancel();
+        result
+    };
+    let (consumed, served) = tokio::join!(consuming, serving);
+    consumed?;
+    served
+}
+
 /// An error starting or running a service's shared parts.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -59,6 +76,9 @@ pub enum RuntimeError {
     /// The gRPC server failed.
     #[error("gRPC server: {0}")]
     Grpc(String),
+    /// The consumer stopped: the broker refused the topology.
+    #[error("consumer: {0}")]
+    Bus(#[from] newsflow_bus::BusError),
     /// An I/O error.
     #[error(transparent)]
     Io(std::io::Error),

@@ -121,14 +121,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let server = GrpcServer::new()
         .add_service(grpc::StanceGrpc::server(classifier, extractor))
         .serve(bind(config.grpc_addr).await?, shutdown.clone());
-    let consuming = async {
-        let result = consumer.run(shutdown.clone()).await;
-        shutdown.cancel();
-        result
-    };
-    let (consumed, served) = tokio::join!(consuming, server);
-    consumed.context("consumer")?;
-    served.context("gRPC server")?;
+    newsflow_runtime::consume_and_serve(consumer.run(shutdown.clone()), server, &shutdown).await?;
     info!("stopped");
     Ok(())
 }

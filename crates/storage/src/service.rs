@@ -135,14 +135,7 @@ async fn serve(config: &Config, store: Store, publisher: Publisher) -> anyhow::R
     let server = GrpcServer::new()
         .add_service(StorageGrpc::new(store).into_server())
         .serve(bind(config.grpc_addr).await?, shutdown.clone());
-    let consuming = async {
-        let result = consumer.run(shutdown.clone()).await;
-        shutdown.cancel();
-        result
-    };
-    let (consumed, served) = tokio::join!(consuming, server);
-    consumed.context("consumer")?;
-    served.context("gRPC server")?;
+    newsflow_runtime::consume_and_serve(consumer.run(shutdown.clone()), server, &shutdown).await?;
     info!("stopped");
     Ok(())
 }
