@@ -53,6 +53,7 @@ pub struct Topology {
     stages: Vec<StageQueue>,
     retry_delays: Vec<Duration>,
     delivery_limit: u32,
+    idle_expiry: Option<Duration>,
 }
 
 impl Topology {
@@ -90,7 +91,27 @@ impl Topology {
             // Enough for transient crashes, few enough that a message that kills its consumer
             // is parked quickly (quorum queues count deliveries; classic ones cannot).
             delivery_limit: 10,
+            idle_expiry: None,
         }
+    }
+
+    /// Has the broker delete every queue of this topology once it has gone unused (no
+    /// consumer, no redeclaration) for `idle`: for a subscriber that is not meant to outlive
+    /// its process, such as `newsflow tail` without `--durable`.
+    pub fn expire_when_idle(mut self, idle: Duration) -> Self {
+        self.idle_expiry = Some(idle);
+        self
+    }
+
+    fn queue_args(&self) -> FieldTable {
+        let mut args = FieldTable::default();
+        if let Some(idle) = self.idle_expiry {
+            args.insert(
+                "x-expires".into(),
+                AMQPValue::LongInt(idle.as_millis().clamp(1, i32::MAX as u128) as i32),
+            );
+        }
+        args
     }
 
     /// The topic exchange every message is published to.
@@ -152,11 +173,11 @@ impl Topology {
         let work = self.work_queue(&stage.stage);
         let dead = self.dead_letter_queue(&work);
 
-        declare_queue(channel, &dead, FieldTable::default()).await?;
+        declare_queue(channel, &dead, self.queue_args()).await?;
 
         // Past the delivery limit (a message that keeps crashing its consumer) the broker
         // dead-letters the message itself, to the same parking queue.
-        let mut work_args = FieldTable::default();
+        let mut work_args = self.queue_args();
         work_args.insert("x-queue-type".into(), string("quorum"));
         work_args.insert(
             "x-delivery-limit".into(),
@@ -181,7 +202,7 @@ impl Topology {
         let mut delays = self.retry_delays.clone();
         delays.dedup();
         for delay in delays {
-            let mut retry_args = FieldTable::default();
+            let mut retry_args = self.queue_args();
             retry_args.insert(
                 "x-message-ttl".into(),
                 AMQPValue::LongLongInt(delay.as_millis() as i64),

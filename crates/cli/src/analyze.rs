@@ -1,129 +1,131 @@
-//! `newsflow analyze`: runs the whole pipeline (entities, then statements) over a text file and
-//! prints what it found.
+//! `newsflow analyze`: the whole analysis in this process, with no broker and no database:
+//! ingest's validation, then the extractor's and the stance service's stages, exactly as the
+//! pipeline runs them. Prints tables, or with `--json` the `AnalyzedArticle` in protobuf's
+//! canonical JSON mapping.
+
+use std::{io::Read, path::PathBuf, time::SystemTime};
 
 use anyhow::Context;
-use clap::Args;
-use newsflow_nlp::statement_pipeline;
-use newsflow_nlp::statements::StatementFinder;
-use serde_json::json;
-use std::path::PathBuf;
+use clap::{Args, Parser};
+use newsflow_extractor::{NerArgs, extract::Extractor};
+use newsflow_ingest::validate::{Policy, validate};
+use newsflow_proto::v1::{Analysis, AnalyzedArticle, StageRecord, SubmitRequest};
+use newsflow_stance::stage::Classifier;
 
 /// Arguments of `newsflow analyze`.
 #[derive(Args)]
 pub struct AnalyzeArgs {
-    /// A plain-text article.
+    /// A plain-text article, or `-` for standard input.
     file: PathBuf,
+    /// The article's title.
+    #[arg(long, default_value = "")]
+    title: String,
     #[command(flatten)]
-    models: crate::ner::ModelArgs,
-    /// Statements model directory.
-    #[arg(long, default_value = crate::statements::DEFAULT_MODEL)]
-    statements_model: PathBuf,
-    /// Print one JSON object instead of tables.
+    pub models: ModelArgs,
+    /// Print the `AnalyzedArticle` in protobuf's canonical JSON mapping.
     #[arg(long)]
     json: bool,
 }
 
-/// Analyzes the file and prints its entities, mentions and statements.
+/// The models of the analysis, named as the services name them.
+#[derive(Args, Clone, Debug)]
+pub struct ModelArgs {
+    #[command(flatten)]
+    pub ner: NerArgs,
+    /// Stance model directory.
+    #[arg(
+        long,
+        env = "NEWSFLOW_STANCE_MODEL",
+        default_value = "models/stance-minilm"
+    )]
+    pub stance_model: PathBuf,
+    /// Statement models directory.
+    #[arg(
+        long,
+        env = "NEWSFLOW_STATEMENTS_MODEL",
+        default_value = "models/statements"
+    )]
+    pub statements_model: PathBuf,
+    /// Topics treated as stance targets, comma-separated (`Western troops,ceasefire`).
+    #[arg(long, env = "NEWSFLOW_TOPICS", value_delimiter = ',')]
+    pub topics: Vec<String>,
+}
+
+/// The pipeline's stages in one process.
+pub struct Analyzer {
+    policy: Policy,
+    extractor: Extractor,
+    classifier: Classifier,
+}
+
+impl Analyzer {
+    /// Loads the models; validation follows ingest's defaults and `NEWSFLOW_*` settings.
+    pub fn load(models: &ModelArgs) -> anyhow::Result<Self> {
+        let stance = newsflow_stance::Config {
+            stance_model: models.stance_model.clone(),
+            base_model: models.ner.ner_base_model.clone(),
+            statements_model: models.statements_model.clone(),
+            topics: models.topics.clone(),
+            ner: models.ner.clone(),
+            ..newsflow_stance::Config::parse_from(["newsflow-stance"])
+        };
+        let (classifier, extractor) = stance.load()?;
+        let policy = newsflow_ingest::config::Config::parse_from(["newsflow-ingest"]).policy();
+        Ok(Self {
+            policy,
+            extractor,
+            classifier,
+        })
+    }
+
+    /// Validates, extracts and classifies one article.
+    pub async fn analyze(&self, request: SubmitRequest) -> anyhow::Result<AnalyzedArticle> {
+        let mut article = validate(request, &self.policy).map_err(anyhow::Error::msg)?;
+        let now = prost_types::Timestamp::from(SystemTime::now());
+        article.ingested_at = Some(now);
+        let mut document = AnalyzedArticle {
+            article: Some(article),
+            analysis: Some(Analysis::default()),
+            stages: vec![StageRecord {
+                stage: "ingest".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                instance: "newsflow-analyze".into(),
+                finished_at: Some(now),
+            }],
+        };
+        self.extractor.extract(&mut document).await?;
+        self.classifier.apply(&mut document).await?;
+        Ok(document)
+    }
+}
+
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("reading {}", args.file.display()))?;
-    let pipeline = statement_pipeline(
-        args.models.load()?,
-        StatementFinder::load(&args.statements_model)?,
-    );
-    let doc = pipeline.run(&text)?;
-    let speaker = |s: &newsflow_nlp::Statement| {
-        s.entity
-            .and_then(|e| doc.entities.get(e))
-            .map(|e| e.canonical_name.clone())
+    let stdin = args.file == PathBuf::from("-");
+    let body = if stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading standard input (UTF-8 text)")?;
+        text
+    } else {
+        std::fs::read_to_string(&args.file)
+            .with_context(|| format!("reading {} (UTF-8 text)", args.file.display()))?
     };
+    let analyzer = Analyzer::load(&args.models)?;
+    let request = SubmitRequest {
+        external_id: match args.file.file_name() {
+            Some(name) if !stdin => name.to_string_lossy().into_owned(),
+            _ => String::new(),
+        },
+        title: args.title.clone(),
+        body,
+        ..Default::default()
+    };
+    let document = tokio::runtime::Runtime::new()?.block_on(analyzer.analyze(request))?;
     if args.json {
-        let entities: Vec<serde_json::Value> = doc
-            .entities
-            .iter()
-            .map(|e| {
-                let mentions: Vec<serde_json::Value> = e
-                    .mentions
-                    .iter()
-                    .map(|&i| {
-                        let m = &doc.mentions[i];
-                        json!({"start": m.span.start, "end": m.span.end,
-                               "text": doc.mention_text(m), "confidence": m.confidence})
-                    })
-                    .collect();
-                json!({"type": e.label.as_str(), "canonical_name": e.canonical_name,
-                       "key": e.key(), "salience": e.salience, "mentions": mentions})
-            })
-            .collect();
-        let span = |s: newsflow_nlp::Span| json!({"start": s.start, "end": s.end});
-        let statements: Vec<serde_json::Value> = doc
-            .statements
-            .iter()
-            .map(|s| {
-                json!({"kind": s.kind.as_str(), "confidence": s.confidence,
-                       "source": s.source.map(span),
-                       "source_text": s.source.map(|x| doc.span_text(x)),
-                       "speaker": speaker(s),
-                       "speaker_key": s.entity.and_then(|e| doc.entities.get(e)).map(|e| e.key()),
-                       "cue": span(s.cue), "cue_text": doc.span_text(s.cue),
-                       "content": span(s.content), "content_text": doc.span_text(s.content)})
-            })
-            .collect();
-        let out = json!({"sentences": doc.sentences.len(), "tokens": doc.tokens.len(),
-                         "entities": entities, "statements": statements});
-        println!("{out}");
-        return Ok(());
-    }
-    println!(
-        "{} sentences, {} tokens, {} mentions, {} entities",
-        doc.sentences.len(),
-        doc.tokens.len(),
-        doc.mentions.len(),
-        doc.entities.len()
-    );
-    println!(
-        "{:<7} {:>8} {:>3}  {:<32} mentions",
-        "type", "salience", "n", "canonical name"
-    );
-    for e in &doc.entities {
-        let texts: Vec<String> = e
-            .mentions
-            .iter()
-            .map(|&i| {
-                let m = &doc.mentions[i];
-                format!("{}@{}", doc.mention_text(m), m.span.start)
-            })
-            .collect();
-        println!(
-            "{:<7} {:>8.3} {:>3}  {:<32} {}",
-            e.label.as_str(),
-            e.salience,
-            e.mentions.len(),
-            e.canonical_name,
-            texts.join(", ")
-        );
-    }
-    println!("\n{} statements", doc.statements.len());
-    println!(
-        "{:<12} {:<24} {:<20} {:<16} content",
-        "kind", "speaker", "source", "cue"
-    );
-    for s in &doc.statements {
-        let content = doc.span_text(s.content);
-        let short: String = content.chars().take(70).collect();
-        println!(
-            "{:<12} {:<24} {:<20} {:<16} {}{}",
-            s.kind.as_str(),
-            speaker(s).unwrap_or_else(|| "-".into()),
-            s.source.map_or("-", |x| doc.span_text(x)),
-            doc.span_text(s.cue),
-            short,
-            if short.len() < content.len() {
-                "..."
-            } else {
-                ""
-            }
-        );
+        println!("{}", newsflow_proto::json::to_json(&document));
+    } else {
+        crate::render::print(&document);
     }
     Ok(())
 }

@@ -1,9 +1,20 @@
-//! `newsflow`: the offline command of the pipeline. Analyzes a file, trains, evaluates and
-//! benchmarks the analysis models of `newsflow-nlp`; the work itself lives in the modules below.
+//! `newsflow`: the command of the pipeline. Analyzes a file in-process; talks to a running
+//! pipeline (submit, tail, get, entity, dead letters, health); trains, evaluates and
+//! benchmarks the analysis models of `newsflow-nlp`. The work itself lives in the modules below.
 
+// Using the running pipeline
+mod articles;
+mod dead_letters;
+mod health;
+mod load;
+mod progress;
+mod query;
+mod render;
+mod submit;
+mod tail;
+// The analysis, its models and their measurement
 mod analyze;
 mod bench;
-mod health;
 mod ner;
 mod ner_neural;
 mod stance;
@@ -16,7 +27,11 @@ use std::path::PathBuf;
 const DEFAULT_NER_MODEL: &str = "models/ner-perceptron";
 
 #[derive(Parser)]
-#[command(name = "newsflow", version, about = "newsflow offline tools")]
+#[command(
+    name = "newsflow",
+    version,
+    about = "newsflow: who is mentioned, who said what, who stands where"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,6 +39,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole analysis of one article in this process (no broker, no database).
+    Analyze(analyze::AnalyzeArgs),
+    /// Send articles (text files, JSON, NDJSON, CSV) to ingest over gRPC or HTTP.
+    Submit(submit::SubmitArgs),
+    /// Print `article.processed` events as JSON lines, from a queue of this command's own.
+    Tail(tail::TailArgs),
+    /// Print a stored article with its analysis.
+    Get(query::GetArgs),
+    /// An entity's mentions and the stances toward it, day by day.
+    Entity(query::EntityArgs),
+    /// List or replay the messages the pipeline parked.
+    DeadLetters(dead_letters::DeadLetterArgs),
+    /// Drive a running pipeline with N articles and measure it beside the bus ceiling and the
+    /// analysis alone.
+    Load(load::LoadArgs),
     /// Train a model.
     Train {
         #[command(subcommand)]
@@ -34,8 +64,6 @@ enum Command {
         #[command(subcommand)]
         task: EvalTask,
     },
-    /// Find the entities and statements of a text file.
-    Analyze(analyze::AnalyzeArgs),
     /// Measure speed and memory.
     Bench {
         #[command(subcommand)]
@@ -79,37 +107,45 @@ fn default_model() -> PathBuf {
     PathBuf::from(DEFAULT_NER_MODEL)
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<std::process::ExitCode> {
     stance::one_thread_by_default();
+    let done = std::process::ExitCode::SUCCESS;
     match Cli::parse().command {
+        Command::Submit(args) => return submit::run(&args),
+        Command::Load(args) => return load::run(&args),
+        Command::Tail(args) => tail::run(&args)?,
+        Command::Get(args) => query::get(&args)?,
+        Command::Entity(args) => query::entity(&args)?,
+        Command::DeadLetters(args) => dead_letters::run(&args)?,
         Command::Train {
             task: TrainTask::Ner(args),
-        } => ner::train(&args),
+        } => ner::train(&args)?,
         Command::Train {
             task: TrainTask::NerMinilm(args),
-        } => ner_neural::train(&args),
+        } => ner_neural::train(&args)?,
         Command::Eval {
             task: EvalTask::Ner(args),
-        } => ner::eval(&args),
+        } => ner::eval(&args)?,
         Command::Train {
             task: TrainTask::Statements(args),
-        } => statements::train(&args),
+        } => statements::train(&args)?,
         Command::Eval {
             task: EvalTask::Statements(args),
-        } => statements::eval(&args),
+        } => statements::eval(&args)?,
         Command::Train {
             task: TrainTask::Stance(args),
-        } => stance::train(&args),
+        } => stance::train(&args)?,
         Command::Eval {
             task: EvalTask::Stance(args),
-        } => stance::eval(&args),
+        } => stance::eval(&args)?,
         Command::Bench {
             task: BenchTask::Stance(args),
-        } => stance::bench(&args),
-        Command::Analyze(args) => analyze::run(&args),
+        } => stance::bench(&args)?,
+        Command::Analyze(args) => analyze::run(&args)?,
         Command::Bench {
             task: BenchTask::Ner(args),
-        } => bench::run(&args),
-        Command::Health(args) => health::run(&args),
+        } => bench::run(&args)?,
+        Command::Health(args) => health::run(&args)?,
     }
+    Ok(done)
 }

@@ -71,3 +71,18 @@ pub struct Config {
     #[arg(long, env = "NEWSFLOW_DEDUP_CACHE", default_value_t = 100_000)]
     pub dedup_cache: usize,
 }
+
+impl Config {
+    /// What ingest accepts, from the limits and policies configured.
+    pub fn policy(&self) -> crate::validate::Policy {
+        crate::validate::Policy {
+            max_body_bytes: self.max_body_bytes,
+            max_title_chars: self.max_title_chars,
+            html: self.html,
+            languages: crate::language::LanguagePolicy {
+                supported: self.languages.clone(),
+                refuse_unsupported: self.refuse_unsupported_languages,
+            },
+        }
+    }
+}

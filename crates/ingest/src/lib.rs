@@ -50,15 +50,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.storage_timeout,
     )
     .map_err(anyhow::Error::msg)?;
-    let policy = validate::Policy {
-        max_body_bytes: config.max_body_bytes,
-        max_title_chars: config.max_title_chars,
-        html: config.html,
-        languages: language::LanguagePolicy {
-            supported: config.languages.clone(),
-            refuse_unsupported: config.refuse_unsupported_languages,
-        },
-    };
+    let policy = config.policy();
     let ingestor = Arc::new(ingestor::Ingestor::new(publisher, policy, dedup));
     let keys = auth::ApiKeys::new(config.api_keys.clone());
     if !keys.enabled() {

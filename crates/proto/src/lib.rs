@@ -2,6 +2,7 @@
 //! the four services, generated from `proto/newsflow/v1`.
 
 pub mod codec;
+pub mod json;
 
 /// `newsflow.v1`: every message and service of the pipeline.
 pub mod v1 {

@@ -1,0 +1,151 @@
+//! `newsflow get ID` and `newsflow entity NAME`: what storage holds, over its gRPC API.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use newsflow_proto::v1::{
+    EntityTimelineRequest, GetArticleRequest, SearchEntitiesRequest,
+    storage_service_client::StorageServiceClient,
+};
+use tonic::transport::Channel;
+
+/// Where storage is.
+#[derive(Args, Clone, Debug)]
+pub struct StorageTarget {
+    /// Storage's gRPC address.
+    #[arg(
+        long,
+        env = "NEWSFLOW_STORAGE_ADDR",
+        default_value = "http://127.0.0.1:50054"
+    )]
+    storage: String,
+}
+
+impl StorageTarget {
+    async fn connect(&self) -> anyhow::Result<StorageServiceClient<Channel>> {
+        let channel = tonic::transport::Endpoint::from_shared(self.storage.clone())
+            .with_context(|| format!("{:?} is not a gRPC address", self.storage))?
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .with_context(|| format!("connecting to storage at {}", self.storage))?;
+        Ok(StorageServiceClient::new(channel).max_decoding_message_size(64 << 20))
+    }
+}
+
+/// Arguments of `newsflow get`.
+#[derive(Args)]
+pub struct GetArgs {
+    /// The article id (as ingest answered it).
+    id: String,
+    #[command(flatten)]
+    target: StorageTarget,
+    /// Print the `AnalyzedArticle` in protobuf's canonical JSON mapping.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `newsflow entity`.
+#[derive(Args)]
+pub struct EntityArgs {
+    /// A name, or its start ("Putin", "Vladimir P"); close misspellings are found too.
+    name: String,
+    #[command(flatten)]
+    target: StorageTarget,
+    /// Print the timeline in protobuf's canonical JSON mapping.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn get(args: &GetArgs) -> anyhow::Result<()> {
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let mut client = args.target.connect().await?;
+        let document = client
+            .get_article(GetArticleRequest {
+                id: args.id.clone(),
+            })
+            .await
+            .map_err(|status| anyhow::anyhow!("{}: {}", status.code(), status.message()))?
+            .into_inner();
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&newsflow_proto::json::to_json(&document))?
+            );
+        } else {
+            crate::render::print(&document);
+        }
+        Ok(())
+    })
+}
+
+pub fn entity(args: &EntityArgs) -> anyhow::Result<()> {
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let mut client = args.target.connect().await?;
+        let matches = client
+            .search_entities(SearchEntitiesRequest {
+                query: args.name.clone(),
+                fuzzy: true,
+                limit: 5,
+                ..Default::default()
+            })
+            .await
+            .map_err(|status| anyhow::anyhow!("{}: {}", status.code(), status.message()))?
+            .into_inner()
+            .entities;
+        let Some(best) = matches.first() else {
+            bail!("no stored entity matches {:?}", args.name);
+        };
+        let timeline = client
+            .entity_timeline(EntityTimelineRequest {
+                entity_key: best.key.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|status| anyhow::anyhow!("{}: {}", status.code(), status.message()))?
+            .into_inner();
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&newsflow_proto::json::to_json(&timeline))?
+            );
+            return Ok(());
+        }
+        println!(
+            "{} ({}), in {} articles",
+            timeline.canonical_name, timeline.entity_key, best.article_count
+        );
+        if matches.len() > 1 {
+            let others: Vec<String> = matches[1..]
+                .iter()
+                .map(|m| format!("{} ({})", m.canonical_name, m.key))
+                .collect();
+            println!("also matching: {}", others.join(", "));
+        }
+        println!(
+            "\n{:<10} {:>8} {:>8} {:>7} {:>4} {:>4} {:>4}  who takes stances toward it",
+            "day", "articles", "mentions", "mean", "neg", "neu", "pos"
+        );
+        for day in &timeline.days {
+            let speakers: Vec<String> = day
+                .speakers
+                .iter()
+                .take(3)
+                .map(|s| format!("{} {:+.2} ({})", s.speaker_name, s.mean_polarity, s.stances))
+                .collect();
+            println!(
+                "{:<10} {:>8} {:>8} {:>+7.2} {:>4} {:>4} {:>4}  {}",
+                day.date,
+                day.articles,
+                day.mentions,
+                day.mean_polarity,
+                day.negative,
+                day.neutral,
+                day.positive,
+                speakers.join("; ")
+            );
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,194 @@
+//! The whole pipeline, as a user drives it: articles in through `newsflow submit` (HTTP and
+//! gRPC), `article.processed` out through `newsflow tail`, and the stored result read back with
+//! `newsflow get` and `newsflow entity`.
+
+use std::{collections::HashMap, time::Duration};
+
+use newsflow_e2e::{Options, Pipeline, assert_stored_once, bbc_csv, event_id, root, scratch};
+use newsflow_proto::v1::{AnalyzedArticle, EntityTimelineResponse, EntityType, Polarity, target};
+
+fn ids(outcomes: &[serde_json::Value]) -> Vec<String> {
+    outcomes
+        .iter()
+        .map(|outcome| {
+            assert_eq!(outcome["outcome"], "accepted", "{outcome}");
+            outcome["id"].as_str().expect("an id").to_owned()
+        })
+        .collect()
+}
+
+/// The people and the topics stances were taken toward, by name.
+fn people_and_stances(document: &AnalyzedArticle) -> (Vec<String>, Vec<(String, String, i32)>) {
+    let analysis = document.analysis.clone().unwrap_or_default();
+    let names: HashMap<String, String> = analysis
+        .entities
+        .iter()
+        .map(|e| (e.id.clone(), e.canonical_name.clone()))
+        .collect();
+    let people = analysis
+        .entities
+        .iter()
+        .filter(|e| e.r#type == EntityType::Person as i32)
+        .map(|e| e.canonical_name.clone())
+        .collect();
+    let stances = analysis
+        .stances
+        .iter()
+        .filter_map(
+            |s| match s.target.as_ref().and_then(|t| t.target.as_ref()) {
+                Some(target::Target::Topic(topic)) => Some((
+                    names.get(&s.holder_entity_id).cloned().unwrap_or_default(),
+                    topic.clone(),
+                    s.polarity,
+                )),
+                _ => None,
+            },
+        )
+        .collect();
+    (people, stances)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn example_article_over_http_and_grpc_comes_out_processed_and_queryable() {
+    let pipeline = Pipeline::start(
+        "example",
+        Options {
+            topics: "Western troops,air support,ground troops",
+            ..Options::default()
+        },
+    )
+    .await;
+    let tail = pipeline.tail().await;
+
+    let example = root().join("../shared/examples/western-troops-ukraine.txt");
+    let text = std::fs::read_to_string(&example).expect("the shared example article");
+    let over_grpc = ids(&pipeline.submit(&[example.to_str().unwrap()]));
+    // The same text under another external id is another article, sent as JSON over HTTP.
+    let json = scratch("example").join("example.json");
+    std::fs::write(
+        &json,
+        serde_json::json!({"external_id": "western-troops-http", "title": "Western troops",
+                           "source": "e2e", "body": text})
+        .to_string(),
+    )
+    .unwrap();
+    let over_http = ids(&pipeline.submit(&[
+        "--http",
+        &pipeline.ingest_http.clone(),
+        json.to_str().unwrap(),
+    ]));
+    let all: Vec<String> = over_grpc.iter().chain(&over_http).cloned().collect();
+    assert_ne!(over_grpc, over_http);
+
+    let events = tail
+        .wait_for(&all, Duration::from_secs(300), Duration::from_secs(1))
+        .await;
+    for id in &all {
+        let event = events
+            .iter()
+            .find(|e| &event_id(e) == id)
+            .expect("an event per article");
+        let document = event.article.as_ref().expect("the analyzed article");
+        let (people, stances) = people_and_stances(document);
+        for person in ["Putin", "Peskov", "Zelensky", "Macron", "Trump"] {
+            assert!(
+                people.iter().any(|name| name.contains(person)),
+                "{person} among the people of {id}: {people:?}"
+            );
+        }
+        assert!(
+            stances
+                .iter()
+                .any(|(holder, topic, polarity)| holder.contains("Putin")
+                    && topic == "Western troops"
+                    && *polarity == Polarity::Negative as i32),
+            "Putin against Western troops: {stances:?}"
+        );
+        let statements = &document.analysis.as_ref().unwrap().statements;
+        assert!(
+            statements
+                .iter()
+                .any(|s| s.speaker_text == "Peskov" && s.content.contains("You cannot guarantee")),
+            "Peskov's quote attributed to him"
+        );
+        let stages: Vec<&str> = document.stages.iter().map(|s| s.stage.as_str()).collect();
+        assert_eq!(stages, ["ingest", "extractor", "stance"]);
+
+        // Stored, and `newsflow get` prints the same document in canonical JSON.
+        let got = pipeline.newsflow(&["get", id, "--json"]);
+        assert!(
+            got.status.success(),
+            "{}",
+            String::from_utf8_lossy(&got.stderr)
+        );
+        let stored: AnalyzedArticle =
+            newsflow_proto::json::from_json(&String::from_utf8_lossy(&got.stdout)).unwrap();
+        assert_eq!(&stored, document);
+    }
+
+    let timeline = pipeline.newsflow(&["entity", "Putin", "--json"]);
+    assert!(
+        timeline.status.success(),
+        "{}",
+        String::from_utf8_lossy(&timeline.stderr)
+    );
+    let timeline: EntityTimelineResponse =
+        newsflow_proto::json::from_json(&String::from_utf8_lossy(&timeline.stdout)).unwrap();
+    assert!(timeline.canonical_name.contains("Putin"), "{timeline:?}");
+    let articles: u32 = timeline.days.iter().map(|d| d.articles).sum();
+    assert_eq!(articles, 2, "both copies mention Putin: {timeline:?}");
+    assert!(
+        timeline
+            .days
+            .iter()
+            .map(|d| d.negative + d.neutral + d.positive)
+            .sum::<u32>()
+            > 0,
+        "stances toward Putin are counted: {timeline:?}"
+    );
+
+    assert_stored_once(&pipeline.database().await, &all).await;
+    drop(tail);
+    pipeline.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hundred_bbc_articles_are_stored_and_published_exactly_once() {
+    let pipeline = Pipeline::start("bbc", Options::default()).await;
+    let tail = pipeline.tail().await;
+    let csv = bbc_csv(100, &scratch("bbc").join("bbc-100.csv"));
+
+    let outcomes = pipeline.submit(&[csv.to_str().unwrap(), "--source", "bbc"]);
+    let submitted = ids(&outcomes);
+    assert_eq!(submitted.len(), 100);
+
+    let events = tail
+        .wait_for(&submitted, Duration::from_secs(900), Duration::from_secs(3))
+        .await;
+    let mut published: HashMap<String, usize> = HashMap::new();
+    for event in &events {
+        *published.entry(event_id(event)).or_default() += 1;
+    }
+    assert_eq!(published.len(), 100, "only the submitted articles came out");
+    let twice: Vec<_> = published.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "published more than once: {twice:?}");
+    assert_stored_once(&pipeline.database().await, &submitted).await;
+
+    // Sent again, every one is a duplicate (ingest asks storage), and nothing flows.
+    let again = pipeline.submit(&[csv.to_str().unwrap(), "--source", "bbc"]);
+    assert!(
+        again
+            .iter()
+            .all(|outcome| outcome["outcome"] == "duplicate"),
+        "{again:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        tail.events().len(),
+        events.len(),
+        "duplicates are not processed again"
+    );
+
+    drop(tail);
+    pipeline.stop().await;
+}

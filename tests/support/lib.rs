@@ -1,0 +1,551 @@
+//! The end-to-end harness: the four service binaries started against the local RabbitMQ and
+//! PostgreSQL under a unique bus prefix and database, fed and followed through the `newsflow`
+//! command (`submit`, `tail`, `get`, `entity`) as a user would, and killed or restarted at will.
+//!
+//! The binaries are the ones `cargo build --workspace --bins` leaves in the target folder;
+//! `cargo test --workspace` builds them too (each service has integration tests of its own).
+//! Each service's log goes to `target/e2e-logs/<prefix>-<service>.log`.
+
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use lapin::{
+    Connection, ConnectionProperties,
+    options::{ExchangeDeleteOptions, QueueDeclareOptions, QueueDeleteOptions},
+    types::FieldTable,
+};
+use newsflow_bus::{Topology, topology::ARTICLE_PROCESSED};
+use newsflow_proto::v1::ArticleProcessed;
+use sqlx::{Connection as _, PgConnection, PgPool};
+
+/// The services in the order they start: each one's consumers find their queues, and ingest
+/// can ask storage about duplicates.
+pub const SERVICES: [&str; 4] = ["storage", "stance", "extractor", "ingest"];
+
+/// The retry delay every process here uses (short, so retried work is seen within a test).
+const RETRY_DELAYS: &str = "1s";
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// A binary of the workspace, as built into the target folder beside this test binary.
+pub fn binary(name: &str) -> PathBuf {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let profile_dir = test_binary
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let path = profile_dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (`cargo build --workspace --bins`)",
+        path.display()
+    );
+    path
+}
+
+pub fn amqp_url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+fn admin_database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// How a pipeline is set up.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// `accurate` or `fast` (both the extractor and stance load the NER models).
+    pub ner_mode: &'static str,
+    /// Topics the stance service treats as targets.
+    pub topics: &'static str,
+    /// Extra environment per service.
+    pub env: Vec<(&'static str, &'static str, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            ner_mode: "accurate",
+            topics: "",
+            env: Vec::new(),
+        }
+    }
+}
+
+/// A running pipeline: four service processes, a database and a bus prefix of its own.
+pub struct Pipeline {
+    pub prefix: String,
+    pub database: String,
+    pub database_url: String,
+    pub ingest_grpc: String,
+    pub ingest_http: String,
+    pub storage_grpc: String,
+    grpc_ports: HashMap<&'static str, u16>,
+    options: Options,
+    children: HashMap<&'static str, Child>,
+    logs: PathBuf,
+}
+
+impl Pipeline {
+    /// Creates the database and starts the four services, each serving before the next starts.
+    pub async fn start(name: &str, options: Options) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let unique = format!(
+            "{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let prefix = format!("e2e-{name}-{unique}");
+        let database = format!("e2e_{name}_{unique}").replace('-', "_");
+        let admin = admin_database_url();
+        let mut connection = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+            panic!("cannot reach PostgreSQL at {admin}: {e} (bash .ci/run starts it)")
+        });
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+            .execute(&mut connection)
+            .await
+            .expect("create the test database");
+        let database_url = match admin.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{database}"),
+            None => panic!("DATABASE_URL {admin} names no database"),
+        };
+        let grpc_ports: HashMap<&'static str, u16> = SERVICES
+            .iter()
+            .map(|&service| (service, free_port()))
+            .collect();
+        let ingest_http = format!("http://127.0.0.1:{}", free_port());
+        let logs = root().join("target/e2e-logs");
+        std::fs::create_dir_all(&logs).expect("the log folder");
+        let mut pipeline = Self {
+            ingest_grpc: format!("http://127.0.0.1:{}", grpc_ports["ingest"]),
+            storage_grpc: format!("http://127.0.0.1:{}", grpc_ports["storage"]),
+            ingest_http,
+            prefix,
+            database,
+            database_url,
+            grpc_ports,
+            options,
+            children: HashMap::new(),
+            logs,
+        };
+        for service in SERVICES {
+            pipeline.spawn(service);
+            pipeline.wait_serving(service).await;
+        }
+        pipeline
+    }
+
+    fn spawn(&mut self, service: &'static str) {
+        let log_path = self.logs.join(format!("{}-{service}.log", self.prefix));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .expect("the service log");
+        let grpc = format!("127.0.0.1:{}", self.grpc_ports[service]);
+        let mut command = Command::new(binary(&format!("newsflow-{service}")));
+        command
+            .current_dir(root())
+            .env("NEWSFLOW_AMQP_URL", amqp_url())
+            .env("NEWSFLOW_BUS_PREFIX", &self.prefix)
+            .env("NEWSFLOW_RETRY_DELAYS", RETRY_DELAYS)
+            .env("NEWSFLOW_CONFIRM_TIMEOUT", "5s")
+            .env("NEWSFLOW_SHUTDOWN_GRACE", "5s")
+            .env("NEWSFLOW_METRICS_ADDR", "off")
+            .env("NEWSFLOW_LOG", "info")
+            .env("NEWSFLOW_NER_MODE", self.options.ner_mode)
+            .env("HOSTNAME", format!("{service}-e2e"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log);
+        match service {
+            "storage" => {
+                command
+                    .env("NEWSFLOW_STORAGE_GRPC_ADDR", &grpc)
+                    .env("NEWSFLOW_DATABASE_URL", &self.database_url);
+            }
+            "stance" => {
+                command
+                    .env("NEWSFLOW_STANCE_GRPC_ADDR", &grpc)
+                    .env("NEWSFLOW_TOPICS", self.options.topics);
+            }
+            "extractor" => {
+                command.env("NEWSFLOW_EXTRACTOR_GRPC_ADDR", &grpc);
+            }
+            "ingest" => {
+                command
+                    .env("NEWSFLOW_INGEST_GRPC_ADDR", &grpc)
+                    .env(
+                        "NEWSFLOW_INGEST_HTTP_ADDR",
+                        self.ingest_http.trim_start_matches("http://"),
+                    )
+                    .env("NEWSFLOW_STORAGE_ADDR", &self.storage_grpc);
+            }
+            other => panic!("no service {other}"),
+        }
+        for (target, key, value) in &self.options.env {
+            if *target == service {
+                command.env(key, value);
+            }
+        }
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting newsflow-{service}: {e}"));
+        self.children.insert(service, child);
+    }
+
+    /// Waits until the service answers its gRPC health check with SERVING.
+    pub async fn wait_serving(&mut self, service: &'static str) {
+        let address = format!("http://127.0.0.1:{}", self.grpc_ports[service]);
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while Instant::now() < deadline {
+            if let Some(child) = self.children.get_mut(service)
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!(
+                    "newsflow-{service} exited ({status}): see {}",
+                    self.log_path(service)
+                );
+            }
+            if serving(&address).await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!(
+            "newsflow-{service} did not serve within 3 minutes: see {}",
+            self.log_path(service)
+        );
+    }
+
+    pub fn log_path(&self, service: &str) -> String {
+        self.logs
+            .join(format!("{}-{service}.log", self.prefix))
+            .display()
+            .to_string()
+    }
+
+    /// `kill -9` of a service: no shutdown, no acks; what it held goes back to its queue.
+    pub fn kill(&mut self, service: &'static str) {
+        let mut child = self.children.remove(service).expect("the service runs");
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+    }
+
+    /// Starts a service again, as it was configured, and waits until it serves.
+    pub async fn restart(&mut self, service: &'static str) {
+        self.spawn(service);
+        self.wait_serving(service).await;
+    }
+
+    /// Runs the `newsflow` command with this pipeline's addresses and bus in its environment.
+    pub fn newsflow(&self, args: &[&str]) -> std::process::Output {
+        self.newsflow_command(args)
+            .output()
+            .expect("the newsflow command runs")
+    }
+
+    fn newsflow_command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binary("newsflow"));
+        command
+            .current_dir(root())
+            .args(args)
+            .env("NEWSFLOW_AMQP_URL", amqp_url())
+            .env("NEWSFLOW_BUS_PREFIX", &self.prefix)
+            .env("NEWSFLOW_RETRY_DELAYS", RETRY_DELAYS)
+            .env("NEWSFLOW_INGEST_GRPC", &self.ingest_grpc)
+            .env("NEWSFLOW_STORAGE_ADDR", &self.storage_grpc)
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// `newsflow submit ARGS --json`: one outcome per article, in input order.
+    pub fn submit(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        let mut all = vec!["submit", "--json"];
+        all.extend_from_slice(args);
+        let output = self.newsflow(&all);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("submit printed {line:?} ({e}); stderr: {stderr}"))
+            })
+            .collect()
+    }
+
+    /// Starts `newsflow tail --durable events`, its queue declared before this returns, so
+    /// that no event published from now on is missed.
+    pub async fn tail(&self) -> Tail {
+        let name = "events";
+        let topology = Topology::new(
+            self.prefix.clone(),
+            vec![Duration::from_secs(1)],
+            [(format!("tail.{name}").as_str(), ARTICLE_PROCESSED)],
+        );
+        let connection = broker().await;
+        let channel = connection.create_channel().await.expect("channel");
+        topology
+            .declare(&channel)
+            .await
+            .expect("declare the tail queue");
+        let _ = connection.close(200, "declared".into()).await;
+
+        let mut child = self
+            .newsflow_command(&["tail", "--durable", name])
+            .env("NEWSFLOW_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("newsflow tail starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&events);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let event: ArticleProcessed = newsflow_proto::json::from_json(&line)
+                    .unwrap_or_else(|e| {
+                        panic!("tail printed {line:?}, not an ArticleProcessed: {e}")
+                    });
+                sink.lock().expect("events").push(event);
+            }
+        });
+        Tail { child, events }
+    }
+
+    /// A connection pool on this pipeline's database.
+    pub async fn database(&self) -> PgPool {
+        PgPool::connect(&self.database_url)
+            .await
+            .expect("the pipeline's database")
+    }
+
+    /// Ready messages in one of this pipeline's queues (`extractor`, `stance`, `storage`).
+    pub async fn ready_in(&self, stage: &str) -> u32 {
+        let connection = broker().await;
+        let channel = connection.create_channel().await.expect("channel");
+        let queue = channel
+            .queue_declare(
+                format!("{}.{stage}", self.prefix).as_str().into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .expect("the queue exists");
+        let _ = connection.close(200, "counted".into()).await;
+        queue.message_count()
+    }
+
+    /// Stops the services and removes the database and the broker objects.
+    pub async fn stop(mut self) {
+        for (_, mut child) in self.children.drain() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let connection = broker().await;
+        let channel = connection.create_channel().await.expect("channel");
+        let mut queues = Vec::new();
+        for stage in ["extractor", "stance", "storage", "tail.events"] {
+            let work = format!("{}.{stage}", self.prefix);
+            queues.push(format!("{work}.dead"));
+            queues.push(format!("{work}.retry.1000ms"));
+            queues.push(work);
+        }
+        for queue in queues {
+            let _ = channel
+                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                .await;
+        }
+        let _ = channel
+            .exchange_delete(
+                self.prefix.as_str().into(),
+                ExchangeDeleteOptions::default(),
+            )
+            .await;
+        let _ = connection.close(200, "cleaned".into()).await;
+        if let Ok(mut admin) = PgConnection::connect(&admin_database_url()).await {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.database
+            )))
+            .execute(&mut admin)
+            .await;
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        // A failed test leaves no processes behind (its queues and database stay, for a look).
+        for (_, child) in self.children.iter_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+async fn serving(address: &str) -> bool {
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let Ok(endpoint) = tonic::transport::Endpoint::from_shared(address.to_owned()) else {
+        return false;
+    };
+    let Ok(channel) = endpoint
+        .connect_timeout(Duration::from_secs(1))
+        .connect()
+        .await
+    else {
+        return false;
+    };
+    let answer = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await;
+    matches!(answer, Ok(response) if response.get_ref().status == 1)
+}
+
+pub async fn broker() -> Connection {
+    Connection::connect(&amqp_url(), ConnectionProperties::default())
+        .await
+        .expect("RabbitMQ answers (bash .ci/run starts it)")
+}
+
+/// A running `newsflow tail` and the events it has printed so far.
+pub struct Tail {
+    child: Child,
+    events: Arc<Mutex<Vec<ArticleProcessed>>>,
+}
+
+impl Tail {
+    /// The events printed so far.
+    pub fn events(&self) -> Vec<ArticleProcessed> {
+        self.events.lock().expect("events").clone()
+    }
+
+    /// Waits until events for every id in `ids` have been printed, then `settle` longer for
+    /// any duplicate to show; panics after `timeout`, naming the ids still missing.
+    pub async fn wait_for(
+        &self,
+        ids: &[String],
+        timeout: Duration,
+        settle: Duration,
+    ) -> Vec<ArticleProcessed> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let seen: std::collections::HashSet<String> =
+                self.events().iter().map(event_id).collect();
+            let missing: Vec<&String> = ids.iter().filter(|id| !seen.contains(*id)).collect();
+            if missing.is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {} articles never came out as article.processed within {timeout:?}: {:?}",
+                missing.len(),
+                ids.len(),
+                &missing[..missing.len().min(5)]
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        tokio::time::sleep(settle).await;
+        self.events()
+    }
+}
+
+impl Drop for Tail {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The article id of an event.
+pub fn event_id(event: &ArticleProcessed) -> String {
+    event
+        .article
+        .as_ref()
+        .and_then(|document| document.article.as_ref())
+        .map(|article| article.id.clone())
+        .unwrap_or_default()
+}
+
+/// The first `count` articles of the BBC validation set, as a CSV file `newsflow submit` reads.
+pub fn bbc_csv(count: usize, path: &Path) -> PathBuf {
+    let source = root().join("../shared/data/bbc/val.csv");
+    let mut reader = csv::Reader::from_path(&source).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the shared data sits beside the checkout)",
+            source.display()
+        )
+    });
+    let mut writer = csv::Writer::from_path(path).expect("a temporary CSV");
+    writer.write_record(["text", "category"]).expect("header");
+    for record in reader.records().take(count) {
+        writer
+            .write_record(&record.expect("a BBC row"))
+            .expect("row");
+    }
+    writer.flush().expect("flushed");
+    path.to_owned()
+}
+
+/// A scratch folder under the target folder, unique to this process and `name`.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = root()
+        .join("target/e2e-scratch")
+        .join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+/// Asserts each article is stored once, whole: one row, and as many entity, statement and
+/// stance rows as its stored document holds (a redelivery replaced them rather than adding).
+pub async fn assert_stored_once(database: &PgPool, ids: &[String]) {
+    let rows: Vec<(String, i32, i32, i32, i64, i64, i64)> = sqlx::query_as(
+        "SELECT a.id, a.entity_count, a.statement_count, a.stance_count, \
+             (SELECT count(*) FROM article_entities e WHERE e.article_id = a.id), \
+             (SELECT count(*) FROM statements s WHERE s.article_id = a.id), \
+             (SELECT count(*) FROM stances t WHERE t.article_id = a.id) \
+         FROM articles a WHERE a.id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(database)
+    .await
+    .expect("query the stored articles");
+    assert_eq!(rows.len(), ids.len(), "every article is stored, and once");
+    for (id, entities, statements, stances, entity_rows, statement_rows, stance_rows) in rows {
+        assert_eq!(
+            (entities as i64, statements as i64, stances as i64),
+            (entity_rows, statement_rows, stance_rows),
+            "article {id}: its rows match its document"
+        );
+    }
+}
