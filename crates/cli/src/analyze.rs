@@ -100,7 +100,7 @@ impl Analyzer {
 }
 
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
-    let stdin = args.file == PathBuf::from("-");
+    let stdin = args.file.as_os_str() == "-";
     let body = if stdin {
         let mut text = String::new();
         std::io::stdin()
