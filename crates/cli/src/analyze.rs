@@ -29,6 +29,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("reading {}", args.file.display()))?;
     let pipeline = statement_pipeline(
         args.models.load()?,
+        args.models.typer()?,
         StatementFinder::load(&args.statements_model)?,
     );
     let doc = pipeline.run(&text)?;

@@ -79,6 +79,13 @@ fn default_model() -> PathBuf {
     PathBuf::from(DEFAULT_NER_MODEL)
 }
 
+/// Loads the fine-typing stage over the gazetteers in `dir`.
+fn load_typer(dir: &std::path::Path) -> anyhow::Result<newsflow_nlp::types::FineTyper> {
+    use anyhow::Context;
+    newsflow_nlp::types::FineTyper::load(dir)
+        .with_context(|| format!("loading the gazetteers from {}", dir.display()))
+}
+
 fn main() -> anyhow::Result<()> {
     stance::one_thread_by_default();
     match Cli::parse().command {

@@ -54,6 +54,7 @@ async fn western_troops_example() {
             ner_model: root().join("models/ner-perceptron"),
             ner_neural_model: root().join("models/ner-minilm"),
             ner_base_model: root().join("models/base/all-MiniLM-L6-v2"),
+            gazetteers: root().join("models/gazetteers"),
             ..config.ner.clone()
         },
         ..config
