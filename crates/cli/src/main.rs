@@ -73,6 +73,9 @@ enum BenchTask {
     Ner(bench::BenchArgs),
     /// Targets per second of the stance classifier, and peak memory.
     Stance(stance::BenchArgs),
+    /// Articles per second of the stance service's whole analysis (statements, targets,
+    /// classification) over the extractor's entities, and peak memory.
+    Articles(bench::ArticlesArgs),
 }
 
 fn default_model() -> PathBuf {
@@ -117,6 +120,9 @@ fn main() -> anyhow::Result<()> {
         Command::Bench {
             task: BenchTask::Ner(args),
         } => bench::run(&args),
+        Command::Bench {
+            task: BenchTask::Articles(args),
+        } => bench::articles(&args),
         Command::Health(args) => health::run(&args),
     }
 }
