@@ -5,7 +5,7 @@ use std::{collections::HashSet, process::Command, time::Duration};
 
 use newsflow_e2e::{Options, Pipeline, assert_stored_once, bbc_csv, event_id, scratch};
 
-const ARTICLES: usize = 100;
+const ARTICLES: usize = 40;
 
 fn rabbitmqctl(args: &[&str]) {
     let output = Command::new("rabbitmqctl")

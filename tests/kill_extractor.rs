@@ -5,7 +5,7 @@ use std::{collections::HashSet, time::Duration};
 
 use newsflow_e2e::{Options, Pipeline, assert_stored_once, bbc_csv, event_id, scratch};
 
-const ARTICLES: usize = 100;
+const ARTICLES: usize = 40;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn extractor_killed_mid_batch_loses_and_duplicates_nothing() {

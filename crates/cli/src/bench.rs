@@ -1,5 +1,7 @@
 //! `newsflow bench ner`: throughput of the entity pipeline over real articles (the BBC CSV),
-//! on the calling thread, and the process's peak resident memory.
+//! on the calling thread, and the process's peak resident memory. `newsflow bench articles`:
+//! the same articles through the extractor's entity pipeline and then the stance service's
+//! whole analysis (statements, targets, classification), each part timed on its own.
 
 use anyhow::Context;
 use clap::Args;
@@ -24,9 +26,39 @@ pub struct BenchArgs {
     runs: usize,
 }
 
+/// Arguments of `newsflow bench articles`.
+#[derive(Args)]
+pub struct ArticlesArgs {
+    /// CSV of articles with a header `text,category`.
+    #[arg(long, default_value = "../shared/data/bbc/val.csv")]
+    csv: PathBuf,
+    /// NER models (the extractor's part).
+    #[command(flatten)]
+    models: crate::ner::ModelArgs,
+    /// Stance model directory.
+    #[arg(long, default_value = newsflow_nlp::stance::DEFAULT_MODEL_DIR)]
+    stance_model: PathBuf,
+    /// Statements model directory.
+    #[arg(long, default_value = crate::statements::DEFAULT_MODEL)]
+    statements_model: PathBuf,
+    /// Topics treated as targets besides the entities, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    topics: Vec<String>,
+    /// Only the first this many articles.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Timed runs over the articles; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+}
+
 fn read_articles(args: &BenchArgs) -> anyhow::Result<Vec<String>> {
-    let mut reader = csv::Reader::from_path(&args.csv)
-        .with_context(|| format!("opening {}", args.csv.display()))?;
+    read_csv(&args.csv)
+}
+
+fn read_csv(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
     let headers = reader.headers()?.clone();
     let text_col = headers
         .iter()
@@ -151,6 +183,127 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             words as f64 / cpu
         );
     }
+    match peak_rss_kb() {
+        Some(kb) => println!("peak RSS (VmHWM) {:.1} MB", kb as f64 / 1024.0),
+        None => println!("peak RSS unavailable (no /proc/self/status)"),
+    }
+    Ok(())
+}
+
+/// Times the extractor's entity pipeline and the stance service's analysis per article, and
+/// prints a table: articles/s of each part and of both, targets/s of the stance part.
+pub fn articles(args: &ArticlesArgs) -> anyhow::Result<()> {
+    use newsflow_nlp::{
+        normalize::normalize, stance::StanceClassifier, statements::StatementFinder,
+    };
+    anyhow::ensure!(args.runs > 0, "--runs must be at least 1");
+    let mut articles = read_csv(&args.csv)?;
+    if let Some(limit) = args.limit {
+        articles.truncate(limit);
+    }
+    let texts: Vec<String> = articles.iter().map(|a| normalize(a)).collect();
+    let load_started = Instant::now();
+    let entities_pipeline =
+        newsflow_nlp::entity_pipeline(args.models.load()?, args.models.typer()?);
+    let models = newsflow_stance::analyze::Models {
+        statements: StatementFinder::load(&args.statements_model).with_context(|| {
+            format!(
+                "loading the statement models from {}",
+                args.statements_model.display()
+            )
+        })?,
+        stance: StanceClassifier::load_with_base(&args.stance_model, &args.models.base_model)
+            .with_context(|| {
+                format!(
+                    "loading the stance model from {}",
+                    args.stance_model.display()
+                )
+            })?,
+    };
+    let load_s = load_started.elapsed().as_secs_f64();
+    let topics: Vec<String> = args
+        .topics
+        .iter()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+
+    let (mut extract_s, mut stance_s, mut stance_cpu_s) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut entities_n, mut statements_n, mut targets_n) = (0usize, 0usize, 0usize);
+    for _ in 0..args.runs {
+        let started = Instant::now();
+        let mut extracted = Vec::with_capacity(texts.len());
+        for text in &texts {
+            let mut doc = Doc::from_normalized(text.clone());
+            entities_pipeline.process(&mut doc)?;
+            extracted.push(newsflow_extractor::convert::entities(&doc));
+        }
+        extract_s.push(started.elapsed().as_secs_f64());
+        entities_n = extracted.iter().map(Vec::len).sum();
+
+        let started = Instant::now();
+        let cpu_started = cpu_seconds();
+        (statements_n, targets_n) = (0, 0);
+        for (text, entities) in texts.iter().zip(&extracted) {
+            let classified = newsflow_stance::analyze::classify(&models, text, entities, &topics)?;
+            statements_n += classified.statements.len();
+            targets_n += classified.stances.len();
+        }
+        stance_s.push(started.elapsed().as_secs_f64());
+        if let (Some(a), Some(b)) = (cpu_started, cpu_seconds()) {
+            stance_cpu_s.push(b - a);
+        }
+    }
+    let (extract, stance) = (median(extract_s), median(stance_s));
+    let n = texts.len() as f64;
+    println!(
+        "{} articles from {}, NER {} mode, {} entities, {} statements, {} targets ({} topics), {} runs, {} thread(s); models loaded in {:.2}s",
+        texts.len(),
+        args.csv.display(),
+        args.models.mode,
+        entities_n,
+        statements_n,
+        targets_n,
+        topics.len(),
+        args.runs,
+        threads(),
+        load_s
+    );
+    println!(
+        "{:<44} {:>10} {:>12} {:>12}",
+        "part", "median s", "articles/s", "targets/s"
+    );
+    println!(
+        "{:<44} {:>10.3} {:>12.2} {:>12}",
+        "extraction (entity pipeline)",
+        extract,
+        n / extract,
+        "-"
+    );
+    println!(
+        "{:<44} {:>10.3} {:>12.2} {:>12.1}",
+        "stance analysis (statements+targets+stance)",
+        stance,
+        n / stance,
+        targets_n as f64 / stance
+    );
+    if stance_cpu_s.len() == args.runs {
+        let cpu = median(stance_cpu_s);
+        println!(
+            "{:<44} {:>10.3} {:>12.2} {:>12.1}",
+            "  the same per CPU second",
+            cpu,
+            n / cpu,
+            targets_n as f64 / cpu
+        );
+    }
+    println!(
+        "{:<44} {:>10.3} {:>12.2} {:>12.1}",
+        "both (extractor + stance service)",
+        extract + stance,
+        n / (extract + stance),
+        targets_n as f64 / (extract + stance)
+    );
     match peak_rss_kb() {
         Some(kb) => println!("peak RSS (VmHWM) {:.1} MB", kb as f64 / 1024.0),
         None => println!("peak RSS unavailable (no /proc/self/status)"),

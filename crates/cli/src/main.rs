@@ -103,10 +103,20 @@ enum BenchTask {
     Ner(bench::BenchArgs),
     /// Targets per second of the stance classifier, and peak memory.
     Stance(stance::BenchArgs),
+    /// Articles per second of the stance service's whole analysis (statements, targets,
+    /// classification) over the extractor's entities, and peak memory.
+    Articles(bench::ArticlesArgs),
 }
 
 fn default_model() -> PathBuf {
     PathBuf::from(DEFAULT_NER_MODEL)
+}
+
+/// Loads the fine-typing stage over the gazetteers in `dir`.
+fn load_typer(dir: &std::path::Path) -> anyhow::Result<newsflow_nlp::types::FineTyper> {
+    use anyhow::Context;
+    newsflow_nlp::types::FineTyper::load(dir)
+        .with_context(|| format!("loading the gazetteers from {}", dir.display()))
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
@@ -147,6 +157,9 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         Command::Bench {
             task: BenchTask::Ner(args),
         } => bench::run(&args)?,
+        Command::Bench {
+            task: BenchTask::Articles(args),
+        } => bench::articles(&args)?,
         Command::Health(args) => health::run(&args)?,
     }
     Ok(done)

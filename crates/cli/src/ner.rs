@@ -66,9 +66,17 @@ pub struct ModelArgs {
     /// Accurate mode, speed experiments only: run just the first N encoder layers.
     #[arg(long)]
     pub layers: Option<usize>,
+    /// Gazetteers of the fine-typing stage, fetched by scripts/fetch-gazetteers.sh.
+    #[arg(long, default_value = newsflow_nlp::gazetteer::DEFAULT_GAZETTEERS_DIR)]
+    pub gazetteers: PathBuf,
 }
 
 impl ModelArgs {
+    /// Loads the fine-typing stage over the gazetteers.
+    pub fn typer(&self) -> anyhow::Result<newsflow_nlp::types::FineTyper> {
+        crate::load_typer(&self.gazetteers)
+    }
+
     /// Loads the tagger of the chosen mode.
     pub fn load(&self) -> anyhow::Result<NerTagger> {
         let paths = NerPaths {

@@ -63,6 +63,17 @@ pub struct EvalArgs {
     /// Score only this member of the ensemble (0-based).
     #[arg(long)]
     member: Option<usize>,
+    /// Only the first this many targets of the file.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Give a governing stance predicate ("ruled out", "backed"; see
+    /// `newsflow_nlp::stance::predicates`) precedence over the model, as the stance service
+    /// does for speakers.
+    #[arg(long)]
+    predicates: bool,
+    /// Write each target's prediction and probabilities here, one JSON line each.
+    #[arg(long)]
+    predictions: Option<PathBuf>,
     /// Print exactly one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -164,14 +175,45 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
 
 /// Scores the model on a labelled file.
 pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
-    let examples = read(&args.file)?;
+    let mut examples = read(&args.file)?;
+    if let Some(limit) = args.limit {
+        examples.truncate(limit);
+    }
     let mut model = load(&args.model, args.base.as_deref())?;
     if let Some(m) = args.member {
         model.keep_member(m)?;
     }
     let started = Instant::now();
-    let s = stance::evaluate(&model, &examples)?;
+    let items: Vec<(&str, Span)> = examples
+        .iter()
+        .map(|e| (e.sentence.as_str(), e.span))
+        .collect();
+    let mut predicted = model.classify_batch(&items)?;
+    let mut overridden = 0usize;
+    if args.predicates {
+        for (e, (polarity, _)) in examples.iter().zip(&mut predicted) {
+            if let Some(g) = stance::predicates::governing(&e.sentence, e.span) {
+                overridden += 1;
+                *polarity = g.polarity;
+            }
+        }
+    }
+    let gold: Vec<stance::Polarity> = examples.iter().map(|e| e.polarity).collect();
+    let labels: Vec<stance::Polarity> = predicted.iter().map(|(p, _)| *p).collect();
+    let s = stance::score(&gold, &labels)?;
     let seconds = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.predictions {
+        let lines: String = predicted
+            .iter()
+            .map(|(p, probs)| {
+                format!(
+                    "{}\n",
+                    json!({"polarity": p.as_str(), "probabilities": probs})
+                )
+            })
+            .collect();
+        std::fs::write(path, lines).with_context(|| format!("writing {}", path.display()))?;
+    }
     if args.json {
         let classes: serde_json::Map<String, serde_json::Value> = s
             .classes
@@ -190,6 +232,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
                 "model": args.model.display().to_string(),
                 "members": model.members(),
                 "targets": s.total,
+                "predicate_overrides": overridden,
                 "f1m": s.f1m,
                 "accuracy": s.accuracy,
                 "classes": classes,
@@ -220,6 +263,9 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
             c.f1,
             c.support
         );
+    }
+    if args.predicates {
+        println!("stance predicates overrode the model on {overridden} targets");
     }
     println!("F1m {:.4}  accuracy {:.4}", s.f1m, s.accuracy);
     Ok(())

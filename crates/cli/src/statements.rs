@@ -52,6 +52,9 @@ pub struct TrainArgs {
     /// NER model directory (the candidate filter sees the entity mentions).
     #[arg(long, default_value_os_t = crate::default_model())]
     ner_model: PathBuf,
+    /// Gazetteers of the fine-typing stage, fetched by scripts/fetch-gazetteers.sh.
+    #[arg(long, default_value = newsflow_nlp::gazetteer::DEFAULT_GAZETTEERS_DIR)]
+    gazetteers: PathBuf,
 }
 
 /// Arguments of `newsflow eval statements`.
@@ -65,6 +68,9 @@ pub struct EvalArgs {
     /// NER model directory (sources are resolved to the entities it finds).
     #[arg(long, default_value_os_t = crate::default_model())]
     ner_model: PathBuf,
+    /// Gazetteers of the fine-typing stage, fetched by scripts/fetch-gazetteers.sh.
+    #[arg(long, default_value = newsflow_nlp::gazetteer::DEFAULT_GAZETTEERS_DIR)]
+    gazetteers: PathBuf,
     /// Score the hand-written baseline (verb list and rules) instead of the learned model.
     #[arg(long)]
     rules: bool,
@@ -108,7 +114,10 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         ..TrainConfig::default()
     };
     let started = Instant::now();
-    let entities = entity_pipeline(NerTagger::load(&args.ner_model)?);
+    let entities = entity_pipeline(
+        NerTagger::load(&args.ner_model)?,
+        crate::load_typer(&args.gazetteers)?,
+    );
     let (mut cues, frames) = statements::train(&articles, &entities, &config, |line| {
         eprintln!("{:>6.1}s  {line}", started.elapsed().as_secs_f64());
     })?;
@@ -190,7 +199,11 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         }
         finder
     };
-    let pipeline = statement_pipeline(NerTagger::load(&args.ner_model)?, finder);
+    let pipeline = statement_pipeline(
+        NerTagger::load(&args.ner_model)?,
+        crate::load_typer(&args.gazetteers)?,
+        finder,
+    );
     let ev = statements::evaluate(&pipeline, &articles)?;
     if let Some(path) = &args.predictions {
         write_predictions(path, &pipeline, &articles)?;

@@ -30,6 +30,8 @@ fn eval_statements_json_is_one_object_with_six_figures_per_role() {
         .arg(root.join("models/statements"))
         .arg("--ner-model")
         .arg(root.join("models/ner-perceptron"))
+        .arg("--gazetteers")
+        .arg(root.join("models/gazetteers"))
         .arg("--json")
         .output()
         .expect("run newsflow");

@@ -1,10 +1,12 @@
 //! The stage itself: find and group the entities of an article's body.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use newsflow_nlp::{
     Doc, NlpError, Pipeline, entity_pipeline,
     ner::{NerMode, NerPaths, NerTagger},
+    types::FineTyper,
 };
 use newsflow_proto::v1::{AnalyzedArticle, Entity, StageRecord};
 use tokio::sync::Semaphore;
@@ -36,13 +38,14 @@ pub struct Extractor {
 
 impl Extractor {
     /// Loads the NER models of `mode` (accurate: the perceptron and the MiniLM tagger over
-    /// the base encoder; fast: the perceptron alone).
-    pub fn load(mode: NerMode, paths: &NerPaths) -> Result<Self, NlpError> {
+    /// the base encoder; fast: the perceptron alone) and the fine-typing stage's gazetteers.
+    pub fn load(mode: NerMode, paths: &NerPaths, gazetteers: &Path) -> Result<Self, NlpError> {
         let tagger = NerTagger::load_mode(mode, paths)?;
+        let typer = FineTyper::load(gazetteers)?;
         let version = format!("ner-{mode}@{}", env!("CARGO_PKG_VERSION"));
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Self {
-            pipeline: Arc::new(entity_pipeline(tagger)),
+            pipeline: Arc::new(entity_pipeline(tagger, typer)),
             version,
             cpu: Arc::new(Semaphore::new(cores)),
         })

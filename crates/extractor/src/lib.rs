@@ -63,6 +63,14 @@ pub struct NerArgs {
         default_value = "models/base/all-MiniLM-L6-v2"
     )]
     pub ner_base_model: PathBuf,
+    /// Directory of the gazetteers of the fine-typing stage (GPE/LOC, NORP), fetched by
+    /// scripts/fetch-gazetteers.sh.
+    #[arg(
+        long,
+        env = "NEWSFLOW_GAZETTEERS",
+        default_value = newsflow_nlp::gazetteer::DEFAULT_GAZETTEERS_DIR
+    )]
+    pub gazetteers: PathBuf,
 }
 
 impl NerArgs {
@@ -73,13 +81,14 @@ impl NerArgs {
             neural: self.ner_neural_model.clone(),
             base: self.ner_base_model.clone(),
         };
-        extract::Extractor::load(self.ner_mode, &paths).with_context(|| {
+        extract::Extractor::load(self.ner_mode, &paths, &self.gazetteers).with_context(|| {
             format!(
-                "loading the {} NER models ({}, {}, {})",
+                "loading the {} NER models ({}, {}, {}) and the gazetteers ({})",
                 self.ner_mode,
                 paths.perceptron.display(),
                 paths.neural.display(),
-                paths.base.display()
+                paths.base.display(),
+                self.gazetteers.display()
             )
         })
     }

@@ -30,8 +30,10 @@ fn model() -> Extractor {
         neural: models.join("ner-minilm"),
         base: models.join("base/all-MiniLM-L6-v2"),
     };
-    Extractor::load(NerMode::Accurate, &paths)
-        .expect("the committed NER models load (the base encoder: scripts/fetch-base-model.sh)")
+    Extractor::load(NerMode::Accurate, &paths, &models.join("gazetteers")).expect(
+        "the committed NER models load (the base encoder and the gazetteers: \
+         scripts/fetch-base-model.sh)",
+    )
 }
 
 fn amqp_url() -> String {

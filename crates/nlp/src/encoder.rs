@@ -1,13 +1,21 @@
 //! The MiniLM encoder (all-MiniLM-L6-v2: uncased BERT, 6 layers, 384 wide) and its WordPiece
 //! tokenizer, loaded from the base weights that `scripts/fetch-base-model.sh` puts in
-//! `models/base/all-MiniLM-L6-v2/`.
+//! `models/base/all-MiniLM-L6-v2/`. The one BERT forward pass of the crate: the stance
+//! classifier ([`crate::stance`]) and the accurate NER mode's tagger ([`crate::ner::neural`])
+//! both run it.
 //!
-//! The BERT forward pass is written out here rather than taken from `candle-transformers` so
-//! that task models can run the layers one at a time: run the frozen lower layers once, then
-//! only the layers a task fine-tuned (its own copies, loaded over the base ones), with or
-//! without dropout and with differentiable ops when training.
+//! The forward pass is written out here rather than taken from `candle-transformers` so that
+//! task models can
+//! - run the layers one at a time: the frozen lower layers once, then only the layers a task
+//!   fine-tuned (its own copies, loaded over the base ones), as the stance classifier does;
+//! - add an input embedding of their own to the word embeddings ([`Encoder::embed_with`]):
+//!   the NER tagger's word-shape embedding, since the encoder is uncased;
+//! - train: with or without dropout, with differentiable ops ([`Mode`]), since candle's fused
+//!   softmax and layer norm have no backward;
+//! - quantize the layers' dense weights to 8 bits for inference ([`Encoder::quantize_int8`]).
 
 use crate::error::NlpError;
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{D, DType, Device, Module, Tensor, Var};
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -39,6 +47,19 @@ fn default_eps() -> f64 {
     1e-12
 }
 
+impl BertConfig {
+    /// Reads `config.json` from an encoder directory.
+    pub fn load(dir: &Path) -> Result<Self, NlpError> {
+        let config_path = dir.join("config.json");
+        let text =
+            std::fs::read_to_string(&config_path).map_err(|e| NlpError::io(&config_path, e))?;
+        serde_json::from_str(&text).map_err(|e| NlpError::Model {
+            path: config_path.clone(),
+            message: e.to_string(),
+        })
+    }
+}
+
 impl From<candle_core::Error> for NlpError {
     fn from(e: candle_core::Error) -> Self {
         NlpError::Tensor(e.to_string())
@@ -52,11 +73,35 @@ pub struct Dense {
     pub weight: Tensor,
     /// `[out]`.
     pub bias: Tensor,
+    /// The weight quantized to 8 bits (GGML's Q8_0: blocks of 32 with an f16 scale), used
+    /// in place of `weight` when set (inference only).
+    int8: Option<QMatMul>,
 }
 
 impl Dense {
+    /// A dense layer of `weight` `[out, in]` and `bias` `[out]`.
+    pub fn new(weight: Tensor, bias: Tensor) -> Self {
+        Self {
+            weight,
+            bias,
+            int8: None,
+        }
+    }
+
+    /// Quantizes the weight to 8 bits for the forward pass (the f32 weight is kept).
+    pub fn quantize_int8(&mut self) -> candle_core::Result<()> {
+        if self.int8.is_none() {
+            let q = QTensor::quantize(&self.weight, GgmlDType::Q8_0)?;
+            self.int8 = Some(QMatMul::from_qtensor(q)?);
+        }
+        Ok(())
+    }
+
     /// Applies the layer to `[.., in]`.
     pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        if let Some(q) = &self.int8 {
+            return q.forward(x)?.broadcast_add(&self.bias);
+        }
         // Flattened to 2-D so the matmul is one plain GEMM.
         let dims = x.dims().to_vec();
         let last = dims[dims.len() - 1];
@@ -105,20 +150,42 @@ impl Norm {
     }
 }
 
-/// How a forward pass runs: for inference, or for training with dropout.
+/// How a forward pass runs: for inference, or for training (differentiable ops, with or
+/// without dropout).
 pub struct Mode<'a> {
-    /// Dropout probability, with the generator of the masks (`None`: inference).
-    pub dropout: Option<(f32, &'a mut StdRng)>,
+    /// Dropout probability, with the generator of the masks (`None`: no dropout).
+    dropout: Option<(f32, &'a mut StdRng)>,
+    /// Plain ops that backpropagate rather than the fused kernels.
+    differentiable: bool,
 }
 
-impl Mode<'_> {
+impl<'a> Mode<'a> {
     /// Inference: no dropout, fused kernels.
     pub fn inference() -> Mode<'static> {
-        Mode { dropout: None }
+        Mode {
+            dropout: None,
+            differentiable: false,
+        }
+    }
+
+    /// Training without dropout: differentiable ops.
+    pub fn differentiable() -> Mode<'static> {
+        Mode {
+            dropout: None,
+            differentiable: true,
+        }
+    }
+
+    /// Training with dropout of probability `p`, masks drawn from `rng`.
+    pub fn dropout_with(p: f32, rng: &'a mut StdRng) -> Mode<'a> {
+        Mode {
+            dropout: Some((p, rng)),
+            differentiable: true,
+        }
     }
 
     fn training(&self) -> bool {
-        self.dropout.is_some()
+        self.differentiable
     }
 
     /// Applies dropout when training (masks from the seeded generator, so runs repeat).
@@ -189,10 +256,10 @@ impl BertLayer {
         eps: f64,
     ) -> Result<Self, NlpError> {
         let dense = |p: &str| -> Result<Dense, NlpError> {
-            Ok(Dense {
-                weight: get(&format!("{p}.weight"))?,
-                bias: get(&format!("{p}.bias"))?,
-            })
+            Ok(Dense::new(
+                get(&format!("{p}.weight"))?,
+                get(&format!("{p}.bias"))?,
+            ))
         };
         let norm = |p: &str| -> Result<Norm, NlpError> {
             Ok(Norm {
@@ -212,6 +279,21 @@ impl BertLayer {
             output_norm: norm("output.LayerNorm")?,
             heads,
         })
+    }
+
+    /// Quantizes the layer's dense weights to 8 bits (inference only).
+    pub fn quantize_int8(&mut self) -> candle_core::Result<()> {
+        for d in [
+            &mut self.query,
+            &mut self.key,
+            &mut self.value,
+            &mut self.attention_out,
+            &mut self.intermediate,
+            &mut self.output,
+        ] {
+            d.quantize_int8()?;
+        }
+        Ok(())
     }
 
     /// The layer's tensors by [`LAYER_PARAMS`] name.
@@ -326,13 +408,7 @@ impl Encoder {
     /// sentence-transformers file: `embeddings.*`, `encoder.layer.N.*`, optionally under
     /// `bert.`).
     pub fn load(dir: &Path) -> Result<Self, NlpError> {
-        let config_path = dir.join("config.json");
-        let text =
-            std::fs::read_to_string(&config_path).map_err(|e| NlpError::io(&config_path, e))?;
-        let config: BertConfig = serde_json::from_str(&text).map_err(|e| NlpError::Model {
-            path: config_path.clone(),
-            message: e.to_string(),
-        })?;
+        let config = BertConfig::load(dir)?;
         let weights_path = dir.join("model.safetensors");
         if !weights_path.is_file() {
             return Err(NlpError::Model {
@@ -358,17 +434,27 @@ impl Encoder {
                 .to_dtype(DType::F32)
                 .map_err(NlpError::from)
         };
+        let layers = config.num_hidden_layers;
+        Self::from_tensors(&get, config, layers, device)
+    }
+
+    /// Builds the encoder from tensors named as in the base file (`embeddings.*`,
+    /// `encoder.layer.N.*`), taken as they are (so trainable variables stay linked), with the
+    /// first `layers` transformer layers.
+    pub fn from_tensors(
+        get: &dyn Fn(&str) -> Result<Tensor, NlpError>,
+        config: BertConfig,
+        layers: usize,
+        device: Device,
+    ) -> Result<Self, NlpError> {
         let eps = config.layer_norm_eps;
-        let mut layers = Vec::with_capacity(config.num_hidden_layers);
-        for i in 0..config.num_hidden_layers {
-            let prefix = format!("encoder.layer.{i}");
-            let layer_get = |n: &str| get(&format!("{prefix}.{n}"));
-            layers.push(BertLayer::from_tensors(
-                &layer_get,
-                config.num_attention_heads,
-                eps,
-            )?);
-        }
+        let layers = (0..layers)
+            .map(|i| {
+                let prefix = format!("encoder.layer.{i}");
+                let layer_get = |n: &str| get(&format!("{prefix}.{n}"));
+                BertLayer::from_tensors(&layer_get, config.num_attention_heads, eps)
+            })
+            .collect::<Result<Vec<_>, NlpError>>()?;
         Ok(Self {
             word: get("embeddings.word_embeddings.weight")?,
             position: get("embeddings.position_embeddings.weight")?,
@@ -384,6 +470,19 @@ impl Encoder {
         })
     }
 
+    /// Quantizes every layer's dense weights to 8 bits (inference only; the embeddings stay
+    /// f32).
+    pub fn quantize_int8(&mut self) -> candle_core::Result<()> {
+        self.layers
+            .iter_mut()
+            .try_for_each(BertLayer::quantize_int8)
+    }
+
+    /// Longest input the position embeddings allow.
+    pub fn max_positions(&self) -> usize {
+        self.position.dims()[0]
+    }
+
     /// The device tensors live on.
     pub fn device(&self) -> &Device {
         &self.device
@@ -391,14 +490,44 @@ impl Encoder {
 
     /// Embeds a padded batch of token ids `[batch, len]` (token type 0 throughout).
     pub fn embed(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
+        self.embed_with(ids, None, &Mode::inference())
+    }
+
+    /// Embeds a padded batch of token ids `[batch, len]`, adding `extra` `[batch, len,
+    /// hidden]` (a task's own input embedding) to the word embeddings before the position
+    /// and token-type ones.
+    pub fn embed_with(
+        &self,
+        ids: &Tensor,
+        extra: Option<&Tensor>,
+        mode: &Mode,
+    ) -> candle_core::Result<Tensor> {
         let (_, t) = ids.dims2()?;
-        let words =
+        let mut words =
             candle_nn::Embedding::new(self.word.clone(), self.config.hidden_size).forward(ids)?;
+        if let Some(extra) = extra {
+            words = (words + extra)?;
+        }
         let positions = self.position.narrow(0, 0, t)?;
         let x = words
             .broadcast_add(&positions)?
             .broadcast_add(&self.token_type.narrow(0, 0, 1)?)?;
-        self.embedding_norm.forward(&x, false)
+        self.embedding_norm.forward(&x, mode.training())
+    }
+
+    /// Runs `layers` over embedded states `x`.
+    pub fn forward_layers(
+        &self,
+        mut x: Tensor,
+        mask: &Tensor,
+        layers: std::ops::Range<usize>,
+        mode: &mut Mode,
+    ) -> candle_core::Result<Tensor> {
+        let end = layers.end.min(self.layers.len());
+        for layer in &self.layers[layers.start.min(end)..end] {
+            x = layer.forward(&x, mask, mode)?;
+        }
+        Ok(x)
     }
 
     /// Embeddings plus layers `0..upto`, without dropout: the frozen part of a task model.
@@ -408,12 +537,8 @@ impl Encoder {
         mask: &Tensor,
         upto: usize,
     ) -> candle_core::Result<Tensor> {
-        let mut x = self.embed(ids)?;
-        let mut mode = Mode::inference();
-        for layer in &self.layers[..upto.min(self.layers.len())] {
-            x = layer.forward(&x, mask, &mut mode)?;
-        }
-        Ok(x)
+        let x = self.embed(ids)?;
+        self.forward_layers(x, mask, 0..upto, &mut Mode::inference())
     }
 }
 

@@ -6,7 +6,8 @@
 //! - [`tokenize::Tokenizer`]: tokens and sentences with code-point spans;
 //! - [`ner::NerTagger`]: entity mentions, fast (averaged perceptron) or accurate (perceptron
 //!   combined with a fine-tuned MiniLM tagger, the default; see [`ner::NerMode`]);
-//! - [`types::FineTyper`]: the contract's finer types (GPE, NORP, EVENT, DATE);
+//! - [`types::FineTyper`]: the contract's finer types (GPE, NORP, EVENT, DATE), from
+//!   [`gazetteer`]s that come from registry packages;
 //! - [`group::EntityGrouper`]: mentions grouped into entities with a canonical name and a
 //!   salience;
 //! - [`statements::StatementFinder`]: who said what (source, cue, content), the source
@@ -22,6 +23,7 @@ pub mod doc;
 pub mod encoder;
 pub mod error;
 pub mod eval;
+pub mod gazetteer;
 pub mod group;
 pub mod ner;
 pub mod normalize;
@@ -37,15 +39,19 @@ pub use doc::{
 pub use error::NlpError;
 
 /// The entity pipeline: tokenize, tag, refine types, group mentions into entities.
-pub fn entity_pipeline(tagger: ner::NerTagger) -> Pipeline {
+pub fn entity_pipeline(tagger: ner::NerTagger, typer: types::FineTyper) -> Pipeline {
     Pipeline::new()
         .with(tokenize::Tokenizer)
         .with(tagger)
-        .with(types::FineTyper)
+        .with(typer)
         .with(group::EntityGrouper)
 }
 
 /// The entity pipeline followed by the statement finder.
-pub fn statement_pipeline(tagger: ner::NerTagger, finder: statements::StatementFinder) -> Pipeline {
-    entity_pipeline(tagger).with(finder)
+pub fn statement_pipeline(
+    tagger: ner::NerTagger,
+    typer: types::FineTyper,
+    finder: statements::StatementFinder,
+) -> Pipeline {
+    entity_pipeline(tagger, typer).with(finder)
 }

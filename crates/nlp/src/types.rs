@@ -1,17 +1,59 @@
 //! The typing stage: from CoNLL's four types to the contract's finer ones. The tagger already
 //! gives PERSON and ORG; this stage splits LOC into GPE and LOC, splits MISC into NORP, EVENT
-//! and MISC with small gazetteers and name patterns, and adds DATE mentions found by pattern
-//! (month names with days and years, weekdays, years, ISO dates, "last week", "yesterday").
+//! and MISC, and adds DATE mentions found by pattern (month names with days and years,
+//! weekdays, years, ISO dates, "last week", "yesterday").
 //!
-//! CoNLL has no finer labels to learn from, so these are rules; they only refine what the
+//! CoNLL has no finer labels to learn from, so the split follows gazetteers from registry
+//! packages ([`crate::gazetteer`]: countries, capitals, large cities, US states, continents and
+//! UN subregions, demonyms), with small hand lists below for what no package gives: regions
+//! and bodies of water beyond the continents, natural-feature head words ("Sea", "River"),
+//! seats of government ("Kremlin"), religious and political groups and nationality words that
+//! are not a demonym, and the words that mark a named event. These rules only refine what the
 //! learned tagger found, except DATE, which CoNLL never tags.
+//!
+//! - LOC: LOC when a continent, region or subregion, or a natural feature by its head word;
+//!   GPE otherwise (a country, state or city, named or not in the gazetteers).
+//! - PERSON: GPE when a country, capital or large city the tagger never saw as a place
+//!   ("Kyiv"), unless it is the surname of a person the article names in full.
+//! - ORG: GPE when a country or capital standing for its government ("Moscow would view");
+//!   other cities stay ORG (sports clubs are named for them).
+//! - MISC: EVENT by its event words, NORP when a demonym (singular or plural), a listed group,
+//!   or a capitalized word with a demonym suffix ("Congolese"); MISC otherwise.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
 
 use crate::doc::{Doc, EntityType, Mention, Stage};
 use crate::error::NlpError;
+use crate::gazetteer::{Gazetteers, key};
 
 /// The fine-typing stage. Run it after [`crate::ner::NerTagger`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FineTyper;
+#[derive(Debug, Clone)]
+pub struct FineTyper {
+    gazetteers: Arc<Gazetteers>,
+}
+
+impl FineTyper {
+    /// Loads the gazetteers from `dir` (default [`crate::gazetteer::DEFAULT_GAZETTEERS_DIR`],
+    /// filled by `scripts/fetch-gazetteers.sh`).
+    pub fn load(dir: &Path) -> Result<Self, NlpError> {
+        Gazetteers::load(dir).map(Self::new)
+    }
+
+    /// A stage over gazetteers already loaded.
+    pub fn new(gazetteers: Gazetteers) -> Self {
+        Self {
+            gazetteers: Arc::new(gazetteers),
+        }
+    }
+
+    /// The finer type of a mention of `words` the tagger labelled `label`. `surnames` are the
+    /// last words of the article's multi-word PERSON mentions.
+    fn refine(&self, label: EntityType, words: &[&str], surnames: &HashSet<String>) -> EntityType {
+        refine(&self.gazetteers, label, words, surnames)
+    }
+}
 
 impl Stage for FineTyper {
     fn name(&self) -> &'static str {
@@ -19,10 +61,16 @@ impl Stage for FineTyper {
     }
 
     fn process(&self, doc: &mut Doc) -> Result<(), NlpError> {
+        let surnames: HashSet<String> = doc
+            .mentions
+            .iter()
+            .filter(|m| m.label == EntityType::Person && m.tokens.len() > 1)
+            .map(|m| key(doc.token_text(m.tokens.end - 1)))
+            .collect();
         let mut refined: Vec<EntityType> = Vec::with_capacity(doc.mentions.len());
         for m in &doc.mentions {
             let words: Vec<&str> = m.tokens.clone().map(|i| doc.token_text(i)).collect();
-            refined.push(refine(m.label, &words));
+            refined.push(self.refine(m.label, &words, &surnames));
         }
         for (m, label) in doc.mentions.iter_mut().zip(refined) {
             m.label = label;
@@ -32,20 +80,13 @@ impl Stage for FineTyper {
     }
 }
 
-/// Regions, continents, bodies of water: LOC rather than GPE.
+/// Regions, seas and landmarks no package lists (the packages give continents and UN
+/// subregions such as "Eastern Europe" and "Central Asia").
 const LOC_NAMES: &[&str] = &[
-    "europe",
-    "asia",
-    "africa",
-    "antarctica",
     "arctic",
     "australasia",
-    "oceania",
     "eurasia",
-    "north america",
-    "south america",
     "latin america",
-    "central america",
     "middle east",
     "near east",
     "far east",
@@ -74,135 +115,7 @@ const LOC_NAMES: &[&str] = &[
     "east asia",
     "southeast asia",
     "south asia",
-    "central asia",
     "west",
-    "eastern europe",
-    "western europe",
-    "central europe",
-    "northern europe",
-    "southern europe",
-];
-
-/// Countries, capitals and large cities: GPE when the tagger said PERSON, ORG or LOC (news
-/// after 1996 spells places the Reuters training data never saw, like "Kyiv").
-const GPE_NAMES: &[&str] = &[
-    "afghanistan",
-    "albania",
-    "algeria",
-    "argentina",
-    "armenia",
-    "australia",
-    "austria",
-    "azerbaijan",
-    "belarus",
-    "belgium",
-    "bosnia",
-    "brazil",
-    "bulgaria",
-    "canada",
-    "chile",
-    "china",
-    "colombia",
-    "croatia",
-    "cuba",
-    "cyprus",
-    "czech republic",
-    "denmark",
-    "egypt",
-    "estonia",
-    "ethiopia",
-    "finland",
-    "france",
-    "georgia",
-    "germany",
-    "greece",
-    "hungary",
-    "india",
-    "indonesia",
-    "iran",
-    "iraq",
-    "ireland",
-    "israel",
-    "italy",
-    "japan",
-    "jordan",
-    "kazakhstan",
-    "kenya",
-    "kosovo",
-    "latvia",
-    "lebanon",
-    "libya",
-    "lithuania",
-    "malaysia",
-    "mexico",
-    "moldova",
-    "netherlands",
-    "new zealand",
-    "nigeria",
-    "north korea",
-    "norway",
-    "pakistan",
-    "poland",
-    "portugal",
-    "qatar",
-    "romania",
-    "russia",
-    "saudi arabia",
-    "serbia",
-    "slovakia",
-    "slovenia",
-    "south africa",
-    "south korea",
-    "spain",
-    "sweden",
-    "switzerland",
-    "syria",
-    "taiwan",
-    "turkey",
-    "ukraine",
-    "united states",
-    "united kingdom",
-    "venezuela",
-    "vietnam",
-    "yemen",
-    "kyiv",
-    "kiev",
-    "kharkiv",
-    "odesa",
-    "odessa",
-    "moscow",
-    "washington",
-    "london",
-    "paris",
-    "berlin",
-    "brussels",
-    "beijing",
-    "tokyo",
-    "rome",
-    "madrid",
-    "warsaw",
-    "vienna",
-    "minsk",
-    "ankara",
-    "tehran",
-    "baghdad",
-    "damascus",
-    "jerusalem",
-    "cairo",
-    "new york",
-    "vladivostok",
-    "st. petersburg",
-    "geneva",
-    "ottawa",
-    "canberra",
-    "delhi",
-    "new delhi",
-    "mumbai",
-    "shanghai",
-    "hong kong",
-    "singapore",
-    "seoul",
-    "pyongyang",
 ];
 
 /// Seats of government named for a place that mean the institution ("the Kremlin said").
@@ -248,49 +161,26 @@ const LOC_HEADS: &[&str] = &[
     "glacier",
 ];
 
-/// Nationalities, religions and political groups.
+/// Religions, political groups, and nationality words that are not a country's demonym
+/// (the packages give "Ukrainian", "French", "Israelis").
 const NORP_NAMES: &[&str] = &[
     "western",
     "eastern",
     "european",
     "europeans",
-    "american",
-    "americans",
-    "russian",
-    "russians",
-    "ukrainian",
-    "ukrainians",
-    "british",
-    "french",
-    "german",
-    "germans",
-    "chinese",
-    "japanese",
+    "asian",
+    "asians",
+    "african",
+    "africans",
     "english",
     "scottish",
     "welsh",
-    "irish",
-    "dutch",
-    "swiss",
-    "spanish",
-    "polish",
-    "turkish",
-    "danish",
-    "swedish",
-    "finnish",
-    "israeli",
-    "israelis",
-    "palestinian",
-    "palestinians",
-    "iraqi",
-    "iraqis",
-    "iranian",
-    "iranians",
-    "pakistani",
-    "afghan",
+    "scots",
+    "briton",
+    "britons",
+    "brits",
     "saudi",
-    "kuwaiti",
-    "yemeni",
+    "saudis",
     "muslim",
     "muslims",
     "christian",
@@ -330,10 +220,6 @@ const NORP_NAMES: &[&str] = &[
     "kurds",
     "arab",
     "arabs",
-    "asian",
-    "asians",
-    "african",
-    "africans",
     "latino",
     "latinos",
     "soviet",
@@ -391,26 +277,23 @@ fn lower_words(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_lowercase()).collect()
 }
 
-/// The finer type of a mention the tagger labelled `label`.
-fn refine(label: EntityType, words: &[&str]) -> EntityType {
+/// The finer type of a mention the tagger labelled `label` (the rules in the module docs).
+fn refine(
+    gazetteers: &Gazetteers,
+    label: EntityType,
+    words: &[&str],
+    surnames: &HashSet<String>,
+) -> EntityType {
     let lower = lower_words(words);
     let joined = lower.join(" ");
     if matches!(label, EntityType::Loc | EntityType::Gpe) && ORG_SEATS.contains(&joined.as_str()) {
         return EntityType::Org;
     }
-    // ORG too: a capital standing for its government ("Moscow would view") is GPE in the
-    // contract, as in OntoNotes.
-    if matches!(
-        label,
-        EntityType::Loc | EntityType::Person | EntityType::Org
-    ) && GPE_NAMES.contains(&joined.as_str())
-    {
-        return EntityType::Gpe;
-    }
     match label {
         EntityType::Loc => {
             let last = lower.last().map(String::as_str).unwrap_or_default();
-            if LOC_NAMES.contains(&joined.as_str())
+            if gazetteers.is_region(&joined)
+                || LOC_NAMES.contains(&joined.as_str())
                 || (lower.len() > 1 && LOC_HEADS.contains(&last))
                 || lower.first().is_some_and(|w| w == "mount" || w == "lake")
             {
@@ -419,12 +302,24 @@ fn refine(label: EntityType, words: &[&str]) -> EntityType {
                 EntityType::Gpe
             }
         }
+        // A place name the 1996 training data never saw as one ("Kyiv"), unless the article
+        // names a person of that surname ("Denzel Washington ... Washington said").
+        EntityType::Person
+            if (gazetteers.is_place(&joined)
+                && !(lower.len() == 1 && surnames.contains(&joined))) =>
+        {
+            EntityType::Gpe
+        }
+        // A country or capital standing for its government, GPE in the contract as in
+        // OntoNotes; other cities stay ORG, as the sports clubs named for them are.
+        EntityType::Org if gazetteers.is_country(&joined) => EntityType::Gpe,
         EntityType::Misc => {
             if lower.iter().any(|w| EVENT_WORDS.contains(&w.as_str()))
                 || EVENT_WORDS.contains(&joined.as_str())
             {
                 EntityType::Event
-            } else if NORP_NAMES.contains(&joined.as_str())
+            } else if gazetteers.is_demonym(&joined)
+                || NORP_NAMES.contains(&joined.as_str())
                 || (lower.len() == 1 && is_demonym(words[0]))
             {
                 EntityType::Norp
@@ -436,6 +331,7 @@ fn refine(label: EntityType, words: &[&str]) -> EntityType {
     }
 }
 
+/// A capitalized word with a demonym's ending, for demonyms the packages lack ("Basque").
 fn is_demonym(word: &str) -> bool {
     let lower = word.to_lowercase();
     word.chars().next().is_some_and(char::is_uppercase)
@@ -603,30 +499,119 @@ mod tests {
     use super::*;
     use crate::tokenize::Tokenizer;
 
+    /// The gazetteers the fetch script put in the workspace's `models/gazetteers`.
+    fn fetched() -> FineTyper {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(crate::gazetteer::DEFAULT_GAZETTEERS_DIR);
+        FineTyper::load(&dir).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn typed(typer: &FineTyper, label: EntityType, words: &[&str]) -> EntityType {
+        typer.refine(label, words, &HashSet::new())
+    }
+
     #[test]
     fn refines_loc_and_misc() {
-        assert_eq!(refine(EntityType::Loc, &["Paris"]), EntityType::Gpe);
-        assert_eq!(refine(EntityType::Loc, &["Europe"]), EntityType::Loc);
-        assert_eq!(refine(EntityType::Loc, &["Black", "Sea"]), EntityType::Loc);
-        assert_eq!(refine(EntityType::Misc, &["Russian"]), EntityType::Norp);
-        assert_eq!(refine(EntityType::Misc, &["Western"]), EntityType::Norp);
-        assert_eq!(refine(EntityType::Misc, &["Congolese"]), EntityType::Norp);
+        let typer = fetched();
+        let t = |label, words: &[&str]| typed(&typer, label, words);
+        assert_eq!(t(EntityType::Loc, &["Paris"]), EntityType::Gpe);
+        assert_eq!(t(EntityType::Loc, &["Europe"]), EntityType::Loc);
+        assert_eq!(t(EntityType::Loc, &["Eastern", "Europe"]), EntityType::Loc);
+        assert_eq!(t(EntityType::Loc, &["Middle", "East"]), EntityType::Loc);
+        assert_eq!(t(EntityType::Loc, &["Black", "Sea"]), EntityType::Loc);
+        assert_eq!(t(EntityType::Misc, &["Russian"]), EntityType::Norp);
+        assert_eq!(t(EntityType::Misc, &["Western"]), EntityType::Norp);
+        assert_eq!(t(EntityType::Misc, &["Congolese"]), EntityType::Norp);
         assert_eq!(
-            refine(EntityType::Misc, &["World", "War", "II"]),
+            t(EntityType::Misc, &["World", "War", "II"]),
             EntityType::Event
         );
-        assert_eq!(refine(EntityType::Misc, &["Olympics"]), EntityType::Event);
-        assert_eq!(refine(EntityType::Misc, &["iPod"]), EntityType::Misc);
-        assert_eq!(refine(EntityType::Org, &["NATO"]), EntityType::Org);
-        assert_eq!(refine(EntityType::Person, &["Kyiv"]), EntityType::Gpe);
-        assert_eq!(refine(EntityType::Org, &["Paris"]), EntityType::Gpe);
-        assert_eq!(refine(EntityType::Loc, &["Kremlin"]), EntityType::Org);
+        assert_eq!(t(EntityType::Misc, &["Olympics"]), EntityType::Event);
+        assert_eq!(t(EntityType::Misc, &["iPod"]), EntityType::Misc);
+        assert_eq!(t(EntityType::Org, &["NATO"]), EntityType::Org);
+        assert_eq!(t(EntityType::Person, &["Kyiv"]), EntityType::Gpe);
+        assert_eq!(t(EntityType::Person, &["Kharkiv"]), EntityType::Gpe);
+        assert_eq!(t(EntityType::Org, &["Paris"]), EntityType::Gpe);
+        assert_eq!(t(EntityType::Org, &["Barcelona"]), EntityType::Org);
+        assert_eq!(t(EntityType::Loc, &["Kremlin"]), EntityType::Org);
+    }
+
+    /// Mentions laid by hand over a tokenized text, then typed by `typer`.
+    fn type_mentions(typer: &FineTyper, text: &str, mentions: &[(&str, EntityType)]) -> Doc {
+        let mut doc = Doc::new(text);
+        Tokenizer.process(&mut doc).expect("tokenize");
+        for (name, label) in mentions {
+            let n = name.split_whitespace().count();
+            let start = (0..doc.tokens.len())
+                .find(|&i| {
+                    (i..i + n)
+                        .map(|k| doc.tokens.get(k).map_or("", |_| doc.token_text(k)))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        == *name
+                })
+                .unwrap_or_else(|| panic!("{name} not in {text}"));
+            doc.push_mention(start..start + n, *label, 1.0)
+                .expect("mention");
+        }
+        typer.process(&mut doc).expect("type");
+        doc
+    }
+
+    fn label_of(doc: &Doc, name: &str) -> EntityType {
+        doc.mentions
+            .iter()
+            .find(|m| doc.mention_text(m) == name)
+            .map(|m| m.label)
+            .unwrap_or_else(|| panic!("no mention {name}"))
+    }
+
+    #[test]
+    fn the_fetched_gazetteers_give_the_finer_types() {
+        let text = "Germany and the French sent aid to Europe, Ukrainians said.";
+        // The tagger's labels as it might give them, wrong coarse guesses included.
+        let mentions = [
+            ("Germany", EntityType::Person),
+            ("French", EntityType::Misc),
+            ("Europe", EntityType::Loc),
+            ("Ukrainians", EntityType::Misc),
+        ];
+        let doc = type_mentions(&fetched(), text, &mentions);
+        assert_eq!(label_of(&doc, "Germany"), EntityType::Gpe);
+        assert_eq!(label_of(&doc, "French"), EntityType::Norp);
+        assert_eq!(label_of(&doc, "Europe"), EntityType::Loc);
+        assert_eq!(label_of(&doc, "Ukrainians"), EntityType::Norp);
+        // Without the packages' lists, the same mentions keep the tagger's guesses.
+        let bare = type_mentions(&FineTyper::new(Gazetteers::default()), text, &mentions);
+        assert_eq!(label_of(&bare, "Germany"), EntityType::Person);
+        assert_eq!(label_of(&bare, "French"), EntityType::Misc);
+        assert_eq!(label_of(&bare, "Europe"), EntityType::Gpe);
+    }
+
+    #[test]
+    fn a_surname_in_the_article_stays_a_person() {
+        let typer = fetched();
+        let mut doc = Doc::new("Denzel Washington arrived. Washington smiled.");
+        Tokenizer.process(&mut doc).expect("tokenize");
+        doc.push_mention(0..2, EntityType::Person, 1.0).expect("m");
+        let last = doc
+            .tokens
+            .iter()
+            .rposition(|t| doc.span_text(t.span) == "Washington")
+            .expect("token");
+        doc.push_mention(last..last + 1, EntityType::Person, 1.0)
+            .expect("m");
+        typer.process(&mut doc).expect("type");
+        assert!(doc.mentions.iter().all(|m| m.label == EntityType::Person));
     }
 
     fn dates(text: &str) -> Vec<String> {
         let mut doc = Doc::new(text);
         Tokenizer.process(&mut doc).expect("tokenize");
-        FineTyper.process(&mut doc).expect("type");
+        FineTyper::new(Gazetteers::default())
+            .process(&mut doc)
+            .expect("type");
         doc.mentions
             .iter()
             .filter(|m| m.label == EntityType::Date)

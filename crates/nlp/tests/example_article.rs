@@ -5,6 +5,12 @@ use newsflow_nlp::ner::NerTagger;
 use newsflow_nlp::{EntityType, entity_pipeline};
 use std::path::PathBuf;
 
+/// The fine-typing stage over the gazetteers scripts/fetch-gazetteers.sh fetched.
+fn typer() -> newsflow_nlp::types::FineTyper {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/gazetteers");
+    newsflow_nlp::types::FineTyper::load(&dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -19,7 +25,9 @@ fn finds_and_groups_the_people_of_the_example_article() {
         )
     });
     let tagger = NerTagger::load(&root().join("models/ner-perceptron")).expect("committed model");
-    let doc = entity_pipeline(tagger).run(&text).expect("pipeline");
+    let doc = entity_pipeline(tagger, typer())
+        .run(&text)
+        .expect("pipeline");
 
     let people: Vec<&str> = doc
         .entities

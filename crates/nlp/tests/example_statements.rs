@@ -7,6 +7,12 @@ use newsflow_nlp::statements::StatementFinder;
 use newsflow_nlp::{Doc, StatementKind, statement_pipeline};
 use std::path::PathBuf;
 
+/// The fine-typing stage over the gazetteers scripts/fetch-gazetteers.sh fetched.
+fn typer() -> newsflow_nlp::types::FineTyper {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/gazetteers");
+    newsflow_nlp::types::FineTyper::load(&dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -30,7 +36,7 @@ fn putin_warns_and_peskov_is_quoted_in_the_example_article() {
     let tagger = NerTagger::load(&root().join("models/ner-perceptron")).expect("NER model");
     let finder =
         StatementFinder::load(&root().join("models/statements")).expect("statements model");
-    let doc = statement_pipeline(tagger, finder)
+    let doc = statement_pipeline(tagger, typer(), finder)
         .run(&text)
         .expect("pipeline");
     let find = |needle: &str| {

@@ -10,6 +10,12 @@ use newsflow_nlp::ner::{NerMode, NerPaths, NerTagger, TrainConfig};
 use newsflow_nlp::{EntityType, entity_pipeline};
 use std::path::PathBuf;
 
+/// The fine-typing stage over the gazetteers scripts/fetch-gazetteers.sh fetched.
+fn typer() -> newsflow_nlp::types::FineTyper {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/gazetteers");
+    newsflow_nlp::types::FineTyper::load(&dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -103,7 +109,9 @@ fn fine_tunes_saves_loads_and_tags_long_and_odd_sentences() {
     let tagger = NerTagger::with_neural(perceptron, loaded).expect("same labels");
     assert_eq!(tagger.mode(), NerMode::Accurate);
     let text = format!("{}.\n\nVladimir Putin said. \u{0}😀", long.join(" "));
-    let doc = entity_pipeline(tagger).run(&text).expect("pipeline");
+    let doc = entity_pipeline(tagger, typer())
+        .run(&text)
+        .expect("pipeline");
     for m in &doc.mentions {
         assert!((0.0..=1.0).contains(&m.confidence));
     }
@@ -124,7 +132,9 @@ fn committed_accurate_model_finds_the_people_of_the_example_article() {
     let article = root().join("../shared/examples/western-troops-ukraine.txt");
     let text =
         std::fs::read_to_string(&article).unwrap_or_else(|e| panic!("{}: {e}", article.display()));
-    let doc = entity_pipeline(tagger).run(&text).expect("pipeline");
+    let doc = entity_pipeline(tagger, typer())
+        .run(&text)
+        .expect("pipeline");
     let people: Vec<&str> = doc
         .entities
         .iter()

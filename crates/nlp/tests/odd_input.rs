@@ -6,6 +6,12 @@ use newsflow_nlp::ner::{NerTagger, TrainConfig, train};
 use newsflow_nlp::statements::StatementFinder;
 use newsflow_nlp::{Doc, entity_pipeline, statement_pipeline};
 
+/// The fine-typing stage over the gazetteers scripts/fetch-gazetteers.sh fetched.
+fn typer() -> newsflow_nlp::types::FineTyper {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/gazetteers");
+    newsflow_nlp::types::FineTyper::load(&dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
 const ODD: &[&str] = &[
     "",
     " \n\n ",
@@ -60,7 +66,7 @@ fn tiny_model() -> NerTagger {
 
 #[test]
 fn odd_input_runs_through_the_pipeline() {
-    let pipeline = entity_pipeline(tiny_model());
+    let pipeline = entity_pipeline(tiny_model(), typer());
     for raw in ODD {
         let doc = pipeline.run(raw).expect("pipeline");
         check(&doc, raw);
@@ -87,7 +93,7 @@ fn odd_input_runs_through_the_statement_stage() {
         "said “ ” said",
     ];
     for finder in finders {
-        let pipeline = statement_pipeline(tiny_model(), finder);
+        let pipeline = statement_pipeline(tiny_model(), typer(), finder);
         for raw in ODD.iter().chain(extra.iter()) {
             let doc = pipeline.run(raw).expect("pipeline");
             check(&doc, raw);

@@ -7,6 +7,11 @@
 //!    Every target is classified within its sentence; a target inside a statement's content
 //!    gives the speaker's stance (holder and statement set), any other gives the text's own
 //!    stance (no holder). A speaker is not a target of their own statement.
+//!    For a speaker's stance, a stance predicate that governs the target in its clause
+//!    ("ruled out sending ground troops", "backed the deal"; see
+//!    [`newsflow_nlp::stance::predicates`]) takes precedence over the model, which reads the
+//!    sentence's overall tone: the speaker is against the object of a rejection and for the
+//!    object of support, with score and confidence [`PREDICATE_CONFIDENCE`].
 //! 4. Per entity, a summary: mentions, mean score, counts per class, the strongest evidence,
 //!    and how many statements it made.
 
@@ -14,7 +19,7 @@ use std::collections::HashMap;
 
 use newsflow_nlp::{
     Doc, EntityType as NlpType, NlpError, Span as NlpSpan, Stage,
-    stance::{Polarity as NlpPolarity, StanceClassifier},
+    stance::{Polarity as NlpPolarity, StanceClassifier, predicates},
     statements::StatementFinder,
     tokenize::Tokenizer,
 };
@@ -22,6 +27,10 @@ use newsflow_proto::v1::{
     Entity, EntitySummary, EntityType, Polarity, Span, Stance, Statement, StatementKind, Target,
     target,
 };
+
+/// Score magnitude and confidence of a stance given by a governing predicate rather than the
+/// model: a rule, so a fixed value below certainty.
+pub const PREDICATE_CONFIDENCE: f32 = 0.8;
 
 /// The models of this stage.
 pub struct Models {
@@ -111,8 +120,26 @@ pub fn classify(
 
     let stances: Vec<Stance> = candidates
         .iter()
+        .zip(&items)
         .zip(predictions)
-        .map(|(candidate, (polarity, p))| Stance {
+        .map(|((candidate, &(sentence, target)), (polarity, p))| {
+            let (polarity, score, confidence) = match candidate
+                .holder
+                .and_then(|_| predicates::governing(sentence, target))
+            {
+                Some(rule) => {
+                    let sign = rule.polarity.index() as f32 - 1.0;
+                    (
+                        rule.polarity,
+                        sign * PREDICATE_CONFIDENCE,
+                        PREDICATE_CONFIDENCE,
+                    )
+                }
+                None => (polarity, p[2] - p[0], p[polarity.index()]),
+            };
+            (candidate, polarity, score, confidence)
+        })
+        .map(|(candidate, polarity, score, confidence)| Stance {
             holder_entity_id: candidate
                 .holder
                 .and_then(|e| entities.get(e))
@@ -124,8 +151,8 @@ pub fn classify(
                 span: Some(span(candidate.target_span)),
             }),
             polarity: proto_polarity(polarity) as i32,
-            score: p[2] - p[0],
-            confidence: p[polarity.index()],
+            score,
+            confidence,
             evidence_span: Some(span(candidate.sentence)),
         })
         .collect();

@@ -6,17 +6,20 @@
 //! ([`DELTA_FILE`]), plus [`CONFIG_FILE`]; it is loaded over the base weights
 //! (`models/base/all-MiniLM-L6-v2/`, fetched by `scripts/fetch-base-model.sh`).
 //! [`NeuralModel::word_log_probs`] gives per-word label log-probabilities, which
-//! [`super::NerTagger`] combines with the perceptron's.
+//! [`super::NerTagger`] combines with the perceptron's. The forward pass is the crate's one
+//! MiniLM encoder ([`crate::encoder`]), with the shape embedding as its extra input
+//! embedding ([`tagger`]).
 
-mod encoder;
 mod input;
+mod tagger;
 pub mod train;
 
+use crate::encoder::BertConfig;
 use crate::error::NlpError;
 use candle_core::{DType, Device, Tensor};
-use encoder::{Batch, Encoder, Weights};
 use input::{Specials, Window};
 use std::path::{Path, PathBuf};
+use tagger::{Batch, Tagger, Weights};
 use tokenizers::Tokenizer;
 
 /// The fine-tuned tensors, f16 safetensors.
@@ -29,7 +32,7 @@ pub const BASE_WEIGHTS: &str = "model.safetensors";
 pub const BASE_TOKENIZER: &str = "tokenizer.json";
 
 /// Where the base encoder lives, relative to the workspace root.
-pub const DEFAULT_BASE_DIR: &str = "models/base/all-MiniLM-L6-v2";
+pub use crate::encoder::DEFAULT_BASE_DIR;
 
 /// Padded word pieces per inference batch (batch x longest window), by default: 512 ran
 /// 1.3-1.4x faster per CPU second than 4,096 on one thread here (cache).
@@ -174,7 +177,7 @@ pub(crate) fn load_tokenizer(base: &Path) -> Result<(Tokenizer, Specials), NlpEr
 
 /// The fine-tuned encoder, ready to tag.
 pub struct NeuralModel {
-    encoder: Encoder,
+    tagger: Tagger,
     tokenizer: Tokenizer,
     specials: Specials,
     config: NeuralConfig,
@@ -204,7 +207,8 @@ impl NeuralModel {
             weights.insert(name, t.to_dtype(DType::F32).map_err(neural_err)?);
         }
         let (tokenizer, specials) = load_tokenizer(base)?;
-        Self::from_parts(&weights, tokenizer, specials, config).map_err(|e| match e {
+        let bert = BertConfig::load(base)?;
+        Self::from_parts(&weights, bert, tokenizer, specials, config).map_err(|e| match e {
             NlpError::Neural(message) => NlpError::Model {
                 path: file,
                 message,
@@ -215,11 +219,12 @@ impl NeuralModel {
 
     pub(crate) fn from_parts(
         weights: &Weights,
+        bert: BertConfig,
         tokenizer: Tokenizer,
         specials: Specials,
         config: NeuralConfig,
     ) -> Result<Self, NlpError> {
-        let encoder = Encoder::new(weights, config.layers).map_err(neural_err)?;
+        let tagger = Tagger::new(weights, bert, config.layers)?;
         let classes = weights
             .get("classifier.weight")
             .map(|t| t.dims()[0])
@@ -230,11 +235,11 @@ impl NeuralModel {
                 config.labels.len()
             )));
         }
-        if config.window > encoder.max_positions() {
+        if config.window > tagger.max_positions() {
             return Err(NlpError::Neural("window longer than the encoder".into()));
         }
         Ok(Self {
-            encoder,
+            tagger,
             tokenizer,
             specials,
             config,
@@ -255,13 +260,13 @@ impl NeuralModel {
     /// Quantizes the encoder's dense weights to 8 bits (GGML Q8_0: blocks of 32 weights with
     /// one scale), for speed.
     pub fn quantize_int8(&mut self) -> Result<(), NlpError> {
-        self.encoder.quantize().map_err(neural_err)
+        self.tagger.quantize().map_err(neural_err)
     }
 
     /// Keeps only the first `n` transformer layers. The head was trained on the last layer,
     /// so this is for measuring speed, not for tagging.
     pub fn truncate_layers(&mut self, n: usize) {
-        self.encoder.truncate_layers(n);
+        self.tagger.truncate_layers(n);
     }
 
     /// Sets how many padded word pieces one inference batch may hold (at least one window
@@ -315,7 +320,7 @@ impl NeuralModel {
                 .map(|w| (w.ids.as_slice(), w.shapes.as_slice()))
                 .collect();
             let batch = Batch::new(&rows, &Device::Cpu).map_err(neural_err)?;
-            let logits = self.encoder.forward(&batch, false).map_err(neural_err)?;
+            let logits = self.tagger.forward(&batch, false).map_err(neural_err)?;
             let logp = candle_nn::ops::log_softmax(&logits, candle_core::D::Minus1)
                 .and_then(|t| t.to_vec3::<f32>())
                 .map_err(neural_err)?;

@@ -10,11 +10,13 @@
 //! top layers.
 //!
 //! [`read_jsonl`] reads NewsMTSC files, [`metrics`] scores predictions (F1m, accuracy) and
-//! [`train`] fine-tunes.
+//! [`train`] fine-tunes. [`predicates`] finds the stance verbs ("ruled out", "backed") that
+//! govern a target, a rule the stance service puts before the model for speakers.
 
 pub mod input;
 pub mod metrics;
 pub mod model;
+pub mod predicates;
 pub mod train;
 
 pub use input::{StanceInput, build_input};

@@ -150,10 +150,10 @@ impl StanceClassifier {
                     |name: &str| load_tensor(&tensors, &format!("{prefix}.{name}"), &weights_path);
                 layers.push(BertLayer::from_tensors(&get, heads, eps)?);
             }
-            let head = Dense {
-                weight: load_tensor(&tensors, &format!("member.{m}.head.weight"), &weights_path)?,
-                bias: load_tensor(&tensors, &format!("member.{m}.head.bias"), &weights_path)?,
-            };
+            let head = Dense::new(
+                load_tensor(&tensors, &format!("member.{m}.head.weight"), &weights_path)?,
+                load_tensor(&tensors, &format!("member.{m}.head.bias"), &weights_path)?,
+            );
             members.push(Member { layers, head });
         }
         let special = SpecialIds::from_tokenizer(&tokenizer)?;

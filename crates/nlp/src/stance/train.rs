@@ -249,10 +249,7 @@ fn new_member(
         .collect();
     let weight = Var::from_tensor(&Tensor::from_vec(init, (3, 2 * hidden), encoder.device())?)?;
     let bias = Var::from_tensor(&Tensor::zeros(3, DType::F32, encoder.device())?)?;
-    let head = Dense {
-        weight: weight.as_tensor().clone(),
-        bias: bias.as_tensor().clone(),
-    };
+    let head = Dense::new(weight.as_tensor().clone(), bias.as_tensor().clone());
     matrices.push(weight);
     vectors.push(bias);
     Ok((Member { layers, head }, matrices, vectors))
@@ -355,9 +352,7 @@ pub fn train(
                     .map(|&i| data.labels[i].index() as u32)
                     .collect();
                 let labels = Tensor::from_vec(labels, batch.len(), x.device())?;
-                let mut mode = Mode {
-                    dropout: Some((config.dropout, &mut drop_rng)),
-                };
+                let mut mode = Mode::dropout_with(config.dropout, &mut drop_rng);
                 let logits = member.forward(&x, &mask, &targets, &mut mode)?;
                 let loss = candle_nn::loss::cross_entropy(&logits, &labels)?;
                 let lr = lr_at(config, step, total);

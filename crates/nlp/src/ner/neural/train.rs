@@ -1,10 +1,11 @@
 //! Fine-tuning the encoder as a tagger on CoNLL-style data: length-bucketed batches, AdamW
 //! with linear warm-up and decay, cross-entropy on the first word piece of each word.
 
-use super::encoder::{self, Batch, Encoder, HIDDEN, Weights};
 use super::input::{self, SHAPES};
+use super::tagger::{self, Batch, Tagger, Weights};
 use super::{NeuralConfig, NeuralModel, load_base, load_tokenizer, neural_err, save_delta};
 use crate::conll::TaggedDocument;
+use crate::encoder::BertConfig;
 use crate::error::NlpError;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -126,12 +127,14 @@ pub fn train(
     let l = labels.len();
     let (tokenizer, specials) = load_tokenizer(base)?;
     let mut weights: Weights = load_base(base)?;
+    let bert = BertConfig::load(base)?;
+    let hidden = bert.hidden_size;
     let mut rng = Xorshift(config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let classifier: Vec<f32> = (0..l * HIDDEN).map(|_| rng.normal(0.02)).collect();
+    let classifier: Vec<f32> = (0..l * hidden).map(|_| rng.normal(0.02)).collect();
     let new = |v: Vec<f32>, shape: &[usize]| Tensor::from_vec(v, shape, &Device::Cpu);
     weights.insert(
         "classifier.weight".into(),
-        new(classifier, &[l, HIDDEN]).map_err(neural_err)?,
+        new(classifier, &[l, hidden]).map_err(neural_err)?,
     );
     weights.insert(
         "classifier.bias".into(),
@@ -139,13 +142,13 @@ pub fn train(
     );
     weights.insert(
         "shape.weight".into(),
-        new(vec![0.0; SHAPES * HIDDEN], &[SHAPES, HIDDEN]).map_err(neural_err)?,
+        new(vec![0.0; SHAPES * hidden], &[SHAPES, hidden]).map_err(neural_err)?,
     );
     let layers = (0..)
         .take_while(|i| weights.contains_key(&format!("encoder.layer.{i}.output.dense.weight")))
         .count();
-    let vars = encoder::make_vars(&mut weights).map_err(neural_err)?;
-    let encoder = Encoder::new(&weights, layers).map_err(neural_err)?;
+    let vars = tagger::make_vars(&mut weights).map_err(neural_err)?;
+    let tagger = Tagger::new(&weights, bert.clone(), layers)?;
 
     let label_ix = |t: &str| labels.iter().position(|x| x == t).unwrap_or(0) as u32;
     let mut examples = Vec::new();
@@ -241,7 +244,7 @@ pub fn train(
             }
             let n = positions.len();
             let loss = (|| {
-                let logits = encoder.forward(&b, true)?;
+                let logits = tagger.forward(&b, true)?;
                 let flat = logits.reshape((rows.len() * s, l))?;
                 let picked =
                     flat.index_select(&Tensor::from_vec(positions, n, &Device::Cpu)?, 0)?;
@@ -277,7 +280,7 @@ pub fn train(
     }
     save_delta(&snapshot(&vars), out)?;
     model_config.save(out)?;
-    NeuralModel::from_parts(&weights, tokenizer, specials, model_config)
+    NeuralModel::from_parts(&weights, bert, tokenizer, specials, model_config)
 }
 
 /// Batches of example indexes: shuffled, then sorted by length within pools of 50 batches

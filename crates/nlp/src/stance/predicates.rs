@@ -1,0 +1,354 @@
+//! Stance predicates: verbs whose subject takes a side toward their object. "ruled out sending
+//! ground troops", "rejected the plan", "warned against Western troops" put the subject against
+//! the object; "backed the deal", "called for a ceasefire", "welcomed the decision" put it for.
+//!
+//! The learned classifier reads a sentence's overall tone toward a target; it can miss a
+//! speaker's explicit rejection in an otherwise positive sentence ("could provide air support
+//! but ruled out sending ground troops" reads as neutral toward the troops). [`governing`]
+//! finds the predicate that governs a target: a lexicon entry before the target, in the same
+//! clause, with at most [`MAX_GAP`] words between them, none of them a clause boundary
+//! (punctuation, a conjunction, a relative pronoun) or the preposition of a passive agent or
+//! source ("by", "from"), and no negation just before the predicate ("did not rule out").
+//!
+//! The stance service gives the polarity of a governing predicate precedence over the model
+//! for a speaker's stance toward a target inside what they said (`crates/stance`'s analysis);
+//! `newsflow eval stance --predicates` measures the same override on NewsMTSC.
+
+use super::Polarity;
+use crate::doc::Span;
+
+/// Most words allowed between the predicate and the target ("ruled out the possibility of
+/// sending ground troops": four).
+pub const MAX_GAP: usize = 4;
+
+/// Predicates that put their subject against their object, every inflection spelled out.
+const AGAINST: &[&str] = &[
+    "rule out",
+    "rules out",
+    "ruled out",
+    "ruling out",
+    "reject",
+    "rejects",
+    "rejected",
+    "rejecting",
+    "refuse",
+    "refuses",
+    "refused",
+    "refusing",
+    "oppose",
+    "opposes",
+    "opposed",
+    "opposing",
+    "condemn",
+    "condemns",
+    "condemned",
+    "condemning",
+    "denounce",
+    "denounces",
+    "denounced",
+    "denouncing",
+    "deny",
+    "denies",
+    "denied",
+    "denying",
+    "criticise",
+    "criticises",
+    "criticised",
+    "criticising",
+    "criticize",
+    "criticizes",
+    "criticized",
+    "criticizing",
+    "warn against",
+    "warns against",
+    "warned against",
+    "warning against",
+    "argue against",
+    "argues against",
+    "argued against",
+    "vote against",
+    "votes against",
+    "voted against",
+    "object to",
+    "objects to",
+    "objected to",
+    "veto",
+    "vetoes",
+    "vetoed",
+    "dismiss",
+    "dismisses",
+    "dismissed",
+    "dismissing",
+    "slam",
+    "slams",
+    "slammed",
+    "resist",
+    "resists",
+    "resisted",
+];
+
+/// Predicates that put their subject for their object.
+const FOR: &[&str] = &[
+    "backed",
+    "backing",
+    "endorse",
+    "endorses",
+    "endorsed",
+    "endorsing",
+    "welcome",
+    "welcomes",
+    "welcomed",
+    "welcoming",
+    "support",
+    "supports",
+    "supported",
+    "supporting",
+    "call for",
+    "calls for",
+    "called for",
+    "calling for",
+    "praise",
+    "praises",
+    "praised",
+    "praising",
+    "approve",
+    "approves",
+    "approved",
+    "approving",
+    "championed",
+    "hail",
+    "hails",
+    "hailed",
+    "applaud",
+    "applauds",
+    "applauded",
+    "advocate",
+    "advocates",
+    "advocated",
+    "advocating",
+    "push for",
+    "pushes for",
+    "pushed for",
+    "pushing for",
+    "argue for",
+    "argues for",
+    "argued for",
+    "vote for",
+    "votes for",
+    "voted for",
+    "embrace",
+    "embraces",
+    "embraced",
+];
+
+/// Words that end the predicate's clause: a target past them is not its object.
+const BOUNDARIES: &[&str] = &[
+    "but", "and", "or", "nor", "while", "whereas", "although", "though", "because", "since", "if",
+    "unless", "that", "which", "who", "whom", "whose", "when", "where", "as", "by", "from", "than",
+];
+
+/// Words just before a predicate that negate or suspend it.
+const NEGATORS: &[&str] = &[
+    "not", "n't", "never", "no", "cannot", "didn't", "doesn't", "don't", "won't", "wouldn't",
+    "couldn't", "hasn't", "haven't", "hadn't", "isn't", "wasn't", "failed", "declined", "refused",
+    "refuses", "refusing",
+];
+
+/// A word of the sentence: lowercased text and code-point span.
+struct Word {
+    text: String,
+    span: Span,
+}
+
+/// Words and single punctuation marks, with code-point spans ("n't" split off as a word).
+fn words(sentence: &str) -> Vec<Word> {
+    let chars: Vec<char> = sentence.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c.is_alphanumeric() {
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_alphanumeric()
+                    || (matches!(chars[i], '\'' | '’' | '-')
+                        && chars.get(i + 1).is_some_and(|c| c.is_alphanumeric())))
+            {
+                i += 1;
+            }
+            let text: String = chars[start..i]
+                .iter()
+                .collect::<String>()
+                .to_lowercase()
+                .replace('’', "'");
+            if let Some(stem) = text.strip_suffix("n't").filter(|s| !s.is_empty()) {
+                let cut = start + stem.chars().count();
+                out.push(Word {
+                    text: stem.to_string(),
+                    span: Span::new(start, cut),
+                });
+                out.push(Word {
+                    text: "n't".into(),
+                    span: Span::new(cut, i),
+                });
+            } else {
+                out.push(Word {
+                    text,
+                    span: Span::new(start, i),
+                });
+            }
+        } else {
+            out.push(Word {
+                text: c.to_string(),
+                span: Span::new(i, i + 1),
+            });
+            i += 1;
+        }
+    }
+    out
+}
+
+fn is_boundary(word: &str) -> bool {
+    BOUNDARIES.contains(&word) || !word.chars().any(char::is_alphanumeric)
+}
+
+/// A stance predicate that governs a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Governing {
+    /// Negative for a rejection, positive for support.
+    pub polarity: Polarity,
+    /// The predicate's code-point span in the sentence.
+    pub span: Span,
+}
+
+/// The stance predicate of `sentence` that governs the target at `target` (code points into
+/// the sentence), if any: the nearest one before the target in the same clause (see the
+/// module docs).
+pub fn governing(sentence: &str, target: Span) -> Option<Governing> {
+    let words = words(sentence);
+    let first = words.iter().position(|w| w.span.end > target.start)?;
+    // Walk back from the target over at most MAX_GAP plain words to a predicate's last word.
+    let mut gap = 0;
+    let mut end = first;
+    while end > 0 {
+        let (polarity, len) = match match_ending_at(&words, end) {
+            Some(found) => found,
+            None => {
+                let w = &words[end - 1].text;
+                if is_boundary(w) || gap == MAX_GAP {
+                    return None;
+                }
+                gap += 1;
+                end -= 1;
+                continue;
+            }
+        };
+        let start = end - len;
+        let negated = words[start.saturating_sub(2)..start]
+            .iter()
+            .any(|w| NEGATORS.contains(&w.text.as_str()));
+        if negated {
+            return None;
+        }
+        return Some(Governing {
+            polarity,
+            span: Span::new(words[start].span.start, words[end - 1].span.end),
+        });
+    }
+    None
+}
+
+/// The lexicon entry whose last word is `words[end - 1]`, longest first: its polarity and
+/// length in words.
+fn match_ending_at(words: &[Word], end: usize) -> Option<(Polarity, usize)> {
+    for len in [2, 1] {
+        if end < len {
+            continue;
+        }
+        let phrase = words[end - len..end]
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if AGAINST.contains(&phrase.as_str()) {
+            return Some((Polarity::Negative, len));
+        }
+        if FOR.contains(&phrase.as_str()) {
+            return Some((Polarity::Positive, len));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The polarity the predicate gives toward `target`, found in `sentence`.
+    fn toward(sentence: &str, target: &str) -> Option<Polarity> {
+        let byte = sentence.find(target).expect("target in sentence");
+        let start = sentence[..byte].chars().count();
+        let span = Span::new(start, start + target.chars().count());
+        governing(sentence, span).map(|g| g.polarity)
+    }
+
+    #[test]
+    fn rejections_and_support_govern_their_objects() {
+        let s = "The minister ruled out sending ground troops.";
+        assert_eq!(toward(s, "ground troops"), Some(Polarity::Negative));
+        let s = "Germany rejected the proposal for a new tax.";
+        assert_eq!(toward(s, "proposal"), Some(Polarity::Negative));
+        let s = "Opposition leaders condemned the attack on Kharkiv.";
+        assert_eq!(toward(s, "attack"), Some(Polarity::Negative));
+        let s = "She warned against any NATO presence.";
+        assert_eq!(toward(s, "NATO"), Some(Polarity::Negative));
+        let s = "The union backed the deal and praised the company.";
+        assert_eq!(toward(s, "deal"), Some(Polarity::Positive));
+        assert_eq!(toward(s, "company"), Some(Polarity::Positive));
+        let s = "Labour called for an inquiry into the affair.";
+        assert_eq!(toward(s, "inquiry"), Some(Polarity::Positive));
+        let s = "He ruled out the possibility of sending ground troops.";
+        assert_eq!(toward(s, "ground troops"), Some(Polarity::Negative));
+    }
+
+    #[test]
+    fn a_clause_boundary_or_a_negation_stops_the_predicate() {
+        // The target belongs to the next clause.
+        let s = "He rejected the plan, but the allies sent troops.";
+        assert_eq!(toward(s, "allies"), None);
+        let s = "They opposed it because the Kremlin objected.";
+        assert_eq!(toward(s, "Kremlin"), None);
+        // The target is the agent, not the object.
+        let s = "The plan was rejected by Moscow.";
+        assert_eq!(toward(s, "Moscow"), None);
+        // Too far from the predicate to be its object.
+        let s = "She supported the idea of a much larger European army.";
+        assert_eq!(toward(s, "European"), None);
+        // Negated.
+        let s = "Washington did not rule out sending ground troops.";
+        assert_eq!(toward(s, "ground troops"), None);
+        let s = "The party hasn't backed the bill.";
+        assert_eq!(toward(s, "bill"), None);
+        // No stance predicate at all.
+        let s = "Washington could provide air support.";
+        assert_eq!(toward(s, "air support"), None);
+        // The subject of the predicate is not its object.
+        let s = "Peskov rejected the claims.";
+        assert_eq!(toward(s, "Peskov"), None);
+    }
+
+    #[test]
+    fn the_nearest_predicate_in_the_clause_wins() {
+        let s = "Washington could provide air support but ruled out sending ground troops.";
+        assert_eq!(toward(s, "air support"), None);
+        assert_eq!(toward(s, "ground troops"), Some(Polarity::Negative));
+        let start = s.find("ground troops").expect("in s");
+        let found = governing(s, Span::new(start, start + 13)).expect("governed");
+        assert_eq!(&s[found.span.start..found.span.end], "ruled out");
+        // A predicate suspended by another is no stance ("refused to rule out").
+        let s = "Paris refused to rule out sending ground troops.";
+        assert_eq!(toward(s, "ground troops"), None);
+    }
+}
