@@ -107,6 +107,7 @@ pub struct Pipeline {
     grpc_ports: HashMap<&'static str, u16>,
     options: Options,
     children: HashMap<&'static str, Child>,
+    replicas: Vec<Child>,
     logs: PathBuf,
 }
 
@@ -150,6 +151,7 @@ impl Pipeline {
             grpc_ports,
             options,
             children: HashMap::new(),
+            replicas: Vec::new(),
             logs,
         };
         for service in SERVICES {
@@ -160,13 +162,33 @@ impl Pipeline {
     }
 
     fn spawn(&mut self, service: &'static str) {
-        let log_path = self.logs.join(format!("{}-{service}.log", self.prefix));
+        let child = self.spawn_process(service, self.grpc_ports[service], service);
+        self.children.insert(service, child);
+    }
+
+    /// Starts one more replica of a worker (`extractor`, `stance`, `storage`) beside the first,
+    /// consuming the same queue, and waits until it serves.
+    pub async fn add_replica(&mut self, service: &'static str) {
+        let port = free_port();
+        let name = format!("{service}-{}", self.replicas.len() + 2);
+        let child = self.spawn_process(service, port, &name);
+        self.replicas.push(child);
+        let address = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while !serving(&address).await {
+            assert!(Instant::now() < deadline, "replica {name} did not serve");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn spawn_process(&self, service: &'static str, grpc_port: u16, log_name: &str) -> Child {
+        let log_path = self.logs.join(format!("{}-{log_name}.log", self.prefix));
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log_path)
             .expect("the service log");
-        let grpc = format!("127.0.0.1:{}", self.grpc_ports[service]);
+        let grpc = format!("127.0.0.1:{grpc_port}");
         let mut command = Command::new(binary(&format!("newsflow-{service}")));
         command
             .current_dir(root())
@@ -178,7 +200,7 @@ impl Pipeline {
             .env("NEWSFLOW_METRICS_ADDR", "off")
             .env("NEWSFLOW_LOG", "info")
             .env("NEWSFLOW_NER_MODE", self.options.ner_mode)
-            .env("HOSTNAME", format!("{service}-e2e"))
+            .env("HOSTNAME", format!("{log_name}-e2e"))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log);
@@ -212,10 +234,9 @@ impl Pipeline {
                 command.env(key, value);
             }
         }
-        let child = command
+        command
             .spawn()
-            .unwrap_or_else(|e| panic!("starting newsflow-{service}: {e}"));
-        self.children.insert(service, child);
+            .unwrap_or_else(|e| panic!("starting newsflow-{service}: {e}"))
     }
 
     /// Waits until the service answers its gRPC health check with SERVING.
@@ -269,7 +290,8 @@ impl Pipeline {
             .expect("the newsflow command runs")
     }
 
-    fn newsflow_command(&self, args: &[&str]) -> Command {
+    /// The `newsflow` command with this pipeline's addresses and bus in its environment.
+    pub fn newsflow_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(binary("newsflow"));
         command
             .current_dir(root())
@@ -366,7 +388,7 @@ impl Pipeline {
 
     /// Stops the services and removes the database and the broker objects.
     pub async fn stop(mut self) {
-        for (_, mut child) in self.children.drain() {
+        for mut child in self.children.drain().map(|(_, c)| c).chain(self.replicas.drain(..)) {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -405,7 +427,7 @@ impl Pipeline {
 impl Drop for Pipeline {
     fn drop(&mut self) {
         // A failed test leaves no processes behind (its queues and database stay, for a look).
-        for (_, child) in self.children.iter_mut() {
+        for child in self.children.values_mut().chain(self.replicas.iter_mut()) {
             let _ = child.kill();
             let _ = child.wait();
         }
