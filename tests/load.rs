@@ -25,7 +25,10 @@ fn load(pipeline: &Pipeline, count: usize, analysis: bool) {
     let output = pipeline.newsflow(&args);
     print!("{}", String::from_utf8_lossy(&output.stdout));
     eprint!("{}", String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "newsflow load found articles lost or duplicated");
+    assert!(
+        output.status.success(),
+        "newsflow load found articles lost or duplicated"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

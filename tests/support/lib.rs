@@ -388,7 +388,12 @@ impl Pipeline {
 
     /// Stops the services and removes the database and the broker objects.
     pub async fn stop(mut self) {
-        for mut child in self.children.drain().map(|(_, c)| c).chain(self.replicas.drain(..)) {
+        for mut child in self
+            .children
+            .drain()
+            .map(|(_, c)| c)
+            .chain(self.replicas.drain(..))
+        {
             let _ = child.kill();
             let _ = child.wait();
         }
