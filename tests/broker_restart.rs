@@ -31,27 +31,10 @@ async fn broker_restarted_mid_batch_loses_and_duplicates_nothing() {
     .await;
     let tail = pipeline.tail().await;
     let csv = bbc_csv(ARTICLES, &scratch("broker").join("bbc.csv"));
-    let ids: Vec<String> = pipeline
-        .submit(&[csv.to_str().unwrap()])
-        .iter()
-        .map(|o| o["id"].as_str().expect("accepted").to_owned())
-        .collect();
+    let ids = pipeline.submit_accepted(&[csv.to_str().unwrap()]);
     assert_eq!(ids.len(), ARTICLES);
 
-    let mut waited = 0;
-    loop {
-        let ready = pipeline.ready_in("extractor").await as usize;
-        if ready > 0 && ready <= ARTICLES - 8 {
-            break;
-        }
-        assert!(
-            ready > 0,
-            "the extractor finished the batch before the restart"
-        );
-        waited += 1;
-        assert!(waited < 1200, "the extractor never started on the batch");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    pipeline.wait_mid_batch(ARTICLES).await;
     rabbitmqctl(&["stop_app"]);
     tokio::time::sleep(Duration::from_secs(3)).await;
     rabbitmqctl(&["start_app"]);

@@ -20,28 +20,11 @@ async fn extractor_killed_mid_batch_loses_and_duplicates_nothing() {
     .await;
     let tail = pipeline.tail().await;
     let csv = bbc_csv(ARTICLES, &scratch("kill").join("bbc.csv"));
-    let outcomes = pipeline.submit(&[csv.to_str().unwrap()]);
-    let ids: Vec<String> = outcomes
-        .iter()
-        .map(|o| o["id"].as_str().expect("accepted").to_owned())
-        .collect();
+    let ids = pipeline.submit_accepted(&[csv.to_str().unwrap()]);
     assert_eq!(ids.len(), ARTICLES);
 
     // Mid-batch: the extractor has taken some articles and others still wait for it.
-    let mut waited = 0;
-    loop {
-        let ready = pipeline.ready_in("extractor").await as usize;
-        if ready > 0 && ready <= ARTICLES - 8 {
-            break;
-        }
-        assert!(
-            ready > 0,
-            "the extractor finished the batch before the kill"
-        );
-        waited += 1;
-        assert!(waited < 1200, "the extractor never started on the batch");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    pipeline.wait_mid_batch(ARTICLES).await;
     pipeline.kill("extractor");
     let waiting = pipeline.ready_in("extractor").await;
     assert!(waiting > 0, "articles wait while the extractor is down");

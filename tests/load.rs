@@ -4,8 +4,11 @@
 //!
 //! ```sh
 //! cargo build --workspace --bins --locked
-//! NEWSFLOW_LOAD_COUNT=40 NEWSFLOW_LOAD_RUNS=3 cargo test --workspace --test load -- --ignored --nocapture
+//! NEWSFLOW_LOAD_COUNT=30 NEWSFLOW_LOAD_RUNS=3 cargo test --workspace --test load -- --ignored --nocapture
 //! ```
+//!
+//! `NEWSFLOW_LOAD_RATE` (articles per second) submits at that rate instead of as fast as ingest
+//! accepts.
 
 use newsflow_e2e::{Options, Pipeline};
 
@@ -18,7 +21,8 @@ fn setting(name: &str, default: usize) -> usize {
 
 fn load(pipeline: &Pipeline, count: usize, analysis: bool) {
     let count = count.to_string();
-    let mut args = vec!["load", "--count", &count, "--json"];
+    let rate = std::env::var("NEWSFLOW_LOAD_RATE").unwrap_or_else(|_| "0".into());
+    let mut args = vec!["load", "--count", &count, "--rate", &rate, "--json"];
     if !analysis {
         args.extend(["--no-analysis", "--no-ceiling"]);
     }

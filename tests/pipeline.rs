@@ -7,16 +7,6 @@ use std::{collections::HashMap, time::Duration};
 use newsflow_e2e::{Options, Pipeline, assert_stored_once, bbc_csv, event_id, root, scratch};
 use newsflow_proto::v1::{AnalyzedArticle, EntityTimelineResponse, EntityType, Polarity, target};
 
-fn ids(outcomes: &[serde_json::Value]) -> Vec<String> {
-    outcomes
-        .iter()
-        .map(|outcome| {
-            assert_eq!(outcome["outcome"], "accepted", "{outcome}");
-            outcome["id"].as_str().expect("an id").to_owned()
-        })
-        .collect()
-}
-
 /// The people and the topics stances were taken toward, by name.
 fn people_and_stances(document: &AnalyzedArticle) -> (Vec<String>, Vec<(String, String, i32)>) {
     let analysis = document.analysis.clone().unwrap_or_default();
@@ -62,7 +52,7 @@ async fn example_article_over_http_and_grpc_comes_out_processed_and_queryable() 
 
     let example = root().join("../shared/examples/western-troops-ukraine.txt");
     let text = std::fs::read_to_string(&example).expect("the shared example article");
-    let over_grpc = ids(&pipeline.submit(&[example.to_str().unwrap()]));
+    let over_grpc = pipeline.submit_accepted(&[example.to_str().unwrap()]);
     // The same text under another external id is another article, sent as JSON over HTTP.
     let json = scratch("example").join("example.json");
     std::fs::write(
@@ -72,11 +62,8 @@ async fn example_article_over_http_and_grpc_comes_out_processed_and_queryable() 
         .to_string(),
     )
     .unwrap();
-    let over_http = ids(&pipeline.submit(&[
-        "--http",
-        &pipeline.ingest_http.clone(),
-        json.to_str().unwrap(),
-    ]));
+    let over_http =
+        pipeline.submit_accepted(&["--http", &pipeline.ingest_http, json.to_str().unwrap()]);
     let all: Vec<String> = over_grpc.iter().chain(&over_http).cloned().collect();
     assert_ne!(over_grpc, over_http);
 
@@ -158,8 +145,7 @@ async fn a_hundred_bbc_articles_are_stored_and_published_exactly_once() {
     let tail = pipeline.tail().await;
     let csv = bbc_csv(100, &scratch("bbc").join("bbc-100.csv"));
 
-    let outcomes = pipeline.submit(&[csv.to_str().unwrap(), "--source", "bbc"]);
-    let submitted = ids(&outcomes);
+    let submitted = pipeline.submit_accepted(&[csv.to_str().unwrap(), "--source", "bbc"]);
     assert_eq!(submitted.len(), 100);
 
     let events = tail

@@ -386,6 +386,34 @@ impl Pipeline {
         queue.message_count()
     }
 
+    /// Waits until the extractor is in the middle of a batch of `total`: it has taken some
+    /// articles (at least 8 are gone from its queue) while others still wait there.
+    pub async fn wait_mid_batch(&self, total: usize) {
+        for _ in 0..1200 {
+            let ready = self.ready_in("extractor").await as usize;
+            assert!(
+                ready > 0,
+                "the extractor finished the batch before it could be interrupted"
+            );
+            if ready <= total.saturating_sub(8) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the extractor never started on the batch");
+    }
+
+    /// `newsflow submit ARGS`, every article accepted: their ids, in input order.
+    pub fn submit_accepted(&self, args: &[&str]) -> Vec<String> {
+        self.submit(args)
+            .iter()
+            .map(|outcome| {
+                assert_eq!(outcome["outcome"], "accepted", "{outcome}");
+                outcome["id"].as_str().expect("an id").to_owned()
+            })
+            .collect()
+    }
+
     /// Stops the services and removes the database and the broker objects.
     pub async fn stop(mut self) {
         for mut child in self

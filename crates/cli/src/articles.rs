@@ -2,7 +2,7 @@
 //! with a text column, from a file, every file of a folder, or standard input.
 //!
 //! A JSON article has the fields of the HTTP API (`external_id`, `url`, `source`, `title`,
-//! `body`, `language`, `published_at` in RFC 3339). An item that cannot be read becomes an
+//! `body`, `language`, `published_at` in RFC 3339) and is read by ingest's own parser. An item that cannot be read becomes an
 //! [`Item::Unreadable`] that is reported beside the refused articles, not a reason to stop.
 
 use std::{
@@ -12,7 +12,6 @@ use std::{
 
 use anyhow::{Context, bail};
 use newsflow_proto::v1::SubmitRequest;
-use serde::Deserialize;
 
 /// How to read an input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -49,47 +48,6 @@ pub struct CsvColumns {
 pub enum Item {
     Article(SubmitRequest),
     Unreadable { at: String, message: String },
-}
-
-/// A JSON article, as the HTTP API takes it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonArticle {
-    #[serde(default)]
-    external_id: String,
-    #[serde(default)]
-    url: String,
-    #[serde(default)]
-    source: String,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    body: String,
-    #[serde(default)]
-    language: String,
-    #[serde(default)]
-    published_at: Option<String>,
-}
-
-impl JsonArticle {
-    fn into_request(self) -> Result<SubmitRequest, String> {
-        let published_at = match self.published_at.as_deref() {
-            None | Some("") => None,
-            Some(text) => Some(
-                text.parse::<prost_types::Timestamp>()
-                    .map_err(|_| format!("published_at {text:?} is not an RFC 3339 time"))?,
-            ),
-        };
-        Ok(SubmitRequest {
-            external_id: self.external_id,
-            url: self.url,
-            source: self.source,
-            title: self.title,
-            body: self.body,
-            language: self.language,
-            published_at,
-        })
-    }
 }
 
 /// Reads every article of `input`: a file, a folder (its files in name order, recursively) or
@@ -220,12 +178,12 @@ fn parse(bytes: &[u8], format: Format, name: &str, columns: &CsvColumns) -> Vec<
 }
 
 fn json_item(value: serde_json::Value, at: String) -> Item {
-    match serde_json::from_value::<JsonArticle>(value)
-        .map_err(|error| error.to_string())
-        .and_then(JsonArticle::into_request)
-    {
+    match newsflow_ingest::http::parse(value) {
         Ok(request) => Item::Article(request),
-        Err(message) => Item::Unreadable { at, message },
+        Err(error) => Item::Unreadable {
+            at,
+            message: error.to_string(),
+        },
     }
 }
 

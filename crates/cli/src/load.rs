@@ -160,10 +160,14 @@ fn service_memory() -> Vec<(String, u32, u64, u64)> {
                 .and_then(|v| v.split_whitespace().next())
                 .and_then(|v| v.parse::<u64>().ok())
         };
-        let name = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Name:"))
-            .map(|n| n.trim().to_owned())
+        // The binary's file name: `Name:` in status is cut at 15 characters.
+        let name = std::fs::read(entry.path().join("cmdline"))
+            .ok()
+            .and_then(|cmdline| {
+                let program = cmdline.split(|&b| b == 0).next()?.to_vec();
+                let program = String::from_utf8(program).ok()?;
+                Some(program.rsplit('/').next()?.to_owned())
+            })
             .unwrap_or_default();
         if name.starts_with("newsflow-") && pid != std::process::id() {
             found.push((
@@ -213,8 +217,8 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<std::process::ExitCode> {
             rate / 4.0
         );
         println!(
-            "pipeline / ceiling: {:.3}",
-            pipeline.processed_per_second / (rate / 4.0)
+            "the pipeline's rate is {:.3}% of the bus ceiling's",
+            100.0 * pipeline.processed_per_second / (rate / 4.0)
         );
         report.insert("ceiling_messages_per_second".into(), json!(rate));
     }
@@ -398,7 +402,7 @@ async fn pipeline_run(
             "p50": percentile(&latencies, 50.0), "p95": percentile(&latencies, 95.0),
             "p99": percentile(&latencies, 99.0), "max": latencies.last().copied().unwrap_or(f64::NAN),
         },
-        "stage_seconds_median": stages.iter().map(|(n, s)| (n.clone(), json!(s))).collect::<serde_json::Map<_, _>>(),
+        "stage_seconds_median": stages.iter().map(|(n, s)| json!({"between": n, "seconds": s})).collect::<Vec<_>>(),
         "memory_kb": memory.iter().map(|(name, pid, peak, now)| json!({"process": name, "pid": pid, "peak": peak, "now": now})).collect::<Vec<_>>(),
         "lost": lost,
         "duplicated": duplicated,
@@ -433,9 +437,13 @@ fn print_pipeline(figures: &PipelineFigures) {
         f(&l["max"])
     );
     println!("between stages (median, queueing included):");
-    if let Some(stages) = j["stage_seconds_median"].as_object() {
-        for (name, seconds) in stages {
-            println!("  {name:<22} {:.3} s", f(seconds));
+    if let Some(stages) = j["stage_seconds_median"].as_array() {
+        for stage in stages {
+            println!(
+                "  {:<22} {:.3} s",
+                stage["between"].as_str().unwrap_or(""),
+                f(&stage["seconds"])
+            );
         }
     }
     println!("peak memory of the local services:");

@@ -120,7 +120,7 @@ fn load_typer(dir: &std::path::Path) -> anyhow::Result<newsflow_nlp::types::Fine
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
-    stance::one_thread_by_default();
+    newsflow_nlp::one_tensor_thread_by_default();
     let done = std::process::ExitCode::SUCCESS;
     match Cli::parse().command {
         Command::Submit(args) => return submit::run(&args),

@@ -34,6 +34,11 @@ impl StorageTarget {
     }
 }
 
+/// Storage's refusal as an error: its code and message.
+fn refused(status: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{}: {}", status.code(), status.message())
+}
+
 /// Arguments of `newsflow get`.
 #[derive(Args)]
 pub struct GetArgs {
@@ -66,7 +71,7 @@ pub fn get(args: &GetArgs) -> anyhow::Result<()> {
                 id: args.id.clone(),
             })
             .await
-            .map_err(|status| anyhow::anyhow!("{}: {}", status.code(), status.message()))?
+            .map_err(refused)?
             .into_inner();
         if args.json {
             println!(
@@ -91,7 +96,7 @@ pub fn entity(args: &EntityArgs) -> anyhow::Result<()> {
                 ..Default::default()
             })
             .await
-            .map_err(|status| anyhow::anyhow!("{}: {}", status.code(), status.message()))?
+            .map_err(refused)?
             .into_inner()
             .entities;
         let Some(best) = matches.first() else {
@@ -103,7 +108,7 @@ pub fn entity(args: &EntityArgs) -> anyhow::Result<()> {
                 ..Default::default()
             })
             .await
-            .map_err(|status| anyhow::anyhow!("{}: {}", status.code(), status.message()))?
+            .map_err(refused)?
             .into_inner();
         if args.json {
             println!(

@@ -93,15 +93,6 @@ pub struct BenchArgs {
     runs: usize,
 }
 
-/// The process may use one thread for tensor work unless told otherwise: on shared cores one
-/// thread was measured 8x faster than two.
-pub fn one_thread_by_default() {
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        // SAFETY: called first thing in `main`, before any other thread exists.
-        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
-    }
-}
-
 fn read(path: &Path) -> anyhow::Result<Vec<StanceExample>> {
     stance::read_jsonl(path).with_context(|| format!("reading {}", path.display()))
 }

@@ -96,6 +96,7 @@ impl NerArgs {
 
 /// The binary's entry point.
 pub fn main() -> ExitCode {
+    newsflow_nlp::one_tensor_thread_by_default();
     newsflow_runtime::block_on_main("newsflow-extractor", run(Config::parse()))
 }
 

@@ -237,8 +237,9 @@ async fn bulk(state: &HttpState, items: Vec<Result<Value, String>>) -> Response 
     }
 }
 
-/// The JSON article as a `SubmitRequest`, or the field that is wrong.
-fn parse(item: Value) -> Result<SubmitRequest, IngestError> {
+/// The JSON article as a `SubmitRequest`, or the field that is wrong. Public so that clients
+/// (`newsflow submit`) read JSON articles exactly as this API does.
+pub fn parse(item: Value) -> Result<SubmitRequest, IngestError> {
     let article: JsonArticle = serde_path_to_error::deserialize(item).map_err(|error| {
         let path = error.path().to_string();
         let field = FIELDS

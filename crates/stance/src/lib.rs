@@ -101,6 +101,7 @@ impl Config {
 
 /// The binary's entry point.
 pub fn main() -> ExitCode {
+    newsflow_nlp::one_tensor_thread_by_default();
     newsflow_runtime::block_on_main("newsflow-stance", run(Config::parse()))
 }
 
