@@ -1,9 +1,9 @@
 //! RabbitMQ restarted while a batch is in the pipeline: every service and the `tail` consumer
 //! reconnect, and every article is still stored exactly once and announced.
 
-use std::{collections::HashSet, process::Command, time::Duration};
+use std::{process::Command, time::Duration};
 
-use newsflow_e2e::{Options, Pipeline, assert_stored_once, bbc_csv, event_id, scratch};
+use newsflow_e2e::{assert_all_announced_and_stored_once, batch_in_flight};
 
 const ARTICLES: usize = 40;
 
@@ -21,34 +21,15 @@ fn rabbitmqctl(args: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn broker_restarted_mid_batch_loses_and_duplicates_nothing() {
-    let pipeline = Pipeline::start(
-        "broker",
-        Options {
-            env: vec![("extractor", "NEWSFLOW_PREFETCH", "4".into())],
-            ..Options::default()
-        },
-    )
-    .await;
-    let tail = pipeline.tail().await;
-    let csv = bbc_csv(ARTICLES, &scratch("broker").join("bbc.csv"));
-    let ids = pipeline.submit_accepted(&[csv.to_str().unwrap()]);
-    assert_eq!(ids.len(), ARTICLES);
-
-    pipeline.wait_mid_batch(ARTICLES).await;
+    let (pipeline, tail, ids) = batch_in_flight("broker", ARTICLES).await;
     rabbitmqctl(&["stop_app"]);
     tokio::time::sleep(Duration::from_secs(3)).await;
     rabbitmqctl(&["start_app"]);
     rabbitmqctl(&["await_startup"]);
 
-    let events = tail
-        .wait_for(&ids, Duration::from_secs(900), Duration::from_secs(3))
-        .await;
-    let announced: HashSet<String> = events.iter().map(event_id).collect();
-    assert_eq!(announced, ids.iter().cloned().collect::<HashSet<_>>());
-    assert_stored_once(&pipeline.database().await, &ids).await;
+    let events = assert_all_announced_and_stored_once(&pipeline, &tail, &ids).await;
     println!(
-        "{} events for {} articles across the restart",
-        events.len(),
+        "{events} events for {} articles across the restart",
         ids.len()
     );
 

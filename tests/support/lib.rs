@@ -493,6 +493,42 @@ pub async fn broker() -> Connection {
         .expect("RabbitMQ answers (bash .ci/run starts it)")
 }
 
+/// A pipeline in the middle of a batch of `articles` BBC articles, for the tests that
+/// interrupt it: started with a small extractor prefetch (so most of the batch stays queued),
+/// followed by `newsflow tail`, the batch accepted, and the extractor part-way through it.
+pub async fn batch_in_flight(name: &str, articles: usize) -> (Pipeline, Tail, Vec<String>) {
+    let pipeline = Pipeline::start(
+        name,
+        Options {
+            env: vec![("extractor", "NEWSFLOW_PREFETCH", "4".into())],
+            ..Options::default()
+        },
+    )
+    .await;
+    let tail = pipeline.tail().await;
+    let csv = bbc_csv(articles, &scratch(name).join("bbc.csv"));
+    let ids = pipeline.submit_accepted(&[csv.to_str().expect("a UTF-8 path")]);
+    assert_eq!(ids.len(), articles);
+    pipeline.wait_mid_batch(articles).await;
+    (pipeline, tail, ids)
+}
+
+/// Waits for every article of `ids` to come out, checks each was announced and stored once,
+/// and returns how many events came (re-announcements included).
+pub async fn assert_all_announced_and_stored_once(
+    pipeline: &Pipeline,
+    tail: &Tail,
+    ids: &[String],
+) -> usize {
+    let events = tail
+        .wait_for(ids, Duration::from_secs(900), Duration::from_secs(3))
+        .await;
+    let announced: std::collections::HashSet<String> = events.iter().map(event_id).collect();
+    assert_eq!(announced, ids.iter().cloned().collect());
+    assert_stored_once(&pipeline.database().await, ids).await;
+    events.len()
+}
+
 /// A running `newsflow tail` and the events it has printed so far.
 pub struct Tail {
     child: Child,
