@@ -5,6 +5,7 @@
 
 use crate::error::NlpError;
 use crate::normalize::normalize;
+use crate::stance::Polarity;
 use std::fmt;
 use std::ops::Range;
 
@@ -201,6 +202,60 @@ pub struct Statement {
     pub confidence: f32,
 }
 
+/// What a stance is taken toward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// An entity of the document: index into [`Doc::entities`].
+    Entity(usize),
+    /// A topic the caller asked about: index into [`Doc::topics`].
+    Topic(usize),
+}
+
+/// A stance toward a target in one sentence: a holder's (the speaker of the statement whose
+/// content holds the target) or, with no holder, the text's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stance {
+    /// Index into [`Doc::entities`] of whoever takes the stance; `None` for the text's own.
+    pub holder: Option<usize>,
+    /// Index into [`Doc::statements`] of the statement whose content holds the target.
+    pub statement: Option<usize>,
+    /// What the stance is toward.
+    pub target: Target,
+    /// Where the target stands in the text.
+    pub target_span: Span,
+    /// Against, neither, or for.
+    pub polarity: Polarity,
+    /// From -1 (against) to 1 (for).
+    pub score: f32,
+    /// The probability of the polarity given, in [0, 1].
+    pub confidence: f32,
+    /// The sentence the stance was read from.
+    pub evidence: Span,
+}
+
+/// One entity's stances and statements in the document, summed up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntitySummary {
+    /// Index into [`Doc::entities`].
+    pub entity: usize,
+    /// How often the entity is mentioned.
+    pub mention_count: u32,
+    /// Mean score of the stances toward it (0 when there are none).
+    pub mean_polarity: f32,
+    /// Stances toward it per polarity.
+    pub negative: u32,
+    /// Neutral stances toward it.
+    pub neutral: u32,
+    /// Positive stances toward it.
+    pub positive: u32,
+    /// The sentence of the strongest stance toward it, if any.
+    pub strongest_evidence: Option<Span>,
+    /// The score of that stance (0 when there is none).
+    pub strongest_score: f32,
+    /// Statements the entity made.
+    pub statement_count: u32,
+}
+
 /// The document: normalized text and the annotations the stages have added.
 #[derive(Debug, Clone, Default)]
 pub struct Doc {
@@ -218,6 +273,14 @@ pub struct Doc {
     pub entities: Vec<Entity>,
     /// Attributed statements in text order of their cues.
     pub statements: Vec<Statement>,
+    /// Topics the caller wants stances toward besides the entities ("Western troops"); set
+    /// before the stance stage runs.
+    pub topics: Vec<String>,
+    /// Stances, sentence by sentence, in text order of their targets within each sentence
+    /// (entities first, then topics).
+    pub stances: Vec<Stance>,
+    /// One summary per entity, in the order of [`Doc::entities`].
+    pub summaries: Vec<EntitySummary>,
 }
 
 impl Doc {

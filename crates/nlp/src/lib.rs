@@ -18,10 +18,12 @@
 //!
 //! [`conll`] reads CoNLL-2003 files and [`eval`] scores BIO taggings with conlleval semantics.
 
+#[cfg(feature = "train")]
 pub mod conll;
 pub mod doc;
 pub mod encoder;
 pub mod error;
+#[cfg(feature = "train")]
 pub mod eval;
 pub mod gazetteer;
 pub mod group;
@@ -33,8 +35,8 @@ pub mod tokenize;
 pub mod types;
 
 pub use doc::{
-    Doc, Entity, EntityType, Mention, Pipeline, Sentence, Span, Stage, Statement, StatementKind,
-    Token,
+    Doc, Entity, EntitySummary, EntityType, Mention, Pipeline, Sentence, Span, Stage, Stance,
+    Statement, StatementKind, Target, Token,
 };
 pub use error::NlpError;
 

@@ -3,28 +3,14 @@
 
 use newsflow_nlp::ner::NerTagger;
 use newsflow_nlp::{EntityType, entity_pipeline};
-use std::path::PathBuf;
+mod common;
 
-/// The fine-typing stage over the gazetteers scripts/fetch-gazetteers.sh fetched.
-fn typer() -> newsflow_nlp::types::FineTyper {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/gazetteers");
-    newsflow_nlp::types::FineTyper::load(&dir).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::{committed, example_article, typer};
 
 #[test]
 fn finds_and_groups_the_people_of_the_example_article() {
-    let article = root().join("../shared/examples/western-troops-ukraine.txt");
-    let text = std::fs::read_to_string(&article).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; this test reads the shared examples beside the checkout",
-            article.display()
-        )
-    });
-    let tagger = NerTagger::load(&root().join("models/ner-perceptron")).expect("committed model");
+    let text = example_article();
+    let tagger = NerTagger::load(&committed("models/ner-perceptron")).expect("committed model");
     let doc = entity_pipeline(tagger, typer())
         .run(&text)
         .expect("pipeline");

@@ -5,17 +5,9 @@
 use newsflow_nlp::ner::NerTagger;
 use newsflow_nlp::statements::StatementFinder;
 use newsflow_nlp::{Doc, StatementKind, statement_pipeline};
-use std::path::PathBuf;
+mod common;
 
-/// The fine-typing stage over the gazetteers scripts/fetch-gazetteers.sh fetched.
-fn typer() -> newsflow_nlp::types::FineTyper {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/gazetteers");
-    newsflow_nlp::types::FineTyper::load(&dir).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::{committed, example_article, typer};
 
 fn speaker(doc: &Doc, i: usize) -> Option<&str> {
     doc.statements[i]
@@ -26,16 +18,9 @@ fn speaker(doc: &Doc, i: usize) -> Option<&str> {
 
 #[test]
 fn putin_warns_and_peskov_is_quoted_in_the_example_article() {
-    let article = root().join("../shared/examples/western-troops-ukraine.txt");
-    let text = std::fs::read_to_string(&article).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; this test reads the shared examples beside the checkout",
-            article.display()
-        )
-    });
-    let tagger = NerTagger::load(&root().join("models/ner-perceptron")).expect("NER model");
-    let finder =
-        StatementFinder::load(&root().join("models/statements")).expect("statements model");
+    let text = example_article();
+    let tagger = NerTagger::load(&committed("models/ner-perceptron")).expect("NER model");
+    let finder = StatementFinder::load(&committed("models/statements")).expect("statements model");
     let doc = statement_pipeline(tagger, typer(), finder)
         .run(&text)
         .expect("pipeline");

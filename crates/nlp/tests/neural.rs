@@ -1,65 +1,19 @@
 //! The accurate NER mode: fine-tuning a few steps, saving and loading the compact weights,
 //! long sentences cut into windows, odd input, and the committed model on a real article.
-//! Every test here needs the base encoder (`scripts/fetch-base-model.sh`); without it they
-//! print a note and pass.
+//! Every test here needs the base encoder (`scripts/fetch-base-model.sh`, run by CI); without
+//! it they fail, naming the script.
 
-use newsflow_nlp::conll::{TaggedDocument, TaggedSentence};
 use newsflow_nlp::ner::neural::train::{NeuralTrainConfig, train};
 use newsflow_nlp::ner::neural::{DELTA_FILE, NeuralModel};
 use newsflow_nlp::ner::{NerMode, NerPaths, NerTagger, TrainConfig};
 use newsflow_nlp::{EntityType, entity_pipeline};
-use std::path::PathBuf;
+mod common;
 
-/// The fine-typing stage over the gazetteers scripts/fetch-gazetteers.sh fetched.
-fn typer() -> newsflow_nlp::types::FineTyper {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/gazetteers");
-    newsflow_nlp::types::FineTyper::load(&dir).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn base() -> Option<PathBuf> {
-    let dir = root().join("models/base/all-MiniLM-L6-v2");
-    if dir.join("model.safetensors").is_file() && dir.join("tokenizer.json").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: no base encoder in {} (run scripts/fetch-base-model.sh)",
-            dir.display()
-        );
-        None
-    }
-}
-
-fn corpus() -> Vec<TaggedDocument> {
-    let s = |pairs: &[(&str, &str)]| TaggedSentence {
-        tokens: pairs.iter().map(|p| p.0.to_string()).collect(),
-        tags: pairs.iter().map(|p| p.1.to_string()).collect(),
-    };
-    vec![TaggedDocument {
-        sentences: vec![
-            s(&[
-                ("Vladimir", "B-PER"),
-                ("Putin", "I-PER"),
-                ("said", "O"),
-                (".", "O"),
-            ]),
-            s(&[
-                ("Moscow", "B-LOC"),
-                ("agreed", "O"),
-                ("with", "O"),
-                ("NATO", "B-ORG"),
-            ]),
-            s(&[("Russian", "B-MISC"), ("troops", "O"), ("left", "O")]),
-        ],
-    }]
-}
+use common::{base_encoder, committed, example_article, tiny_corpus, typer};
 
 #[test]
 fn fine_tunes_saves_loads_and_tags_long_and_odd_sentences() {
-    let Some(base) = base() else { return };
+    let base = base_encoder();
     let out = std::env::temp_dir().join(format!("newsflow-neural-{}", std::process::id()));
     // The tiny corpus is one batch an epoch: three planned steps, two run.
     let config = NeuralTrainConfig {
@@ -69,7 +23,7 @@ fn fine_tunes_saves_loads_and_tags_long_and_odd_sentences() {
         ..NeuralTrainConfig::default()
     };
     let mut steps = 0;
-    let trained = train(&base, &out, &corpus(), &config, |p| steps = p.step).expect("train");
+    let trained = train(&base, &out, &tiny_corpus(), &config, |p| steps = p.step).expect("train");
     assert_eq!(steps, 2);
     let size = std::fs::metadata(out.join(DELTA_FILE))
         .expect("delta")
@@ -97,7 +51,7 @@ fn fine_tunes_saves_loads_and_tags_long_and_odd_sentences() {
 
     // The combination with a perceptron of the same labels runs as a pipeline stage.
     let perceptron = newsflow_nlp::ner::train(
-        &corpus(),
+        &tiny_corpus(),
         None,
         &TrainConfig {
             epochs: 2,
@@ -120,18 +74,13 @@ fn fine_tunes_saves_loads_and_tags_long_and_odd_sentences() {
 
 #[test]
 fn committed_accurate_model_finds_the_people_of_the_example_article() {
-    if base().is_none() {
-        return;
-    }
     let paths = NerPaths {
-        perceptron: root().join("models/ner-perceptron"),
-        neural: root().join("models/ner-minilm"),
-        base: root().join("models/base/all-MiniLM-L6-v2"),
+        perceptron: committed("models/ner-perceptron"),
+        neural: committed("models/ner-minilm"),
+        base: base_encoder(),
     };
     let tagger = NerTagger::load_mode(NerMode::Accurate, &paths).expect("committed models");
-    let article = root().join("../shared/examples/western-troops-ukraine.txt");
-    let text =
-        std::fs::read_to_string(&article).unwrap_or_else(|e| panic!("{}: {e}", article.display()));
+    let text = example_article();
     let doc = entity_pipeline(tagger, typer())
         .run(&text)
         .expect("pipeline");

@@ -1,16 +1,12 @@
 //! Nothing panics on odd input, tokens cover every non-space character, and every span slices
 //! the text it claims to.
 
-use newsflow_nlp::conll::{TaggedDocument, TaggedSentence};
+mod common;
+
+use common::{committed, tiny_corpus, typer};
 use newsflow_nlp::ner::{NerTagger, TrainConfig, train};
 use newsflow_nlp::statements::StatementFinder;
 use newsflow_nlp::{Doc, entity_pipeline, statement_pipeline};
-
-/// The fine-typing stage over the gazetteers scripts/fetch-gazetteers.sh fetched.
-fn typer() -> newsflow_nlp::types::FineTyper {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/gazetteers");
-    newsflow_nlp::types::FineTyper::load(&dir).unwrap_or_else(|e| panic!("{e}"))
-}
 
 const ODD: &[&str] = &[
     "",
@@ -36,27 +32,7 @@ const ODD: &[&str] = &[
 ];
 
 fn tiny_model() -> NerTagger {
-    let s = |pairs: &[(&str, &str)]| TaggedSentence {
-        tokens: pairs.iter().map(|p| p.0.to_string()).collect(),
-        tags: pairs.iter().map(|p| p.1.to_string()).collect(),
-    };
-    let docs = vec![TaggedDocument {
-        sentences: vec![
-            s(&[
-                ("Vladimir", "B-PER"),
-                ("Putin", "I-PER"),
-                ("said", "O"),
-                (".", "O"),
-            ]),
-            s(&[
-                ("Moscow", "B-LOC"),
-                ("agreed", "O"),
-                ("with", "O"),
-                ("NATO", "B-ORG"),
-            ]),
-            s(&[("Russian", "B-MISC"), ("troops", "O"), ("left", "O")]),
-        ],
-    }];
+    let docs = tiny_corpus();
     let config = TrainConfig {
         epochs: 3,
         ..TrainConfig::default()
@@ -75,7 +51,7 @@ fn odd_input_runs_through_the_pipeline() {
 
 #[test]
 fn odd_input_runs_through_the_statement_stage() {
-    let statements = root().join("models/statements");
+    let statements = committed("models/statements");
     let finders = [
         StatementFinder::rules(),
         StatementFinder::load(&statements).expect("committed statements model"),
@@ -108,10 +84,6 @@ fn odd_input_runs_through_the_statement_stage() {
             }
         }
     }
-}
-
-fn root() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn check(doc: &Doc, raw: &str) {

@@ -1,32 +1,17 @@
-//! Stance classifier tests. Those that need the base encoder (`scripts/fetch-base-model.sh`)
-//! skip with a note when it is absent.
+//! Stance classifier tests. They need the base encoder (`scripts/fetch-base-model.sh`, run by
+//! CI) and fail, naming the script, without it.
 
 use newsflow_nlp::encoder::WordPieceTokenizer;
 use newsflow_nlp::stance::input::{SpecialIds, build_input};
 use newsflow_nlp::stance::{Polarity, StanceClassifier, StanceExample, TrainConfig};
 use newsflow_nlp::{NlpError, Span};
-use std::path::PathBuf;
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn base_dir() -> Option<PathBuf> {
-    let dir = root().join(newsflow_nlp::encoder::DEFAULT_BASE_DIR);
-    if dir.join("model.safetensors").is_file() && dir.join("tokenizer.json").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: no base encoder in {} (run scripts/fetch-base-model.sh)",
-            dir.display()
-        );
-        None
-    }
-}
+use common::{base_encoder, committed};
 
 #[test]
 fn markers_wrap_the_target_pieces() {
-    let Some(base) = base_dir() else { return };
+    let base = base_encoder();
     let tok = WordPieceTokenizer::load(&base).unwrap();
     let special = SpecialIds::from_tokenizer(&tok).unwrap();
     // Accents and curly quotes before the target: offsets must still be code points.
@@ -54,7 +39,7 @@ fn markers_wrap_the_target_pieces() {
 
 #[test]
 fn long_sentences_keep_the_target_in_the_window() {
-    let Some(base) = base_dir() else { return };
+    let base = base_encoder();
     let tok = WordPieceTokenizer::load(&base).unwrap();
     let special = SpecialIds::from_tokenizer(&tok).unwrap();
     let filler = "the committee met again and again ".repeat(30);
@@ -68,7 +53,7 @@ fn long_sentences_keep_the_target_in_the_window() {
 
 #[test]
 fn bad_input_is_an_error_not_a_panic() {
-    let Some(base) = base_dir() else { return };
+    let base = base_encoder();
     let tok = WordPieceTokenizer::load(&base).unwrap();
     let special = SpecialIds::from_tokenizer(&tok).unwrap();
     for (s, span) in [
@@ -95,7 +80,7 @@ fn example(sentence: &str, mention: &str, polarity: Polarity) -> StanceExample {
 
 #[test]
 fn train_save_load_classify_round_trip() {
-    let Some(base) = base_dir() else { return };
+    let base = base_encoder();
     let train = vec![
         example(
             "Critics slammed Smith for the failed reform.",
@@ -173,12 +158,8 @@ fn train_save_load_classify_round_trip() {
 
 #[test]
 fn committed_model_classifies() {
-    let Some(base) = base_dir() else { return };
-    let dir = root().join(newsflow_nlp::stance::DEFAULT_MODEL_DIR);
-    if !dir.join("stance.json").is_file() {
-        eprintln!("skipped: no committed stance model in {}", dir.display());
-        return;
-    }
+    let base = base_encoder();
+    let dir = committed(newsflow_nlp::stance::DEFAULT_MODEL_DIR);
     let model = StanceClassifier::load_with_base(&dir, &base).unwrap();
     let s = "Opposition leaders condemned Johnson's handling of the crisis as a disgrace.";
     let start = s.find("Johnson").unwrap();

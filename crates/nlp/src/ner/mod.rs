@@ -9,20 +9,24 @@
 //!
 //! [`NerTagger`] is the pipeline stage for either mode.
 
+pub mod bio;
 pub mod features;
 pub mod model;
 pub mod neural;
+#[cfg(feature = "train")]
 pub mod train;
 
 pub use features::DocContext;
 pub use model::{MODEL_FILE, NerModel, Tagging};
 pub use neural::NeuralModel;
+#[cfg(feature = "train")]
 pub use train::{EpochReport, TrainConfig, calibrate, doc_context, evaluate, train};
 
+#[cfg(feature = "train")]
 use crate::conll::TaggedDocument;
 use crate::doc::{Doc, EntityType, Stage};
 use crate::error::NlpError;
-use crate::eval::{Evaluation, chunks};
+use bio::chunks;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -355,11 +359,12 @@ impl NerTagger {
 }
 
 /// Tags every document of `data` with `tagger` and scores the result against the gold tags.
+#[cfg(feature = "train")]
 pub fn evaluate_tagger(
     tagger: &NerTagger,
     data: &[TaggedDocument],
-) -> Result<Evaluation, NlpError> {
-    let mut ev = Evaluation::default();
+) -> Result<crate::eval::Evaluation, NlpError> {
+    let mut ev = crate::eval::Evaluation::default();
     for d in data {
         let sentences: Vec<&[String]> = d.sentences.iter().map(|s| s.tokens.as_slice()).collect();
         for (s, t) in d.sentences.iter().zip(tagger.tag_document(&sentences)?) {

@@ -226,6 +226,7 @@ impl NerModel {
         self.confidence_scale
     }
 
+    #[cfg(feature = "train")]
     pub(crate) fn set_confidence_scale(&mut self, scale: f32) {
         self.confidence_scale = scale;
     }

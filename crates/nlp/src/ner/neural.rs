@@ -12,11 +12,12 @@
 
 mod input;
 mod tagger;
+#[cfg(feature = "train")]
 pub mod train;
 
 use crate::encoder::BertConfig;
 use crate::error::NlpError;
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use input::{Specials, Window};
 use std::path::{Path, PathBuf};
 use tagger::{Batch, Tagger, Weights};
@@ -357,9 +358,13 @@ impl NeuralModel {
 }
 
 /// Converts a tensor list into the f16 tensors stored in [`DELTA_FILE`].
-pub(crate) fn save_delta(tensors: &[(String, Tensor)], dir: &Path) -> Result<PathBuf, NlpError> {
+#[cfg(feature = "train")]
+pub(crate) fn save_delta(
+    tensors: &[(String, candle_core::Tensor)],
+    dir: &Path,
+) -> Result<PathBuf, NlpError> {
     std::fs::create_dir_all(dir).map_err(|e| NlpError::io(dir, e))?;
-    let map: std::collections::HashMap<String, Tensor> = tensors
+    let map: std::collections::HashMap<String, candle_core::Tensor> = tensors
         .iter()
         .map(|(n, t)| Ok((n.clone(), t.to_dtype(DType::F16).map_err(neural_err)?)))
         .collect::<Result<_, NlpError>>()?;

@@ -9,24 +9,33 @@
 //! are averaged; they share the frozen lower layers, so each extra member costs only its
 //! top layers.
 //!
-//! [`read_jsonl`] reads NewsMTSC files, [`metrics`] scores predictions (F1m, accuracy) and
-//! [`train`] fine-tunes. [`predicates`] finds the stance verbs ("ruled out", "backed") that
-//! govern a target, a rule the stance service puts before the model for speakers.
+//! [`stage::StanceStage`] is the pipeline stage: every target of every sentence, a speaker's
+//! or the text's own. [`predicates`] finds the stance verbs ("ruled out", "backed") that
+//! govern a target, a rule the stage puts before the model for speakers.
+//!
+//! With the `train` feature: [`newsmtsc`] reads NewsMTSC files and evaluates on them,
+//! [`metrics`] scores predictions (F1m, accuracy) and [`train`] fine-tunes.
 
 pub mod input;
+#[cfg(feature = "train")]
 pub mod metrics;
 pub mod model;
+#[cfg(feature = "train")]
+pub mod newsmtsc;
 pub mod predicates;
+pub mod stage;
+#[cfg(feature = "train")]
 pub mod train;
 
 pub use input::{StanceInput, build_input};
+#[cfg(feature = "train")]
 pub use metrics::{StanceScores, score};
 pub use model::StanceClassifier;
+#[cfg(feature = "train")]
+pub use newsmtsc::{StanceExample, evaluate, read_jsonl};
+pub use stage::StanceStage;
+#[cfg(feature = "train")]
 pub use train::{TrainConfig, TrainReport};
-
-use crate::doc::Span;
-use crate::error::NlpError;
-use std::path::Path;
 
 /// Where the committed stance model lives, relative to the workspace root.
 pub const DEFAULT_MODEL_DIR: &str = "models/stance-minilm";
@@ -78,66 +87,4 @@ impl Polarity {
             Polarity::Positive => "positive",
         }
     }
-}
-
-/// One labelled target: a sentence, the target's code-point span and the gold polarity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StanceExample {
-    /// The sentence.
-    pub sentence: String,
-    /// The target mention, in code points.
-    pub span: Span,
-    /// Gold polarity.
-    pub polarity: Polarity,
-}
-
-#[derive(serde::Deserialize)]
-struct RawExample {
-    sentence: String,
-    from: usize,
-    to: usize,
-    polarity: i64,
-}
-
-/// Reads a NewsMTSC JSON-lines file (`sentence`, `from`, `to`, `polarity`).
-pub fn read_jsonl(path: &Path) -> Result<Vec<StanceExample>, NlpError> {
-    let text = std::fs::read_to_string(path).map_err(|e| NlpError::io(path, e))?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let bad = |message: String| NlpError::Data {
-            path: path.to_path_buf(),
-            line: i + 1,
-            message,
-        };
-        let raw: RawExample = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
-        let polarity = Polarity::from_value(raw.polarity)
-            .ok_or_else(|| bad(format!("polarity {} is not -1, 0 or 1", raw.polarity)))?;
-        out.push(StanceExample {
-            sentence: raw.sentence,
-            span: Span::new(raw.from, raw.to),
-            polarity,
-        });
-    }
-    Ok(out)
-}
-
-/// Predicts every example with `classifier` and scores the predictions.
-pub fn evaluate(
-    classifier: &StanceClassifier,
-    examples: &[StanceExample],
-) -> Result<StanceScores, NlpError> {
-    let items: Vec<(&str, Span)> = examples
-        .iter()
-        .map(|e| (e.sentence.as_str(), e.span))
-        .collect();
-    let predicted: Vec<Polarity> = classifier
-        .classify_batch(&items)?
-        .into_iter()
-        .map(|(p, _)| p)
-        .collect();
-    let gold: Vec<Polarity> = examples.iter().map(|e| e.polarity).collect();
-    score(&gold, &predicted)
 }

@@ -13,11 +13,9 @@
 //! The model file (`cues.tsv`) is plain text: a header, the threshold, the lexicon
 //! (`lex\tWORD\tCUE_COUNT\tCOUNT`) and the weights (`w\tFEATURE\tWEIGHT`).
 
-use crate::doc::{Doc, Stage};
+use crate::doc::Doc;
 use crate::error::NlpError;
-use crate::statements::polnear::Article;
 use crate::statements::spans::is_quote;
-use crate::tokenize::Tokenizer;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -180,6 +178,7 @@ pub struct CueModel {
     pub threshold: f32,
 }
 
+#[cfg(feature = "train")]
 /// Training settings.
 #[derive(Debug, Clone)]
 pub struct CueTrainConfig {
@@ -197,6 +196,7 @@ pub struct CueTrainConfig {
     pub threshold: f32,
 }
 
+#[cfg(feature = "train")]
 impl Default for CueTrainConfig {
     fn default() -> Self {
         Self {
@@ -210,6 +210,7 @@ impl Default for CueTrainConfig {
     }
 }
 
+#[cfg(feature = "train")]
 /// Training examples of a logistic regression over string features.
 #[derive(Debug, Default)]
 pub(crate) struct Examples {
@@ -218,6 +219,7 @@ pub(crate) struct Examples {
     rows: Vec<(Vec<u32>, bool)>,
 }
 
+#[cfg(feature = "train")]
 impl Examples {
     /// Adds one example.
     pub(crate) fn push(&mut self, features: Vec<String>, label: bool) {
@@ -607,8 +609,9 @@ impl CueModel {
     }
 
     /// Trains the classifier on PolNeAR articles.
+    #[cfg(feature = "train")]
     pub fn train(
-        articles: &[Article],
+        articles: &[crate::statements::polnear::Article],
         config: &CueTrainConfig,
         mut progress: impl FnMut(usize, f64),
     ) -> Result<Self, NlpError> {
@@ -616,6 +619,8 @@ impl CueModel {
             return Err(NlpError::Training("no training articles".into()));
         }
         // Tokenize, label, count the lexicon.
+        use crate::doc::Stage;
+        use crate::tokenize::Tokenizer;
         let mut prepared: Vec<(Doc, Vec<String>, Vec<bool>)> = Vec::new();
         let mut lexicon: HashMap<String, (u32, u32)> = HashMap::new();
         for a in articles {

@@ -20,20 +20,26 @@
 //! [`polnear`] reads the PolNeAR data and [`eval`] scores statements against it.
 
 pub mod cues;
+#[cfg(feature = "train")]
 pub mod eval;
 pub mod frames;
+#[cfg(feature = "train")]
 pub mod polnear;
 pub mod spans;
+#[cfg(feature = "train")]
 pub mod train;
 
-pub use cues::{CueDetector, CueModel, CueTrainConfig};
+#[cfg(feature = "train")]
+pub use cues::CueTrainConfig;
+pub use cues::{CueDetector, CueModel};
+#[cfg(feature = "train")]
 pub use eval::StatementEvaluation;
 pub use frames::FrameModel;
+#[cfg(feature = "train")]
 pub use train::train;
 
-use crate::doc::{Doc, EntityType, Pipeline, Span, Stage, Statement};
+use crate::doc::{Doc, EntityType, Span, Stage, Statement};
 use crate::error::NlpError;
-use polnear::Article;
 use std::ops::Range;
 use std::path::Path;
 
@@ -257,9 +263,10 @@ fn resolve(
 /// Runs `pipeline` (which must end with a [`StatementFinder`]) over each article's text as
 /// it is (not normalized, so that offsets stay those of the annotations) and scores the
 /// statements.
+#[cfg(feature = "train")]
 pub fn evaluate(
-    pipeline: &Pipeline,
-    articles: &[Article],
+    pipeline: &crate::doc::Pipeline,
+    articles: &[polnear::Article],
 ) -> Result<StatementEvaluation, NlpError> {
     let mut ev = StatementEvaluation::default();
     for a in articles {

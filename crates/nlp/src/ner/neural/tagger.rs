@@ -5,7 +5,7 @@
 
 use crate::encoder::{BertConfig, Dense, Encoder, Mode};
 use crate::error::NlpError;
-use candle_core::{DType, Device, Result, Tensor, Var};
+use candle_core::{Device, Result, Tensor};
 use std::collections::HashMap;
 
 use super::neural_err;
@@ -115,6 +115,7 @@ impl Tagger {
 
 /// Names of the tensors fine-tuning changes: all but the word, position and token-type
 /// embeddings (frozen: the word embeddings alone are 47 MB).
+#[cfg(feature = "train")]
 pub(crate) fn trainable(name: &str) -> bool {
     !matches!(
         name,
@@ -126,13 +127,14 @@ pub(crate) fn trainable(name: &str) -> bool {
 }
 
 /// Turns the trainable tensors of `w` into variables (in place) and returns them by name.
-pub(crate) fn make_vars(w: &mut Weights) -> Result<Vec<(String, Var)>> {
+#[cfg(feature = "train")]
+pub(crate) fn make_vars(w: &mut Weights) -> Result<Vec<(String, candle_core::Var)>> {
     let mut names: Vec<String> = w.keys().filter(|n| trainable(n)).cloned().collect();
     names.sort();
     let mut vars = Vec::new();
     for n in names {
-        let t = w[&n].to_dtype(DType::F32)?;
-        let v = Var::from_tensor(&t)?;
+        let t = w[&n].to_dtype(candle_core::DType::F32)?;
+        let v = candle_core::Var::from_tensor(&t)?;
         w.insert(n.clone(), v.as_tensor().clone());
         vars.push((n, v));
     }
