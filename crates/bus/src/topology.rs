@@ -19,7 +19,10 @@ use std::time::Duration;
 
 use lapin::{
     Channel, ExchangeKind,
-    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
+    options::{
+        ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
+        QueueDeleteOptions,
+    },
     types::{AMQPValue, FieldTable, LongString, ShortString},
 };
 
@@ -167,6 +170,40 @@ impl Topology {
             self.declare_stage(channel, stage).await?;
         }
         Ok(())
+    }
+
+    /// Every queue this topology declares: per stage its dead-letter, work and retry queues.
+    pub fn queues(&self) -> Vec<String> {
+        let mut delays = self.retry_delays.clone();
+        delays.dedup();
+        self.stages
+            .iter()
+            .flat_map(|stage| {
+                let work = self.work_queue(&stage.stage);
+                let retries: Vec<String> = delays
+                    .iter()
+                    .map(|&delay| self.retry_queue(&work, delay))
+                    .collect();
+                [self.dead_letter_queue(&work), work]
+                    .into_iter()
+                    .chain(retries)
+            })
+            .collect()
+    }
+
+    /// Deletes every queue of this topology and its exchange, messages and all (for tests and
+    /// temporary subscribers; never the production pipeline's).
+    pub async fn delete(&self, channel: &Channel) -> Result<(), BusError> {
+        for queue in self.queues() {
+            channel
+                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                .await
+                .map_err(|e| refused(format!("delete queue {queue}"), e))?;
+        }
+        channel
+            .exchange_delete(self.exchange().into(), ExchangeDeleteOptions::default())
+            .await
+            .map_err(|e| refused(format!("delete exchange {}", self.exchange()), e))
     }
 
     async fn declare_stage(&self, channel: &Channel, stage: &StageQueue) -> Result<(), BusError> {

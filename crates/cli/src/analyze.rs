@@ -1,16 +1,16 @@
 //! `newsflow analyze`: the whole analysis in this process, with no broker and no database:
-//! ingest's validation, then the extractor's and the stance service's stages, exactly as the
-//! pipeline runs them. Prints tables, or with `--json` the `AnalyzedArticle` in protobuf's
-//! canonical JSON mapping.
+//! ingest's validation, then the extractor's and the stance service's parts of the analysis,
+//! through the same calls the services make. Prints tables, or with `--json` the
+//! `AnalyzedArticle` in protobuf's canonical JSON mapping.
 
-use std::{io::Read, path::PathBuf, time::SystemTime};
+use std::{io::Read, path::PathBuf, sync::Arc, time::SystemTime};
 
 use anyhow::Context;
-use clap::{Args, Parser};
-use newsflow_extractor::{NerArgs, extract::Extractor};
-use newsflow_ingest::validate::{Policy, validate};
-use newsflow_proto::v1::{Analysis, AnalyzedArticle, StageRecord, SubmitRequest};
-use newsflow_stance::stage::Classifier;
+use clap::Args;
+use newsflow_analysis::{Analysis, ModelArgs};
+use newsflow_article::{Policy, validate};
+use newsflow_proto::v1::{Analysis as Found, AnalyzedArticle, SubmitRequest};
+use newsflow_runtime::{CpuSlots, stage::record};
 
 /// Arguments of `newsflow analyze`.
 #[derive(Args)]
@@ -21,31 +21,18 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value = "")]
     title: String,
     #[command(flatten)]
-    pub models: ModelArgs,
+    pub analysis: AnalysisArgs,
     /// Print the `AnalyzedArticle` in protobuf's canonical JSON mapping.
     #[arg(long)]
     json: bool,
 }
 
-/// The models of the analysis, named as the services name them.
+/// The models of the analysis and the topics it takes stances toward, as the services take
+/// them.
 #[derive(Args, Clone, Debug)]
-pub struct ModelArgs {
+pub struct AnalysisArgs {
     #[command(flatten)]
-    pub ner: NerArgs,
-    /// Stance model directory.
-    #[arg(
-        long,
-        env = "NEWSFLOW_STANCE_MODEL",
-        default_value = "models/stance-minilm"
-    )]
-    pub stance_model: PathBuf,
-    /// Statement models directory.
-    #[arg(
-        long,
-        env = "NEWSFLOW_STATEMENTS_MODEL",
-        default_value = "models/statements"
-    )]
-    pub statements_model: PathBuf,
+    pub models: ModelArgs,
     /// Topics treated as stance targets, comma-separated (`Western troops,ceasefire`).
     #[arg(long, env = "NEWSFLOW_TOPICS", value_delimiter = ',')]
     pub topics: Vec<String>,
@@ -54,48 +41,44 @@ pub struct ModelArgs {
 /// The pipeline's stages in one process.
 pub struct Analyzer {
     policy: Policy,
-    extractor: Extractor,
-    classifier: Classifier,
+    analysis: Arc<Analysis>,
+    cpu: CpuSlots,
 }
 
 impl Analyzer {
-    /// Loads the models; validation follows ingest's defaults and `NEWSFLOW_*` settings.
-    pub fn load(models: &ModelArgs) -> anyhow::Result<Self> {
-        let stance = newsflow_stance::Config {
-            stance_model: models.stance_model.clone(),
-            base_model: models.ner.ner_base_model.clone(),
-            statements_model: models.statements_model.clone(),
-            topics: models.topics.clone(),
-            ner: models.ner.clone(),
-            ..newsflow_stance::Config::parse_from(["newsflow-stance"])
-        };
-        let (classifier, extractor) = stance.load()?;
-        let policy = newsflow_ingest::config::Config::parse_from(["newsflow-ingest"]).policy();
+    /// Loads the models; validation follows ingest's default policy.
+    pub fn load(args: &AnalysisArgs) -> anyhow::Result<Self> {
         Ok(Self {
-            policy,
-            extractor,
-            classifier,
+            policy: Policy::default(),
+            analysis: Arc::new(Analysis::load(&args.models, &args.topics)?),
+            cpu: CpuSlots::per_core(),
         })
     }
 
-    /// Validates, extracts and classifies one article.
+    /// Validates one article as ingest would, then analyses it as the extractor and the
+    /// stance service would, each adding its stage record.
     pub async fn analyze(&self, request: SubmitRequest) -> anyhow::Result<AnalyzedArticle> {
         let mut article = validate(request, &self.policy).map_err(anyhow::Error::msg)?;
-        let now = prost_types::Timestamp::from(SystemTime::now());
-        article.ingested_at = Some(now);
+        article.ingested_at = Some(SystemTime::now().into());
         let mut document = AnalyzedArticle {
             article: Some(article),
-            analysis: Some(Analysis::default()),
-            stages: vec![StageRecord {
-                stage: "ingest".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                instance: "newsflow-analyze".into(),
-                finished_at: Some(now),
-            }],
+            analysis: Some(Found::default()),
+            stages: vec![record("ingest", env!("CARGO_PKG_VERSION"))],
         };
-        self.extractor.extract(&mut document).await?;
-        self.classifier.apply(&mut document).await?;
-        Ok(document)
+        let analysis = Arc::clone(&self.analysis);
+        self.cpu
+            .run(move || -> anyhow::Result<AnalyzedArticle> {
+                analysis.entities.apply(&mut document)?;
+                document
+                    .stages
+                    .push(record("extractor", analysis.entities.version()));
+                analysis.stance.apply(&mut document)?;
+                document
+                    .stages
+                    .push(record("stance", analysis.stance.version()));
+                Ok(document)
+            })
+            .await?
     }
 }
 
@@ -111,7 +94,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
         std::fs::read_to_string(&args.file)
             .with_context(|| format!("reading {} (UTF-8 text)", args.file.display()))?
     };
-    let analyzer = Analyzer::load(&args.models)?;
+    let analyzer = Analyzer::load(&args.analysis)?;
     let request = SubmitRequest {
         external_id: match args.file.file_name() {
             Some(name) if !stdin => name.to_string_lossy().into_owned(),

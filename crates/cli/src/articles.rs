@@ -178,7 +178,7 @@ fn parse(bytes: &[u8], format: Format, name: &str, columns: &CsvColumns) -> Vec<
 }
 
 fn json_item(value: serde_json::Value, at: String) -> Item {
-    match newsflow_ingest::http::parse(value) {
+    match newsflow_article::json::parse(value) {
         Ok(request) => Item::Article(request),
         Err(error) => Item::Unreadable {
             at,

@@ -17,7 +17,7 @@ pub struct BenchArgs {
     #[arg(long, default_value = "../shared/data/bbc/val.csv")]
     csv: PathBuf,
     #[command(flatten)]
-    models: crate::ner::ModelArgs,
+    models: crate::ner::NerArgs,
     /// Only the first this many articles.
     #[arg(long)]
     limit: Option<usize>,
@@ -32,18 +32,9 @@ pub struct ArticlesArgs {
     /// CSV of articles with a header `text,category`.
     #[arg(long, default_value = "../shared/data/bbc/val.csv")]
     csv: PathBuf,
-    /// NER models (the extractor's part).
+    /// The models and topics, as the services take them.
     #[command(flatten)]
-    models: crate::ner::ModelArgs,
-    /// Stance model directory.
-    #[arg(long, default_value = newsflow_nlp::stance::DEFAULT_MODEL_DIR)]
-    stance_model: PathBuf,
-    /// Statements model directory.
-    #[arg(long, default_value = crate::statements::DEFAULT_MODEL)]
-    statements_model: PathBuf,
-    /// Topics treated as targets besides the entities, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    topics: Vec<String>,
+    analysis: crate::analyze::AnalysisArgs,
     /// Only the first this many articles.
     #[arg(long)]
     limit: Option<usize>,
@@ -190,54 +181,31 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Times the extractor's entity pipeline and the stance service's analysis per article, and
+/// Times the extractor's and the stance service's parts of the analysis per article, and
 /// prints a table: articles/s of each part and of both, targets/s of the stance part.
 pub fn articles(args: &ArticlesArgs) -> anyhow::Result<()> {
-    use newsflow_nlp::{
-        normalize::normalize, stance::StanceClassifier, statements::StatementFinder,
-    };
     anyhow::ensure!(args.runs > 0, "--runs must be at least 1");
     let mut articles = read_csv(&args.csv)?;
     if let Some(limit) = args.limit {
         articles.truncate(limit);
     }
-    let texts: Vec<String> = articles.iter().map(|a| normalize(a)).collect();
-    let load_started = Instant::now();
-    let entities_pipeline =
-        newsflow_nlp::entity_pipeline(args.models.load()?, args.models.typer()?);
-    let models = newsflow_stance::analyze::Models {
-        statements: StatementFinder::load(&args.statements_model).with_context(|| {
-            format!(
-                "loading the statement models from {}",
-                args.statements_model.display()
-            )
-        })?,
-        stance: StanceClassifier::load_with_base(&args.stance_model, &args.models.base_model)
-            .with_context(|| {
-                format!(
-                    "loading the stance model from {}",
-                    args.stance_model.display()
-                )
-            })?,
-    };
-    let load_s = load_started.elapsed().as_secs_f64();
-    let topics: Vec<String> = args
-        .topics
+    let texts: Vec<String> = articles
         .iter()
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
+        .map(|a| newsflow_analysis::normalize(a))
         .collect();
+    let load_started = Instant::now();
+    let analysis = newsflow_analysis::Analysis::load(&args.analysis.models, &args.analysis.topics)?;
+    let load_s = load_started.elapsed().as_secs_f64();
+    let topics = analysis.stance.topics();
 
     let (mut extract_s, mut stance_s, mut stance_cpu_s) = (Vec::new(), Vec::new(), Vec::new());
     let (mut entities_n, mut statements_n, mut targets_n) = (0usize, 0usize, 0usize);
     for _ in 0..args.runs {
         let started = Instant::now();
-        let mut extracted = Vec::with_capacity(texts.len());
-        for text in &texts {
-            let mut doc = Doc::from_normalized(text.clone());
-            entities_pipeline.process(&mut doc)?;
-            extracted.push(newsflow_extractor::convert::entities(&doc));
-        }
+        let extracted = texts
+            .iter()
+            .map(|text| analysis.entities.entities(text.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
         extract_s.push(started.elapsed().as_secs_f64());
         entities_n = extracted.iter().map(Vec::len).sum();
 
@@ -245,7 +213,7 @@ pub fn articles(args: &ArticlesArgs) -> anyhow::Result<()> {
         let cpu_started = cpu_seconds();
         (statements_n, targets_n) = (0, 0);
         for (text, entities) in texts.iter().zip(&extracted) {
-            let classified = newsflow_stance::analyze::classify(&models, text, entities, &topics)?;
+            let classified = analysis.stance.classify(text.clone(), entities, &[])?;
             statements_n += classified.statements.len();
             targets_n += classified.stances.len();
         }
@@ -260,7 +228,7 @@ pub fn articles(args: &ArticlesArgs) -> anyhow::Result<()> {
         "{} articles from {}, NER {} mode, {} entities, {} statements, {} targets ({} topics), {} runs, {} thread(s); models loaded in {:.2}s",
         texts.len(),
         args.csv.display(),
-        args.models.mode,
+        args.analysis.models.ner_mode,
         entities_n,
         statements_n,
         targets_n,

@@ -63,7 +63,7 @@ pub struct LoadArgs {
     #[command(flatten)]
     bus: BusArgs,
     #[command(flatten)]
-    models: crate::analyze::ModelArgs,
+    analysis: crate::analyze::AnalysisArgs,
     /// Print the figures as one JSON object too.
     #[arg(long)]
     json: bool,
@@ -553,7 +553,7 @@ async fn analysis_run(
     requests: &[SubmitRequest],
     workers: usize,
 ) -> anyhow::Result<f64> {
-    let analyzer = Arc::new(crate::analyze::Analyzer::load(&args.models)?);
+    let analyzer = Arc::new(crate::analyze::Analyzer::load(&args.analysis)?);
     let started = Instant::now();
     let results = futures::stream::iter(requests.iter().cloned())
         .map(|request| {

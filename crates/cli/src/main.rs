@@ -21,10 +21,6 @@ mod stance;
 mod statements;
 
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
-
-/// Where the committed NER model lives, relative to the workspace root.
-const DEFAULT_NER_MODEL: &str = "models/ner-perceptron";
 
 #[derive(Parser)]
 #[command(
@@ -108,19 +104,8 @@ enum BenchTask {
     Articles(bench::ArticlesArgs),
 }
 
-fn default_model() -> PathBuf {
-    PathBuf::from(DEFAULT_NER_MODEL)
-}
-
-/// Loads the fine-typing stage over the gazetteers in `dir`.
-fn load_typer(dir: &std::path::Path) -> anyhow::Result<newsflow_nlp::types::FineTyper> {
-    use anyhow::Context;
-    newsflow_nlp::types::FineTyper::load(dir)
-        .with_context(|| format!("loading the gazetteers from {}", dir.display()))
-}
-
 fn main() -> anyhow::Result<std::process::ExitCode> {
-    newsflow_nlp::one_tensor_thread_by_default();
+    newsflow_analysis::one_tensor_thread_by_default();
     let done = std::process::ExitCode::SUCCESS;
     match Cli::parse().command {
         Command::Submit(args) => return submit::run(&args),

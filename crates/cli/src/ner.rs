@@ -5,9 +5,7 @@ use clap::Args;
 use newsflow_nlp::conll::{self, TaggedDocument};
 use newsflow_nlp::eval::{Counts, Evaluation};
 use newsflow_nlp::ner::neural::{self, NeuralModel};
-use newsflow_nlp::ner::{
-    self, NerMode, NerModel, NerPaths, NerTagger, SentenceScores, TrainConfig,
-};
+use newsflow_nlp::ner::{self, NerMode, NerModel, NerTagger, SentenceScores, TrainConfig};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -38,21 +36,11 @@ pub struct TrainArgs {
     prune: f32,
 }
 
-/// Which NER models to load: `--mode` and the model directories.
+/// The models, and how to run the accurate mode's encoder (speed experiments).
 #[derive(Args, Clone)]
-pub struct ModelArgs {
-    /// fast: the perceptron alone; accurate: perceptron and MiniLM tagger combined.
-    #[arg(long, default_value_t = NerMode::default())]
-    pub mode: NerMode,
-    /// Perceptron model directory (both modes).
-    #[arg(long, default_value_os_t = crate::default_model())]
-    pub model: PathBuf,
-    /// Fine-tuned MiniLM tagger directory (accurate mode).
-    #[arg(long, default_value_os_t = NerPaths::default().neural)]
-    pub neural_model: PathBuf,
-    /// Base encoder directory, fetched by scripts/fetch-base-model.sh (accurate mode).
-    #[arg(long, default_value_os_t = NerPaths::default().base)]
-    pub base_model: PathBuf,
+pub struct NerArgs {
+    #[command(flatten)]
+    pub models: newsflow_analysis::ModelArgs,
     /// Accurate mode: quantize the encoder's dense weights to 8 bits at load (speed).
     #[arg(long)]
     pub int8: bool,
@@ -66,30 +54,18 @@ pub struct ModelArgs {
     /// Accurate mode, speed experiments only: run just the first N encoder layers.
     #[arg(long)]
     pub layers: Option<usize>,
-    /// Gazetteers of the fine-typing stage, fetched by scripts/fetch-gazetteers.sh.
-    #[arg(long, default_value = newsflow_nlp::gazetteer::DEFAULT_GAZETTEERS_DIR)]
-    pub gazetteers: PathBuf,
 }
 
-impl ModelArgs {
-    /// Loads the fine-typing stage over the gazetteers.
-    pub fn typer(&self) -> anyhow::Result<newsflow_nlp::types::FineTyper> {
-        crate::load_typer(&self.gazetteers)
-    }
-
-    /// Loads the tagger of the chosen mode.
+impl NerArgs {
+    /// Loads the tagger of the chosen mode, with the encoder set up as asked.
     pub fn load(&self) -> anyhow::Result<NerTagger> {
-        let paths = NerPaths {
-            perceptron: self.model.clone(),
-            neural: self.neural_model.clone(),
-            base: self.base_model.clone(),
-        };
+        let models = &self.models;
         let load = || -> anyhow::Result<NerTagger> {
-            let perceptron = NerModel::load(&paths.perceptron)?;
-            if self.mode == NerMode::Fast {
+            let perceptron = NerModel::load(&models.ner_model)?;
+            if models.ner_mode == NerMode::Fast {
                 return Ok(NerTagger::new(perceptron));
             }
-            let mut encoder = NeuralModel::load(&paths.neural, &paths.base)?;
+            let mut encoder = NeuralModel::load(&models.ner_neural_model, &models.base_model)?;
             if self.int8 {
                 encoder.quantize_int8()?;
             }
@@ -103,7 +79,7 @@ impl ModelArgs {
             }
             Ok(tagger)
         };
-        load().with_context(|| format!("loading the {} NER models", self.mode))
+        load().with_context(|| format!("loading the {} NER models", models.ner_mode))
     }
 }
 
@@ -113,7 +89,7 @@ pub struct EvalArgs {
     /// CoNLL file with gold tags.
     file: PathBuf,
     #[command(flatten)]
-    models: ModelArgs,
+    models: NerArgs,
     /// Accurate mode: the encoder's weight in the combination instead of the tuned one.
     #[arg(long)]
     weight: Option<f32>,

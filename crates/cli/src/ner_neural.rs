@@ -16,7 +16,7 @@ pub struct TrainArgs {
     #[arg(long)]
     out: PathBuf,
     /// Base encoder directory.
-    #[arg(long, default_value = newsflow_nlp::ner::neural::DEFAULT_BASE_DIR)]
+    #[arg(long, default_value = newsflow_analysis::models::DEFAULT_BASE_MODEL)]
     base: PathBuf,
     /// Passes over the training data.
     #[arg(long, default_value_t = NeuralTrainConfig::default().epochs)]

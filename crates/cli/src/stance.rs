@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Args;
 use newsflow_nlp::Span;
-use newsflow_nlp::stance::{self, StanceClassifier, StanceExample, TrainConfig};
+use newsflow_nlp::stance::{self, StanceExample, TrainConfig};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -21,7 +21,7 @@ pub struct TrainArgs {
     #[arg(long)]
     dev: Vec<PathBuf>,
     /// Base encoder directory.
-    #[arg(long, default_value = newsflow_nlp::encoder::DEFAULT_BASE_DIR)]
+    #[arg(long, default_value = newsflow_analysis::models::DEFAULT_BASE_MODEL)]
     base: PathBuf,
     /// Passes over the training data per member.
     #[arg(long, default_value_t = TrainConfig::default().epochs)]
@@ -54,12 +54,9 @@ pub struct TrainArgs {
 pub struct EvalArgs {
     /// NewsMTSC file with gold polarities (JSON lines).
     file: PathBuf,
-    /// Model directory.
-    #[arg(long, default_value = stance::DEFAULT_MODEL_DIR)]
-    model: PathBuf,
-    /// Base encoder directory (default: `../base/all-MiniLM-L6-v2` from the model directory).
-    #[arg(long)]
-    base: Option<PathBuf>,
+    /// The models (`--stance-model`, `--base-model`).
+    #[command(flatten)]
+    models: newsflow_analysis::ModelArgs,
     /// Score only this member of the ensemble (0-based).
     #[arg(long)]
     member: Option<usize>,
@@ -85,9 +82,9 @@ pub struct BenchArgs {
     /// NewsMTSC file whose targets are classified.
     #[arg(long, default_value = "../shared/data/newsmtsc/dev-rw.jsonl")]
     file: PathBuf,
-    /// Model directory.
-    #[arg(long, default_value = stance::DEFAULT_MODEL_DIR)]
-    model: PathBuf,
+    /// The models (`--stance-model`, `--base-model`).
+    #[command(flatten)]
+    models: newsflow_analysis::ModelArgs,
     /// Timed runs over the whole file; the median is reported.
     #[arg(long, default_value_t = 5)]
     runs: usize,
@@ -95,14 +92,6 @@ pub struct BenchArgs {
 
 fn read(path: &Path) -> anyhow::Result<Vec<StanceExample>> {
     stance::read_jsonl(path).with_context(|| format!("reading {}", path.display()))
-}
-
-fn load(model: &Path, base: Option<&Path>) -> anyhow::Result<StanceClassifier> {
-    let c = match base {
-        Some(b) => StanceClassifier::load_with_base(model, b),
-        None => StanceClassifier::load(model),
-    };
-    c.with_context(|| format!("loading the stance model from {}", model.display()))
 }
 
 /// Trains and saves the model, printing progress to stderr.
@@ -170,7 +159,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     if let Some(limit) = args.limit {
         examples.truncate(limit);
     }
-    let mut model = load(&args.model, args.base.as_deref())?;
+    let mut model = args.models.stance_classifier()?;
     if let Some(m) = args.member {
         model.keep_member(m)?;
     }
@@ -220,7 +209,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
             "{}",
             json!({
                 "file": args.file.display().to_string(),
-                "model": args.model.display().to_string(),
+                "model": args.models.stance_model.display().to_string(),
                 "members": model.members(),
                 "targets": s.total,
                 "predicate_overrides": overridden,
@@ -237,7 +226,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         "{}: {} targets, model {} ({} member(s)), {:.1}s",
         args.file.display(),
         s.total,
-        args.model.display(),
+        args.models.stance_model.display(),
         model.members(),
         seconds
     );
@@ -267,7 +256,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.runs > 0, "--runs must be at least 1");
     let examples = read(&args.file)?;
     let load_started = Instant::now();
-    let model = load(&args.model, None)?;
+    let model = args.models.stance_classifier()?;
     let load_s = load_started.elapsed().as_secs_f64();
     let items: Vec<(&str, Span)> = examples
         .iter()

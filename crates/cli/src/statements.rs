@@ -12,9 +12,6 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// Where the committed statements model lives, relative to the workspace root.
-pub const DEFAULT_MODEL: &str = "models/statements";
-
 /// Arguments of `newsflow train statements`.
 #[derive(Args)]
 pub struct TrainArgs {
@@ -49,12 +46,10 @@ pub struct TrainArgs {
     /// Leave out of the cue model the weights whose magnitude is below this.
     #[arg(long, default_value_t = 0.1)]
     prune: f32,
-    /// NER model directory (the candidate filter sees the entity mentions).
-    #[arg(long, default_value_os_t = crate::default_model())]
-    ner_model: PathBuf,
-    /// Gazetteers of the fine-typing stage, fetched by scripts/fetch-gazetteers.sh.
-    #[arg(long, default_value = newsflow_nlp::gazetteer::DEFAULT_GAZETTEERS_DIR)]
-    gazetteers: PathBuf,
+    /// The models: the candidate filter sees the entity mentions of the perceptron NER model
+    /// (`--ner-model`) and the gazetteers.
+    #[command(flatten)]
+    models: newsflow_analysis::ModelArgs,
 }
 
 /// Arguments of `newsflow eval statements`.
@@ -62,15 +57,11 @@ pub struct TrainArgs {
 pub struct EvalArgs {
     /// PolNeAR split directory (with `text/` and `attributions/`).
     dir: PathBuf,
-    /// Statements model directory.
-    #[arg(long, default_value = DEFAULT_MODEL)]
-    model: PathBuf,
-    /// NER model directory (sources are resolved to the entities it finds).
-    #[arg(long, default_value_os_t = crate::default_model())]
-    ner_model: PathBuf,
-    /// Gazetteers of the fine-typing stage, fetched by scripts/fetch-gazetteers.sh.
-    #[arg(long, default_value = newsflow_nlp::gazetteer::DEFAULT_GAZETTEERS_DIR)]
-    gazetteers: PathBuf,
+    /// The models: `--statements-model`, and the perceptron NER model (`--ner-model`, the
+    /// fast mode, as in the model card's figures) and gazetteers whose entities the sources
+    /// resolve to.
+    #[command(flatten)]
+    models: newsflow_analysis::ModelArgs,
     /// Score the hand-written baseline (verb list and rules) instead of the learned model.
     #[arg(long)]
     rules: bool,
@@ -115,8 +106,8 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let entities = entity_pipeline(
-        NerTagger::load(&args.ner_model)?,
-        crate::load_typer(&args.gazetteers)?,
+        NerTagger::load(&args.models.ner_model)?,
+        args.models.fine_typer()?,
     );
     let (mut cues, frames) = statements::train(&articles, &entities, &config, |line| {
         eprintln!("{:>6.1}s  {line}", started.elapsed().as_secs_f64());
@@ -187,9 +178,9 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         StatementFinder::rules()
     } else {
         let mut finder = if args.no_filter {
-            StatementFinder::learned(CueModel::load(&args.model)?, None)
+            StatementFinder::learned(CueModel::load(&args.models.statements_model)?, None)
         } else {
-            StatementFinder::load(&args.model)?
+            StatementFinder::load(&args.models.statements_model)?
         };
         if let (Some(t), CueDetector::Learned(m)) = (args.threshold, finder.detector_mut()) {
             m.threshold = t;
@@ -200,8 +191,8 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         finder
     };
     let pipeline = statement_pipeline(
-        NerTagger::load(&args.ner_model)?,
-        crate::load_typer(&args.gazetteers)?,
+        NerTagger::load(&args.models.ner_model)?,
+        args.models.fine_typer()?,
         finder,
     );
     let ev = statements::evaluate(&pipeline, &articles)?;

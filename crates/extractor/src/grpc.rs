@@ -1,26 +1,28 @@
 //! `ExtractionService` for direct calls.
 
-use newsflow_nlp::normalize::normalize;
+use std::sync::Arc;
+
+use newsflow_analysis::{EntityAnalysis, normalize};
 use newsflow_proto::v1::{
     ExtractRequest, ExtractResponse,
     extraction_service_server::{ExtractionService, ExtractionServiceServer},
 };
+use newsflow_runtime::CpuSlots;
 use tonic::{Request, Response, Status};
-
-use crate::extract::{ExtractError, Extractor};
 
 /// Largest text accepted, in bytes.
 pub const MAX_TEXT_BYTES: usize = 1 << 20;
 
-/// The gRPC face of the [`Extractor`].
+/// The gRPC face of the entity analysis.
 pub struct ExtractionGrpc {
-    extractor: Extractor,
+    analysis: Arc<EntityAnalysis>,
+    cpu: CpuSlots,
 }
 
 impl ExtractionGrpc {
-    /// The service, ready for the server.
-    pub fn server(extractor: Extractor) -> ExtractionServiceServer<Self> {
-        ExtractionServiceServer::new(Self { extractor })
+    /// The service, ready for the server; it shares the stage's models and CPU slots.
+    pub fn server(analysis: Arc<EntityAnalysis>, cpu: CpuSlots) -> ExtractionServiceServer<Self> {
+        ExtractionServiceServer::new(Self { analysis, cpu })
             .max_decoding_message_size(MAX_TEXT_BYTES + 1024)
     }
 }
@@ -48,14 +50,14 @@ impl ExtractionService for ExtractionGrpc {
         if text.is_empty() {
             return Err(Status::invalid_argument("text: is missing or empty"));
         }
-        let entities =
-            self.extractor
-                .entities(text.clone())
-                .await
-                .map_err(|error| match error {
-                    ExtractError::Task(_) => Status::internal(error.to_string()),
-                    _ => Status::invalid_argument(error.to_string()),
-                })?;
+        let analysis = Arc::clone(&self.analysis);
+        let input = text.clone();
+        let entities = self
+            .cpu
+            .run(move || analysis.entities(input))
+            .await
+            .map_err(|error| Status::internal(error.to_string()))?
+            .map_err(|error| Status::invalid_argument(error.to_string()))?;
         Ok(Response::new(ExtractResponse { text, entities }))
     }
 }

@@ -1,21 +1,17 @@
 //! The extractor stage on the real broker: `article.ingested` in, entities added,
 //! `article.extracted` out; bad input dead-lettered, not retried. And `Extract` over gRPC.
 
-use std::{path::PathBuf, time::Duration};
+use std::sync::Arc;
 
-use lapin::{
-    Connection, ConnectionProperties,
-    options::{BasicAckOptions, BasicGetOptions, ExchangeDeleteOptions, QueueDeleteOptions},
-};
-use newsflow_bus::{
-    BusConfig, Consumer, Outgoing, Publisher, Topology, TraceContext, topology::ARTICLE_INGESTED,
-};
-use newsflow_extractor::{consume::ExtractStage, extract::Extractor, grpc::ExtractionGrpc};
-use newsflow_nlp::ner::{NerMode, NerPaths};
+use newsflow_analysis::{EntityAnalysis, ModelArgs, ModelPaths, NerMode};
+use newsflow_bus::{Outgoing, Publisher, TraceContext, topology::ARTICLE_INGESTED};
+use newsflow_extractor::{grpc::ExtractionGrpc, stage};
 use newsflow_proto::v1::{
     AnalyzedArticle, Article, EntityType, ExtractRequest,
     extraction_service_client::ExtractionServiceClient,
 };
+use newsflow_runtime::{CpuSlots, GrpcServer};
+use newsflow_test_support::{broker, broker::TestBus, workspace};
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -23,111 +19,41 @@ const TEXT: &str = "Russian President Vladimir Putin warned on Friday that Weste
                     Ukraine would be targets. Kremlin spokesman Dmitry Peskov said NATO was \
                     to blame. Putin spoke in Vladivostok.";
 
-fn model() -> Extractor {
-    let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
-    let paths = NerPaths {
-        perceptron: models.join("ner-perceptron"),
-        neural: models.join("ner-minilm"),
-        base: models.join("base/all-MiniLM-L6-v2"),
-    };
-    Extractor::load(NerMode::Accurate, &paths, &models.join("gazetteers")).expect(
-        "the committed NER models load (the base encoder and the gazetteers: \
-         scripts/fetch-base-model.sh)",
-    )
+fn analysis() -> Arc<EntityAnalysis> {
+    let models = ModelArgs::with_paths(NerMode::Accurate, ModelPaths::under(&workspace::root()));
+    Arc::new(EntityAnalysis::load(&models).unwrap_or_else(|e| panic!("{e}")))
 }
 
-fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+fn article(id: &str, body: &str) -> AnalyzedArticle {
+    AnalyzedArticle {
+        article: Some(Article {
+            id: id.into(),
+            body: body.into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 #[tokio::test]
 async fn ingested_articles_come_out_with_their_entities() {
-    let prefix = format!("test-extractor-{}", std::process::id());
-    let topology = Topology::pipeline(prefix.clone(), vec![Duration::from_millis(200)]);
-    let mut config = BusConfig::new(amqp_url(), prefix.clone());
-    config.shutdown_grace = Duration::from_secs(5);
-    let publisher = Publisher::connect(config.clone(), topology.clone())
+    let bus = TestBus::pipeline("extractor").await;
+    let publisher = Publisher::connect(bus.config.clone(), bus.topology.clone())
         .await
-        .expect("RabbitMQ answers (rabbitmq-server -detached)");
-    let stage = ExtractStage {
-        extractor: model(),
-        publisher: publisher.clone(),
-    };
+        .expect("publisher connects");
+    let stage = stage::extract(analysis(), CpuSlots::per_core());
+    let consumer =
+        newsflow_runtime::stage::consumer(bus.config.clone(), bus.topology.clone(), stage);
     let shutdown = CancellationToken::new();
-    let running = tokio::spawn(
-        Consumer::new(
-            config.clone(),
-            topology.clone(),
-            "extractor",
-            stage,
-            publisher.clone(),
-        )
-        .run(shutdown.clone()),
-    );
+    let running = tokio::spawn(consumer.run(shutdown.clone()));
 
-    let document = AnalyzedArticle {
-        article: Some(Article {
-            id: "x1".into(),
-            body: TEXT.into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
     let trace = TraceContext::new_root();
-    publisher
-        .publish(&Outgoing::protobuf(
-            ARTICLE_INGESTED,
-            "x1",
-            &document,
-            trace,
-        ))
-        .await
-        .unwrap();
-    let empty = AnalyzedArticle {
-        article: Some(Article {
-            id: "x2".into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    publisher
-        .publish(&Outgoing::protobuf(
-            ARTICLE_INGESTED,
-            "x2",
-            &empty,
-            TraceContext::new_root(),
-        ))
-        .await
-        .unwrap();
-
-    let connection = Connection::connect(&config.url, ConnectionProperties::default())
-        .await
-        .unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    let take = |queue: String| {
-        let channel = channel.clone();
-        async move {
-            for _ in 0..200 {
-                if let Some(message) = channel
-                    .basic_get(queue.as_str().into(), BasicGetOptions::default())
-                    .await
-                    .unwrap()
-                {
-                    message
-                        .delivery
-                        .acker
-                        .ack(BasicAckOptions::default())
-                        .await
-                        .unwrap();
-                    return message.delivery;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            panic!("nothing arrived in {queue}");
-        }
-    };
-    let extracted = take(topology.work_queue("stance")).await;
-    let dead = take(topology.dead_letter_queue(&topology.work_queue("extractor"))).await;
+    for (id, body, trace) in [("x1", TEXT, trace), ("x2", "", TraceContext::new_root())] {
+        let message = Outgoing::protobuf(ARTICLE_INGESTED, id, &article(id, body), trace);
+        publisher.publish(&message).await.unwrap();
+    }
+    let extracted = broker::take(&bus.work_queue("stance")).await;
+    let dead = broker::take(&bus.dead_letter_queue("extractor")).await;
     shutdown.cancel();
     running.await.unwrap().unwrap();
 
@@ -158,7 +84,9 @@ async fn ingested_articles_come_out_with_their_entities() {
             .collect();
         assert_eq!(sliced, mention.text, "code-point spans slice the body");
     }
-    assert_eq!(output.stages.last().unwrap().stage, "extractor");
+    let record = output.stages.last().unwrap();
+    assert_eq!(record.stage, "extractor");
+    assert_eq!(record.version, "ner-accurate@0.1.0");
     let headers = extracted.properties.headers().clone().unwrap();
     let traceparent = newsflow_bus::message::header_str(&headers, "traceparent").unwrap();
     assert!(
@@ -168,24 +96,9 @@ async fn ingested_articles_come_out_with_their_entities() {
 
     assert_eq!(
         dead.properties.message_id().as_ref().unwrap().as_str(),
-        "x2"
+        "x2",
+        "the empty article is parked, not retried"
     );
-
-    for queue in topology.stages().iter().flat_map(|s| {
-        let work = topology.work_queue(&s.stage);
-        [
-            topology.retry_queue(&work, Duration::from_millis(200)),
-            topology.dead_letter_queue(&work),
-            work,
-        ]
-    }) {
-        let _ = channel
-            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-            .await;
-    }
-    let _ = channel
-        .exchange_delete(prefix.as_str().into(), ExchangeDeleteOptions::default())
-        .await;
 }
 
 #[tokio::test]
@@ -196,8 +109,8 @@ async fn extract_over_grpc() {
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(
-        newsflow_runtime::GrpcServer::new()
-            .add_service(ExtractionGrpc::server(model()))
+        GrpcServer::new()
+            .add_service(ExtractionGrpc::server(analysis(), CpuSlots::per_core()))
             .serve(listener, shutdown.clone()),
     );
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))

@@ -4,7 +4,11 @@ use std::{net::SocketAddr, time::Duration};
 
 use newsflow_runtime::{BusArgs, TelemetryArgs, config::parse_duration};
 
-use crate::html::HtmlPolicy;
+use newsflow_article::{
+    html::HtmlPolicy,
+    language::LanguagePolicy,
+    validate::{DEFAULT_LANGUAGES, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TITLE_CHARS, Policy},
+};
 
 /// newsflow-ingest: the front door. Validates, normalizes and deduplicates articles and
 /// publishes them to the pipeline, over gRPC and HTTP.
@@ -30,13 +34,13 @@ pub struct Config {
     )]
     pub http_addr: SocketAddr,
     /// Largest article body, in bytes.
-    #[arg(long, env = "NEWSFLOW_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    #[arg(long, env = "NEWSFLOW_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
     /// Largest request (one HTTP body or one gRPC message), in bytes.
     #[arg(long, env = "NEWSFLOW_MAX_REQUEST_BYTES", default_value_t = 64 << 20)]
     pub max_request_bytes: usize,
     /// Longest title, in characters.
-    #[arg(long, env = "NEWSFLOW_MAX_TITLE_CHARS", default_value_t = 1000)]
+    #[arg(long, env = "NEWSFLOW_MAX_TITLE_CHARS", default_value_t = DEFAULT_MAX_TITLE_CHARS)]
     pub max_title_chars: usize,
     /// What to do with HTML bodies: `strip` them to text or `reject` them.
     #[arg(long, env = "NEWSFLOW_HTML", value_enum, default_value_t = HtmlPolicy::Strip)]
@@ -46,7 +50,7 @@ pub struct Config {
         long,
         env = "NEWSFLOW_LANGUAGES",
         value_delimiter = ',',
-        default_value = "en"
+        default_value = DEFAULT_LANGUAGES
     )]
     pub languages: Vec<String>,
     /// Refuse articles in other languages instead of tagging and passing them on.
@@ -74,12 +78,12 @@ pub struct Config {
 
 impl Config {
     /// What ingest accepts, from the limits and policies configured.
-    pub fn policy(&self) -> crate::validate::Policy {
-        crate::validate::Policy {
+    pub fn policy(&self) -> Policy {
+        Policy {
             max_body_bytes: self.max_body_bytes,
             max_title_chars: self.max_title_chars,
             html: self.html,
-            languages: crate::language::LanguagePolicy {
+            languages: LanguagePolicy {
                 supported: self.languages.clone(),
                 refuse_unsupported: self.refuse_unsupported_languages,
             },

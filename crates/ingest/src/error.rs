@@ -1,5 +1,6 @@
 //! Why ingest refuses an article, and how each reason reads over gRPC and HTTP.
 
+use newsflow_article::ArticleError;
 use tonic::{Code, Status};
 
 /// Seconds a client should wait before retrying when the broker is down.
@@ -31,14 +32,16 @@ pub enum IngestError {
     Unavailable(String),
 }
 
-impl IngestError {
-    pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            field,
-            message: message.into(),
+impl From<ArticleError> for IngestError {
+    fn from(error: ArticleError) -> Self {
+        match error {
+            ArticleError::Invalid { field, message } => Self::Invalid { field, message },
+            ArticleError::TooLarge { field, message } => Self::TooLarge { field, message },
         }
     }
+}
 
+impl IngestError {
     /// The field at fault, if the error is about one.
     pub fn field(&self) -> &'static str {
         match self {

@@ -15,7 +15,7 @@ use tonic::{
 use crate::{
     auth::ApiKeys,
     error::{IngestError, code_name},
-    ingestor::Ingestor,
+    stage::Ingestor,
 };
 
 /// Articles of one stream validated and published at once; answers still come back in order.
@@ -117,7 +117,7 @@ impl IngestService for IngestGrpc {
     }
 }
 
-fn answer(index: u32, result: Result<crate::ingestor::Accepted, IngestError>) -> SubmitResponse {
+fn answer(index: u32, result: Result<crate::stage::Accepted, IngestError>) -> SubmitResponse {
     match result {
         Ok(accepted) => SubmitResponse {
             id: accepted.id,

@@ -23,15 +23,18 @@ use axum::{
     routing::{get, post},
 };
 use futures::{StreamExt, stream};
-use newsflow_proto::v1::SubmitRequest;
 use newsflow_runtime::PrometheusHandle;
-use serde::Deserialize;
 use serde_json::{Value, json};
+
+use newsflow_article::{
+    ArticleError,
+    json::{field_before, parse},
+};
 
 use crate::{
     auth::ApiKeys,
     error::{IngestError, RETRY_AFTER_SECONDS, code_name},
-    ingestor::{Accepted, Ingestor},
+    stage::{Accepted, Ingestor},
 };
 
 /// Articles of one request validated and published at once.
@@ -65,27 +68,6 @@ async fn metrics(State(state): State<HttpState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
-}
-
-/// An article as JSON. Unknown fields are refused, so a misspelt `bdy` is caught.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonArticle {
-    #[serde(default)]
-    external_id: String,
-    #[serde(default)]
-    url: String,
-    #[serde(default)]
-    source: String,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    body: String,
-    #[serde(default)]
-    language: String,
-    /// RFC 3339, e.g. `2025-09-04T10:00:00Z`.
-    #[serde(default)]
-    published_at: Option<String>,
 }
 
 async fn submit(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
@@ -156,7 +138,7 @@ async fn submit(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
 async fn single(state: &HttpState, item: Value) -> Response {
     let result = match parse(item) {
         Ok(request) => state.ingestor.submit(request).await,
-        Err(error) => Err(error),
+        Err(error) => Err(error.into()),
     };
     match result {
         Ok(accepted) => {
@@ -190,7 +172,7 @@ async fn bulk(state: &HttpState, items: Vec<Result<Value, String>>) -> Response 
     let results: Vec<Result<Accepted, IngestError>> = stream::iter(items)
         .map(|item| async move {
             let request = item
-                .map_err(|message| IngestError::invalid("", message))
+                .map_err(|message| ArticleError::invalid("", message))
                 .and_then(parse)?;
             state.ingestor.submit(request).await
         })
@@ -237,62 +219,6 @@ async fn bulk(state: &HttpState, items: Vec<Result<Value, String>>) -> Response 
     }
 }
 
-/// The JSON article as a `SubmitRequest`, or the field that is wrong. Public so that clients
-/// (`newsflow submit`) read JSON articles exactly as this API does.
-pub fn parse(item: Value) -> Result<SubmitRequest, IngestError> {
-    let article: JsonArticle = serde_path_to_error::deserialize(item).map_err(|error| {
-        let path = error.path().to_string();
-        let field = FIELDS
-            .iter()
-            .copied()
-            .find(|known| *known == path)
-            .unwrap_or("");
-        IngestError::invalid(field, error.into_inner().to_string())
-    })?;
-    let published_at = match article.published_at.as_deref() {
-        None | Some("") => None,
-        Some(text) => Some(text.parse::<prost_types::Timestamp>().map_err(|_| {
-            IngestError::invalid(
-                "published_at",
-                format!("{text:?} is not an RFC 3339 time such as 2025-09-04T10:00:00Z"),
-            )
-        })?),
-    };
-    Ok(SubmitRequest {
-        external_id: article.external_id,
-        url: article.url,
-        source: article.source,
-        title: article.title,
-        body: article.body,
-        language: article.language,
-        published_at,
-    })
-}
-
-const FIELDS: &[&str] = &[
-    "external_id",
-    "url",
-    "source",
-    "title",
-    "body",
-    "language",
-    "published_at",
-];
-
-/// The JSON key whose value a byte offset falls in, judged from the text before it.
-fn field_before(prefix: &str) -> &'static str {
-    let Some(colon) = prefix.rfind("\":") else {
-        return "";
-    };
-    let key_start = prefix[..colon].rfind('"').map_or(0, |at| at + 1);
-    let key = &prefix[key_start..colon];
-    FIELDS
-        .iter()
-        .copied()
-        .find(|known| *known == key)
-        .unwrap_or("")
-}
-
 fn accepted_json(accepted: &Accepted) -> Value {
     json!({"id": accepted.id, "duplicate": accepted.duplicate})
 }
@@ -307,29 +233,4 @@ fn error_response(status: StatusCode, code: &str, field: &str, message: &str) ->
         axum::Json(json!({"error": error_json(code, field, message)})),
     )
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_the_field_an_offset_falls_in() {
-        assert_eq!(field_before(r#"{"title": "ok", "body": "abc"#), "body");
-        assert_eq!(field_before(r#"{"title": "a"#), "title");
-        assert_eq!(field_before(r#"{"#), "");
-    }
-
-    #[test]
-    fn json_articles_parse_with_their_errors_named() {
-        let ok =
-            parse(json!({"body": "Text.", "published_at": "2025-09-04T10:00:00+02:00"})).unwrap();
-        assert_eq!(ok.published_at.unwrap().seconds, 1_756_972_800);
-        let typo = parse(json!({"bdy": "Text."})).unwrap_err();
-        assert!(typo.to_string().contains("bdy"), "{typo}");
-        let wrong_type = parse(json!({"body": 5})).unwrap_err();
-        assert_eq!(wrong_type.field(), "body");
-        let bad_time = parse(json!({"body": "x", "published_at": "yesterday"})).unwrap_err();
-        assert_eq!(bad_time.field(), "published_at");
-    }
 }

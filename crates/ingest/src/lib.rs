@@ -1,22 +1,18 @@
 //! newsflow-ingest: the front door of the pipeline.
 //!
-//! A submitted article is validated and normalized ([`validate`]), given an id derived from its
-//! content ([`identity`]), checked for a duplicate ([`dedup`]), and published as
-//! `article.ingested`; the client is answered only once the broker has confirmed
-//! ([`ingestor`]). The same logic serves gRPC ([`grpc`]) and HTTP ([`http`]), behind optional
-//! API keys ([`auth`]).
+//! A submitted article is validated and normalized and given an id derived from its content
+//! (`newsflow_article`), checked for a duplicate ([`dedup`]), and published as
+//! `article.ingested`; the client is answered only once the broker has confirmed ([`stage`]).
+//! The same logic serves gRPC ([`grpc`]) and HTTP ([`http`]), behind optional API keys
+//! ([`auth`]), configured in [`config`].
 
 pub mod auth;
 pub mod config;
 pub mod dedup;
 pub mod error;
 pub mod grpc;
-pub mod html;
 pub mod http;
-pub mod identity;
-pub mod ingestor;
-pub mod language;
-pub mod validate;
+pub mod stage;
 
 use std::{process::ExitCode, sync::Arc};
 
@@ -51,7 +47,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     )
     .map_err(anyhow::Error::msg)?;
     let policy = config.policy();
-    let ingestor = Arc::new(ingestor::Ingestor::new(publisher, policy, dedup));
+    let ingestor = Arc::new(stage::Ingestor::new(publisher, policy, dedup));
     let keys = auth::ApiKeys::new(config.api_keys.clone());
     if !keys.enabled() {
         warn!("no API keys configured: anyone who can reach ingest can submit");

@@ -3,16 +3,37 @@
 //! - [`config`]: the bus and telemetry settings, from flags and environment variables;
 //! - [`telemetry`]: `tracing` logs (text or JSON) and the Prometheus `/metrics` endpoint;
 //! - [`shutdown`]: one cancellation token for SIGTERM and SIGINT;
-//! - [`grpc`]: the gRPC server with health and reflection.
+//! - [`grpc`]: the gRPC server with health and reflection;
+//! - [`stage`]: a pipeline stage on the bus (decode, process, publish, outcome), written once,
+//!   and [`serve_stage`] to run one beside its gRPC server;
+//! - [`cpu`]: CPU-bound work on blocking threads, one piece per core.
 
 pub mod config;
+pub mod cpu;
 pub mod grpc;
 pub mod shutdown;
+pub mod stage;
 pub mod telemetry;
 
 pub use config::{BusArgs, LogFormat, TelemetryArgs};
+pub use cpu::CpuSlots;
 pub use grpc::GrpcServer;
 pub use metrics_exporter_prometheus::PrometheusHandle;
+pub use stage::{AnalysisStage, Stage, StageError};
+
+/// Runs a pipeline stage until `shutdown`: its consumer on the stage's work queue
+/// (`<prefix>.<name>`) beside its gRPC server, which serves health and reflection too.
+pub async fn serve_stage<S: Stage>(
+    bus: &BusArgs,
+    stage: S,
+    grpc: GrpcServer,
+    grpc_addr: std::net::SocketAddr,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Result<(), RuntimeError> {
+    let consumer = stage::consumer(bus.config(stage.name()), bus.topology(), stage);
+    let server = grpc.serve(grpc::bind(grpc_addr).await?, shutdown.clone());
+    consume_and_serve(consumer.run(shutdown.clone()), server, shutdown).await
+}
 
 /// Runs a service's async entry point on a new multi-threaded runtime and turns its result into
 /// the process's exit code, printing the error chain when it fails.

@@ -1,32 +1,69 @@
 //! `StanceService` for direct calls.
 
-use newsflow_extractor::extract::Extractor;
-use newsflow_nlp::normalize::normalize;
+use std::sync::Arc;
+
+use newsflow_analysis::{EntityAnalysis, ModelArgs, StanceAnalysis, normalize};
 use newsflow_proto::v1::{
-    ClassifyRequest, ClassifyResponse,
+    ClassifyRequest, ClassifyResponse, Entity,
     stance_service_server::{StanceService, StanceServiceServer},
 };
+use newsflow_runtime::CpuSlots;
+use tokio::sync::OnceCell;
 use tonic::{Request, Response, Status};
-
-use crate::stage::{Classifier, StanceError};
 
 /// Largest text accepted, in bytes.
 pub const MAX_TEXT_BYTES: usize = 1 << 20;
 
-/// The gRPC face of the [`Classifier`]; extracts entities itself when a request has none.
+/// The gRPC face of the stance analysis. A request without entities has them found here, by
+/// NER models loaded on the first such request: the pipeline never needs them in this
+/// service, so replicas do not hold them in memory unless someone calls `Classify` that way.
 pub struct StanceGrpc {
-    classifier: Classifier,
-    extractor: Extractor,
+    analysis: Arc<StanceAnalysis>,
+    models: ModelArgs,
+    entities: OnceCell<Arc<EntityAnalysis>>,
+    cpu: CpuSlots,
 }
 
 impl StanceGrpc {
-    /// The service, ready for the server.
-    pub fn server(classifier: Classifier, extractor: Extractor) -> StanceServiceServer<Self> {
+    /// The service, ready for the server; it shares the stage's models and CPU slots.
+    pub fn server(
+        analysis: Arc<StanceAnalysis>,
+        models: ModelArgs,
+        cpu: CpuSlots,
+    ) -> StanceServiceServer<Self> {
         StanceServiceServer::new(Self {
-            classifier,
-            extractor,
+            analysis,
+            models,
+            entities: OnceCell::new(),
+            cpu,
         })
         .max_decoding_message_size(2 * MAX_TEXT_BYTES)
+    }
+
+    /// The entities of a normalized text, loading the NER models first if need be.
+    async fn entities(&self, text: String) -> Result<Vec<Entity>, Status> {
+        let entities = self
+            .entities
+            .get_or_try_init(|| async {
+                let models = self.models.clone();
+                self.cpu
+                    .run(move || EntityAnalysis::load(&models).map(Arc::new))
+                    .await
+                    .map_err(|error| Status::internal(error.to_string()))?
+                    .map_err(|error| {
+                        Status::failed_precondition(format!(
+                            "this service cannot find entities itself ({error}); \
+                             send the text's entities with the request"
+                        ))
+                    })
+            })
+            .await?;
+        let analysis = Arc::clone(entities);
+        self.cpu
+            .run(move || analysis.entities(text))
+            .await
+            .map_err(|error| Status::internal(error.to_string()))?
+            .map_err(|error| Status::invalid_argument(error.to_string()))
     }
 }
 
@@ -50,11 +87,7 @@ impl StanceService for StanceGrpc {
             if text.is_empty() {
                 return Err(Status::invalid_argument("text: is missing or empty"));
             }
-            let entities = self
-                .extractor
-                .entities(text.clone())
-                .await
-                .map_err(|e| Status::internal(e.to_string()))?;
+            let entities = self.entities(text.clone()).await?;
             (text, entities)
         } else {
             if request.text.trim().is_empty() {
@@ -62,14 +95,14 @@ impl StanceService for StanceGrpc {
             }
             (request.text, request.entities)
         };
+        let analysis = Arc::clone(&self.analysis);
+        let (topics, given) = (request.topics, entities.clone());
         let classified = self
-            .classifier
-            .classify(text, entities.clone(), request.topics)
+            .cpu
+            .run(move || analysis.classify(text, &given, &topics))
             .await
-            .map_err(|error| match error {
-                StanceError::Task(_) => Status::internal(error.to_string()),
-                _ => Status::invalid_argument(error.to_string()),
-            })?;
+            .map_err(|error| Status::internal(error.to_string()))?
+            .map_err(|error| Status::invalid_argument(error.to_string()))?;
         Ok(Response::new(ClassifyResponse {
             entities,
             statements: classified.statements,

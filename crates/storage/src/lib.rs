@@ -1,114 +1,93 @@
-//! The database half of the storage stage: analyzed articles in PostgreSQL.
-//!
-//! - [`Store`] writes an [`AnalyzedArticle`](newsflow_proto::v1::AnalyzedArticle) in one
-//!   transaction, idempotently by article id ([`Store::save`]), answers the
-//!   `newsflow.v1.StorageService` queries, and streams stored articles for replay
-//!   ([`Store::replay`]).
-//! - [`grpc`] serves those queries as the tonic `StorageService`.
-//! - [`MIGRATOR`] holds the schema (`migrations/`), applied by [`Store::migrate`].
-//!
-//! The whole `AnalyzedArticle` is stored as its protobuf bytes, so get and replay return
-//! exactly what was saved; the analysis is also projected into tables (articles, entities,
-//! per-article entities with their summaries, mentions, statements, stances) for the queries.
-//!
-//! Wiring in the storage service: consume `article.classified`, call [`Store::save`], and on
-//! `Ok` publish `article.processed` with [`SaveOutcome::stored_at`]; on `Err` ask
-//! [`StoreError::is_transient`] whether to retry or dead-letter the message.
+//! newsflow-storage: the last stage. Consumes `article.classified`, saves each article in
+//! PostgreSQL in one transaction and publishes `article.processed` ([`stage`]); answers the
+//! `StorageService` queries ([`grpc`]); re-publishes what it holds ([`republish`]); configured
+//! in [`config`]. The database itself, schema, writes and queries, is [`store`].
 
-mod error;
+pub mod config;
 pub mod grpc;
-mod query;
-mod replay;
-mod save;
-pub mod service;
+pub mod republish;
 pub mod stage;
-pub mod time;
-mod token;
+pub mod store;
 
-use std::time::Duration;
+use std::process::ExitCode;
 
-use sqlx::PgPool;
-use sqlx::migrate::Migrator;
-use sqlx::postgres::PgPoolOptions;
+use anyhow::Context;
+use clap::Parser;
+use newsflow_bus::Publisher;
+use newsflow_runtime::{GrpcServer, shutdown, telemetry};
+use tracing::info;
 
-pub use error::StoreError;
-pub use replay::{ReplayFilter, TimeBasis};
-pub use save::{SaveOutcome, SaveStatus};
+pub use config::Config;
+pub use store::{
+    DEFAULT_PAGE_SIZE, DEFAULT_SEARCH_LIMIT, MAX_EXISTS_IDS, MAX_PAGE_SIZE, MAX_SEARCH_LIMIT,
+    MIGRATOR, ReplayFilter, SaveOutcome, SaveStatus, Store, StoreError, StoredArticle, TimeBasis,
+    time,
+};
 
-/// The schema migrations of `crates/storage/migrations`, embedded at build time.
-pub static MIGRATOR: Migrator = sqlx::migrate!();
+use config::Command;
 
-/// Default page size of `ListArticles` when the request says 0.
-pub const DEFAULT_PAGE_SIZE: u32 = 50;
-/// Largest page of `ListArticles`; larger requests are cut to it.
-pub const MAX_PAGE_SIZE: u32 = 500;
-/// Default number of `SearchEntities` results when the request says 0.
-pub const DEFAULT_SEARCH_LIMIT: u32 = 20;
-/// Most `SearchEntities` results; larger requests are cut to it.
-pub const MAX_SEARCH_LIMIT: u32 = 100;
-/// Most ids one `Exists` call may ask about.
-pub const MAX_EXISTS_IDS: usize = 1_000;
-
-/// A stored article as get and replay return it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StoredArticle {
-    /// The document exactly as it was last saved.
-    pub article: newsflow_proto::v1::AnalyzedArticle,
-    /// When that save committed.
-    pub stored_at: chrono::DateTime<chrono::Utc>,
-    /// 1 for the first save, +1 for every save that changed the document.
-    pub revision: i32,
+/// The binary's entry point.
+pub fn main() -> ExitCode {
+    newsflow_runtime::block_on_main("newsflow-storage", run(Config::parse()))
 }
 
-/// Analyzed articles in PostgreSQL. Cheap to clone: clones share one connection pool.
-#[derive(Clone, Debug)]
-pub struct Store {
-    pool: PgPool,
+/// Runs the chosen command: serve until SIGTERM or SIGINT, or replay and exit.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    telemetry::init(&config.telemetry)?;
+    let store = Store::connect(&config.database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "connecting to PostgreSQL at {}",
+                redact(&config.database_url)
+            )
+        })?;
+    store.migrate().await.context("migrating the database")?;
+    match config.command.clone().unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let shutdown = shutdown::on_signals();
+            let grpc =
+                GrpcServer::new().add_service(grpc::StorageGrpc::new(store.clone()).into_server());
+            let stage = stage::StoreStage::new(store);
+            newsflow_runtime::serve_stage(&config.bus, stage, grpc, config.grpc_addr, &shutdown)
+                .await?;
+            info!("stopped");
+            Ok(())
+        }
+        Command::Replay {
+            target,
+            from,
+            to,
+            by_ingested,
+        } => {
+            let filter = ReplayFilter {
+                basis: if by_ingested {
+                    TimeBasis::Ingested
+                } else {
+                    TimeBasis::Article
+                },
+                from,
+                to,
+            };
+            let publisher = Publisher::new(config.bus.config("storage"), config.bus.topology());
+            let count = republish::replay(&store, &publisher, filter, target).await?;
+            info!(count, ?target, "replayed");
+            println!("replayed {count} articles as {target:?}");
+            Ok(())
+        }
+    }
 }
 
-impl Store {
-    /// Wraps a pool the caller configured. Its connections must have the schema holding the
-    /// tables, and the schema holding `pg_trgm` (normally `public`), on their search path.
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
-    }
-
-    /// Connects to `url` (`postgres://user@host:port/db`) and checks the database answers.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = Self::pool_options().connect(url).await?;
-        Ok(Self::new(pool))
-    }
-
-    /// Like [`Store::connect`] but opens connections only when first needed, so a service can
-    /// start while the database is down and answer UNAVAILABLE until it is back.
-    pub fn connect_lazy(url: &str) -> Result<Self, StoreError> {
-        let pool = Self::pool_options().connect_lazy(url)?;
-        Ok(Self::new(pool))
-    }
-
-    fn pool_options() -> PgPoolOptions {
-        // A short acquire timeout turns a database that is down into a prompt UNAVAILABLE
-        // instead of a request hanging for the default 30 s.
-        PgPoolOptions::new()
-            .max_connections(10)
-            .acquire_timeout(Duration::from_secs(5))
-    }
-
-    /// Applies the pending migrations. Safe to call from several replicas at once: sqlx holds
-    /// an advisory lock on the database while it migrates.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
-
-    /// Checks that the database answers, for readiness and health checks.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    /// The underlying pool (for health checks and tests).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
     }
 }

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    newsflow_storage::service::main()
+    newsflow_storage::main()
 }

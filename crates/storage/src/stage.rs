@@ -1,79 +1,72 @@
 //! The storage stage on the bus: `article.classified` in, saved in one transaction, then
 //! `article.processed` out; the input is acked only after both.
 
-use newsflow_bus::{
-    Handler, Incoming, Outcome, Outgoing, Publisher, TraceContext, topology::ARTICLE_PROCESSED,
-};
+use newsflow_bus::{BusError, Outgoing, Publisher, TraceContext, topology::ARTICLE_PROCESSED};
 use newsflow_proto::v1::{AnalyzedArticle, ArticleProcessed, ProcessedReason};
+use newsflow_runtime::{Stage, StageError, stage::article_id};
 use tracing::info;
 
 use crate::{Store, StoredArticle, time::to_proto};
 
 /// Saves each classified article and announces it downstream.
 pub struct StoreStage {
-    /// The database.
-    pub store: Store,
-    /// Where `article.processed` goes.
-    pub publisher: Publisher,
+    store: Store,
 }
 
-impl Handler for StoreStage {
-    async fn handle(&self, message: &Incoming) -> Outcome {
-        let document: AnalyzedArticle = match message.decode() {
-            Ok(document) => document,
-            Err(error) => return Outcome::Reject(format!("undecodable AnalyzedArticle: {error}")),
-        };
-        let outcome = match self.store.save(&document).await {
-            Ok(outcome) => outcome,
-            Err(error) if error.is_transient() => return Outcome::Retry(error.to_string()),
-            Err(error) => return Outcome::Reject(error.to_string()),
-        };
-        // Published on every delivery, an unchanged redelivery included: the first delivery may
-        // have died between the commit and this publish. Consumers deduplicate by article id.
-        let stored = StoredArticle {
-            article: document,
-            stored_at: outcome.stored_at,
-            revision: outcome.revision,
-        };
-        match publish_processed(
-            &self.publisher,
-            &stored,
-            ProcessedReason::Live,
-            message.trace.child(),
-        )
-        .await
-        {
-            Ok(()) => {
-                info!(article_id = %article_id(&stored.article), status = ?outcome.status, "stored");
-                Outcome::Done
-            }
-            Err(error) => Outcome::Retry(format!("publishing article.processed: {error}")),
-        }
+impl StoreStage {
+    /// The stage over the database.
+    pub fn new(store: Store) -> Self {
+        Self { store }
     }
 }
 
-/// Publishes a stored article as `article.processed`. Not mandatory: with no downstream queue
+impl Stage for StoreStage {
+    fn name(&self) -> &'static str {
+        "storage"
+    }
+
+    async fn process(
+        &self,
+        article: AnalyzedArticle,
+        trace: TraceContext,
+    ) -> Result<Outgoing, StageError> {
+        let outcome = self.store.save(&article).await.map_err(|error| {
+            if error.is_transient() {
+                StageError::Transient(error.to_string())
+            } else {
+                StageError::Permanent(error.to_string())
+            }
+        })?;
+        info!(article_id = %article_id(&article), status = ?outcome.status, "stored");
+        // Announced on every delivery, an unchanged redelivery included: the first delivery
+        // may have died between the commit and the publish. Consumers deduplicate by id.
+        let stored = StoredArticle {
+            article,
+            stored_at: outcome.stored_at,
+            revision: outcome.revision,
+        };
+        Ok(processed(&stored, ProcessedReason::Live, trace))
+    }
+}
+
+/// A stored article as an `article.processed` event. Not mandatory: with no downstream queue
 /// bound yet the event is simply not kept, as with any publish-subscribe event.
-pub async fn publish_processed(
-    publisher: &Publisher,
-    stored: &StoredArticle,
-    reason: ProcessedReason,
-    trace: TraceContext,
-) -> Result<(), newsflow_bus::BusError> {
+pub fn processed(stored: &StoredArticle, reason: ProcessedReason, trace: TraceContext) -> Outgoing {
     let id = article_id(&stored.article);
     let event = ArticleProcessed {
         article: Some(stored.article.clone()),
         stored_at: Some(to_proto(stored.stored_at)),
         reason: reason as i32,
     };
-    let message = Outgoing::protobuf(ARTICLE_PROCESSED, &id, &event, trace).not_mandatory();
-    publisher.publish(&message).await
+    Outgoing::protobuf(ARTICLE_PROCESSED, &id, &event, trace).not_mandatory()
 }
 
-pub(crate) fn article_id(document: &AnalyzedArticle) -> String {
-    document
-        .article
-        .as_ref()
-        .map(|article| article.id.clone())
-        .unwrap_or_default()
+/// Publishes a stored article as `article.processed`.
+pub async fn publish_processed(
+    publisher: &Publisher,
+    stored: &StoredArticle,
+    reason: ProcessedReason,
+    trace: TraceContext,
+) -> Result<(), BusError> {
+    publisher.publish(&processed(stored, reason, trace)).await
 }

@@ -7,6 +7,7 @@ use common::*;
 use futures::TryStreamExt;
 use newsflow_proto::v1::EntityType;
 use newsflow_storage::{ReplayFilter, SaveStatus, Store, StoreError, TimeBasis};
+use newsflow_test_support::database::database_url;
 
 #[tokio::test]
 async fn migrations_create_the_schema_from_empty_and_rerun_as_no_op() {

@@ -3,158 +3,21 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{Doc, TestDb, at};
-use futures::StreamExt;
-use lapin::{
-    Channel, Connection, ConnectionProperties,
-    options::{
-        BasicAckOptions, BasicConsumeOptions, BasicGetOptions, ExchangeDeleteOptions,
-        QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
-    },
-    types::FieldTable,
-};
-use newsflow_bus::{
-    BusConfig, Consumer, Outgoing, Publisher, Topology, TraceContext,
-    topology::{ARTICLE_CLASSIFIED, ARTICLE_PROCESSED},
-};
+use newsflow_bus::{Outgoing, Publisher, TraceContext, topology::ARTICLE_CLASSIFIED};
 use newsflow_proto::v1::{AnalyzedArticle, ArticleProcessed, EntityType, ProcessedReason};
-use newsflow_storage::{
-    ReplayFilter,
-    service::{ReplayAs, replay},
-    stage::StoreStage,
-};
+use newsflow_storage::{ReplayFilter, config::ReplayAs, republish::replay, stage::StoreStage};
+use newsflow_test_support::broker::{self, DOWNSTREAM, TestBus};
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 
-fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
-
-struct Bus {
-    topology: Topology,
-    config: BusConfig,
-    channel: Channel,
-    _connection: Connection,
-    events: String,
-}
-
-impl Bus {
-    /// A unique topology with a queue bound to `article.processed`, as a downstream consumer.
-    async fn new(name: &str) -> Self {
-        let prefix = format!("test-storage-{name}-{}", std::process::id());
-        let topology = Topology::pipeline(prefix.clone(), vec![Duration::from_millis(200)]);
-        let mut config = BusConfig::new(amqp_url(), prefix.clone());
-        config.max_attempts = 2;
-        config.shutdown_grace = Duration::from_secs(5);
-        Publisher::connect(config.clone(), topology.clone())
-            .await
-            .expect("RabbitMQ answers (rabbitmq-server -detached)");
-        let connection = Connection::connect(&config.url, ConnectionProperties::default())
-            .await
-            .unwrap();
-        let channel = connection.create_channel().await.unwrap();
-        let events = format!("{prefix}.downstream");
-        channel
-            .queue_declare(
-                events.as_str().into(),
-                QueueDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .unwrap();
-        channel
-            .queue_bind(
-                events.as_str().into(),
-                prefix.as_str().into(),
-                ARTICLE_PROCESSED.into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .unwrap();
-        Self {
-            topology,
-            config,
-            channel,
-            _connection: connection,
-            events,
-        }
-    }
-
-    async fn take(&self, queue: &str) -> Vec<Vec<u8>> {
-        let mut bodies = Vec::new();
-        while let Some(message) = self
-            .channel
-            .basic_get(queue.into(), BasicGetOptions::default())
-            .await
-            .unwrap()
-        {
-            bodies.push(message.delivery.data.clone());
-            message
-                .delivery
-                .acker
-                .ack(BasicAckOptions::default())
-                .await
-                .unwrap();
-        }
-        bodies
-    }
-
-    async fn wait_for_events(&self, count: usize) -> Vec<ArticleProcessed> {
-        let mut consumer = self
-            .channel
-            .basic_consume(
-                self.events.as_str().into(),
-                "".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .unwrap();
-        let mut events = Vec::new();
-        while events.len() < count {
-            let delivery = tokio::time::timeout(Duration::from_secs(20), consumer.next())
-                .await
-                .expect("events arrive")
-                .unwrap()
-                .unwrap();
-            events.push(ArticleProcessed::decode(delivery.data.as_slice()).unwrap());
-            delivery
-                .acker
-                .ack(BasicAckOptions::default())
-                .await
-                .unwrap();
-        }
-        events
-    }
-
-    async fn cleanup(&self) {
-        let mut queues = vec![self.events.clone()];
-        for stage in self.topology.stages() {
-            let work = self.topology.work_queue(&stage.stage);
-            queues.push(self.topology.retry_queue(&work, Duration::from_millis(200)));
-            queues.push(self.topology.dead_letter_queue(&work));
-            queues.push(work);
-        }
-        for queue in queues {
-            let _ = self
-                .channel
-                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-                .await;
-        }
-        let _ = self
-            .channel
-            .exchange_delete(
-                self.topology.exchange().into(),
-                ExchangeDeleteOptions::default(),
-            )
-            .await;
-    }
+/// The `article.processed` events that reached the downstream queue, `count` of them.
+async fn events(bus: &TestBus, count: usize) -> Vec<ArticleProcessed> {
+    broker::take_many(&bus.work_queue(DOWNSTREAM), count)
+        .await
+        .iter()
+        .map(|delivery| ArticleProcessed::decode(delivery.data.as_slice()).unwrap())
+        .collect()
 }
 
 fn classified(id: &str) -> AnalyzedArticle {
@@ -169,19 +32,13 @@ fn classified(id: &str) -> AnalyzedArticle {
 #[tokio::test]
 async fn classified_articles_are_stored_once_and_announced_downstream() {
     let db = TestDb::new().await;
-    let bus = Bus::new("flow").await;
-    let publisher = Publisher::new(bus.config.clone(), bus.topology.clone());
-    let stage = StoreStage {
-        store: db.store.clone(),
-        publisher: publisher.clone(),
-    };
-    let consumer = Consumer::new(
-        bus.config.clone(),
-        bus.topology.clone(),
-        "storage",
-        stage,
-        publisher.clone(),
-    );
+    let bus = TestBus::pipeline("storage-flow").await;
+    let publisher = Publisher::connect(bus.config.clone(), bus.topology.clone())
+        .await
+        .expect("publisher connects");
+    let stage = StoreStage::new(db.store.clone());
+    let consumer =
+        newsflow_runtime::stage::consumer(bus.config.clone(), bus.topology.clone(), stage);
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(consumer.run(shutdown.clone()));
 
@@ -205,7 +62,7 @@ async fn classified_articles_are_stored_once_and_announced_downstream() {
     garbage.body = vec![0xff; 16];
     publisher.publish(&garbage).await.unwrap();
 
-    let events = bus.wait_for_events(3).await;
+    let events = events(&bus, 3).await;
     shutdown.cancel();
     running.await.unwrap().unwrap();
 
@@ -243,22 +100,21 @@ async fn classified_articles_are_stored_once_and_announced_downstream() {
     assert_eq!(db.count("articles").await, 2, "stored once each");
     assert_eq!(db.count("statements").await, 2);
     assert_eq!(db.count("stances").await, 2);
-    let dead = bus
-        .take(&format!("{}.storage.dead", bus.topology.exchange()))
-        .await;
+    let dead = broker::take(&bus.dead_letter_queue("storage")).await;
     assert_eq!(
-        dead,
-        vec![vec![0xff; 16]],
+        dead.data,
+        vec![0xff; 16],
         "the undecodable message is parked"
     );
-    bus.cleanup().await;
 }
 
 #[tokio::test]
 async fn stored_articles_replay_as_events_or_as_new_input() {
     let db = TestDb::new().await;
-    let bus = Bus::new("replay").await;
-    let publisher = Publisher::new(bus.config.clone(), bus.topology.clone());
+    let bus = TestBus::pipeline("storage-replay").await;
+    let publisher = Publisher::connect(bus.config.clone(), bus.topology.clone())
+        .await
+        .expect("publisher connects");
     for id in ["r1", "r2", "r3"] {
         db.store.save(&classified(id)).await.unwrap();
     }
@@ -272,7 +128,7 @@ async fn stored_articles_replay_as_events_or_as_new_input() {
     .await
     .unwrap();
     assert_eq!(count, 3);
-    let events = bus.wait_for_events(3).await;
+    let events = events(&bus, 3).await;
     assert!(
         events
             .iter()
@@ -288,13 +144,12 @@ async fn stored_articles_replay_as_events_or_as_new_input() {
     .await
     .unwrap();
     assert_eq!(count, 3);
-    let again = bus.take(&bus.topology.work_queue("extractor")).await;
+    let again = broker::take_many(&bus.work_queue("extractor"), 3).await;
     assert_eq!(again.len(), 3);
-    let first = AnalyzedArticle::decode(again[0].as_slice()).unwrap();
+    let first = AnalyzedArticle::decode(again[0].data.as_slice()).unwrap();
     assert_eq!(first.article.as_ref().unwrap().id, "r1");
     assert!(
         first.analysis.unwrap().entities.is_empty(),
         "the analysis starts afresh"
     );
-    bus.cleanup().await;
 }

@@ -2,113 +2,50 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
-use std::str::FromStr;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use chrono::{DateTime, TimeZone, Utc};
 use newsflow_proto::v1::{
     Analysis, AnalyzedArticle, Article, Entity, EntitySummary, EntityType, Mention, MentionKind,
     Polarity, Span, Stance, Statement, StatementKind, Target, target,
 };
 use newsflow_storage::{Store, time};
-use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
-
-const START_HINT: &str = "start PostgreSQL with \
-    `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
-    or point DATABASE_URL at a running server";
-
-pub fn database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
+use newsflow_test_support::database::{TestDatabase, TestSchema};
 
 /// A migrated store in a schema (or a database) of its own, dropped when the value is.
 pub struct TestDb {
     pub store: Store,
     pub schema: String,
-    /// Set when the test has a whole database to itself.
-    database: Option<String>,
-    url: String,
+    /// Drops the schema or database with the value.
+    _place: Place,
 }
 
-/// A name no other test, in this process or another, is using.
-fn unique_name(prefix: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{prefix}_{}_{}_{nanos}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-async fn admin_connection(url: &str) -> PgConnection {
-    PgConnection::connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}; {START_HINT}"))
-}
-
-async fn admin(url: &str, sql: String) {
-    let mut conn = admin_connection(url).await;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
-        .execute(&mut conn)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    conn.close().await.ok();
+enum Place {
+    Schema(TestSchema),
+    Database(TestDatabase),
 }
 
 impl TestDb {
     /// A fresh schema in the `DATABASE_URL` database.
     pub async fn new() -> Self {
-        let url = database_url();
-        let schema = unique_name("nf_test");
-        admin(&url, format!("CREATE SCHEMA {schema}")).await;
-
-        // The test's schema first (tables, _sqlx_migrations), then public for pg_trgm.
-        let options = PgConnectOptions::from_str(&url)
-            .expect("DATABASE_URL")
-            .options([("search_path", format!("{schema},public"))]);
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}; {START_HINT}"));
-        let store = Store::new(pool);
+        let schema = TestSchema::new(8).await;
+        let store = Store::new(schema.pool.clone());
         store.migrate().await.expect("migrations apply");
         Self {
             store,
-            schema,
-            database: None,
-            url,
+            schema: schema.name.clone(),
+            _place: Place::Schema(schema),
         }
     }
 
     /// A fresh, empty database (no pg_trgm yet) on the `DATABASE_URL` server, used through
     /// its `public` schema.
     pub async fn new_database() -> Self {
-        let url = database_url();
-        let database = unique_name("nf_test_db");
-        admin(&url, format!("CREATE DATABASE {database}")).await;
-        let options = PgConnectOptions::from_str(&url)
-            .expect("DATABASE_URL")
-            .database(&database);
-        let pool = PgPoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to {database}: {e}; {START_HINT}"));
-        let store = Store::new(pool);
+        let database = TestDatabase::new("storage").await;
+        let store = Store::new(database.pool(4).await);
         store.migrate().await.expect("migrations apply");
         Self {
             store,
             schema: "public".to_owned(),
-            database: Some(database),
-            url,
+            _place: Place::Database(database),
         }
     }
 
@@ -130,38 +67,6 @@ impl TestDb {
             self.count("statements").await,
             self.count("stances").await,
         ]
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        // Drop cannot await, and the test's runtime may be shutting down: use a thread with
-        // a runtime of its own.
-        let url = self.url.clone();
-        let what = self.database.clone().map_or_else(
-            || format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema),
-            // FORCE: the pool may still hold connections to it.
-            |db| format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-        );
-        let sql = what.clone();
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                let mut conn = PgConnection::connect(&url).await.ok()?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut conn)
-                    .await
-                    .ok()?;
-                conn.close().await.ok()
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(()))) {
-            eprintln!("could not clean up: {what}");
-        }
     }
 }
 

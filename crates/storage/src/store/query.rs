@@ -13,7 +13,7 @@ use newsflow_proto::v1::{
 use prost::Message;
 use sqlx::{Postgres, QueryBuilder};
 
-use crate::token::Cursor;
+use super::token::Cursor;
 use crate::{
     DEFAULT_PAGE_SIZE, DEFAULT_SEARCH_LIMIT, MAX_EXISTS_IDS, MAX_PAGE_SIZE, MAX_SEARCH_LIMIT,
     Store, StoreError, StoredArticle, time,

@@ -1,11 +1,10 @@
-//! The example article through extraction and the stance stage, with the committed models:
-//! who said what, and who stands for or against what.
+//! The example article through both parts of the analysis, with the committed models: who
+//! said what, and who stands for or against what.
 
 use std::path::PathBuf;
 
-use newsflow_nlp::normalize::normalize;
+use newsflow_analysis::{Analysis, ModelArgs, ModelPaths, NerMode, normalize};
 use newsflow_proto::v1::{Polarity, Stance, target};
-use newsflow_stance::Config;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -24,8 +23,8 @@ fn stances_toward<'a>(stances: &'a [Stance], holder: &str, topic: &str) -> Vec<&
         .collect()
 }
 
-#[tokio::test]
-async fn western_troops_example() {
+#[test]
+fn western_troops_example() {
     let example = root().join("../shared/examples/western-troops-ukraine.txt");
     let raw = std::fs::read_to_string(&example).unwrap_or_else(|e| {
         panic!(
@@ -33,35 +32,15 @@ async fn western_troops_example() {
             example.display()
         )
     });
-    let base = root().join("models/base/all-MiniLM-L6-v2");
+    let models = ModelArgs::with_paths(NerMode::Accurate, ModelPaths::under(&root()));
     assert!(
-        base.join("model.safetensors").exists(),
+        models.base_model.join("model.safetensors").exists(),
         "the base encoder is missing: run scripts/fetch-base-model.sh"
     );
-    let config = Config {
-        stance_model: root().join("models/stance-minilm"),
-        base_model: base,
-        statements_model: root().join("models/statements"),
-        topics: vec![
-            "Western troops".into(),
-            "air support".into(),
-            "ground troops".into(),
-        ],
-        ..<Config as clap::Parser>::parse_from(["newsflow-stance"])
-    };
-    let config = Config {
-        ner: newsflow_extractor::NerArgs {
-            ner_model: root().join("models/ner-perceptron"),
-            ner_neural_model: root().join("models/ner-minilm"),
-            ner_base_model: root().join("models/base/all-MiniLM-L6-v2"),
-            gazetteers: root().join("models/gazetteers"),
-            ..config.ner.clone()
-        },
-        ..config
-    };
-    let (classifier, extractor) = config.load().expect("models load");
+    let topics = ["Western troops", "air support", "ground troops"].map(String::from);
+    let analysis = Analysis::load(&models, &topics).expect("models load");
     let text = normalize(&raw);
-    let entities = extractor.entities(text.clone()).await.unwrap();
+    let entities = analysis.entities.entities(text.clone()).unwrap();
     let id_of = |name: &str| {
         entities
             .iter()
@@ -75,10 +54,7 @@ async fn western_troops_example() {
         id_of("Dmitry Peskov"),
         id_of("Donald Trump"),
     );
-    let result = classifier
-        .classify(text.clone(), entities.clone(), Vec::new())
-        .await
-        .unwrap();
+    let result = analysis.stance.classify(text, &entities, &[]).unwrap();
 
     let warning = result
         .statements

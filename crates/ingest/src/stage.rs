@@ -1,17 +1,16 @@
-//! Accepting one article: validate, check for a duplicate, publish `article.ingested`, and
-//! answer only once the broker has confirmed.
+//! The ingest stage, accepting one article: validate, check for a duplicate, publish
+//! `article.ingested`, and answer only once the broker has confirmed.
 
 use std::time::SystemTime;
 
 use newsflow_bus::{Outgoing, Publisher, TraceContext, topology::ARTICLE_INGESTED};
-use newsflow_proto::v1::{Analysis, AnalyzedArticle, StageRecord, SubmitRequest};
+use newsflow_proto::v1::{Analysis, AnalyzedArticle, SubmitRequest};
+use newsflow_runtime::stage::record;
 use tracing::{info, warn};
 
-use crate::{
-    dedup::Dedup,
-    error::IngestError,
-    validate::{Policy, validate},
-};
+use newsflow_article::{Policy, validate};
+
+use crate::{dedup::Dedup, error::IngestError};
 
 /// An accepted article.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,18 +26,15 @@ pub struct Ingestor {
     publisher: Publisher,
     policy: Policy,
     dedup: Dedup,
-    instance: String,
 }
 
 impl Ingestor {
     /// An ingestor publishing through `publisher`.
     pub fn new(publisher: Publisher, policy: Policy, dedup: Dedup) -> Self {
-        let instance = std::env::var("HOSTNAME").unwrap_or_else(|_| "ingest".to_owned());
         Self {
             publisher,
             policy,
             dedup,
-            instance,
         }
     }
 
@@ -77,12 +73,7 @@ impl Ingestor {
         let document = AnalyzedArticle {
             article: Some(article),
             analysis: Some(Analysis::default()),
-            stages: vec![StageRecord {
-                stage: "ingest".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                instance: self.instance.clone(),
-                finished_at: Some(now),
-            }],
+            stages: vec![record("ingest", env!("CARGO_PKG_VERSION"))],
         };
         let trace = TraceContext::new_root();
         let message = Outgoing::protobuf(ARTICLE_INGESTED, &id, &document, trace);

@@ -9,11 +9,18 @@ use newsflow_proto::v1::{Article, SubmitRequest};
 use prost_types::Timestamp;
 
 use crate::{
-    error::IngestError,
+    error::ArticleError,
     html::{self, HtmlPolicy},
     identity::article_id,
     language::{self, LanguagePolicy},
 };
+
+/// Largest body accepted by default, in bytes.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+/// Longest title accepted by default, in characters.
+pub const DEFAULT_MAX_TITLE_CHARS: usize = 1000;
+/// Languages served by default: the models are trained on English news.
+pub const DEFAULT_LANGUAGES: &str = "en";
 
 /// Limits and policies for what ingest accepts.
 #[derive(Clone, Debug)]
@@ -28,6 +35,22 @@ pub struct Policy {
     pub languages: LanguagePolicy,
 }
 
+impl Default for Policy {
+    /// Ingest's defaults: 1 MiB bodies, 1,000-character titles, HTML stripped, English served
+    /// and other languages tagged, not refused.
+    fn default() -> Self {
+        Self {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_title_chars: DEFAULT_MAX_TITLE_CHARS,
+            html: HtmlPolicy::Strip,
+            languages: LanguagePolicy {
+                supported: vec![DEFAULT_LANGUAGES.to_owned()],
+                refuse_unsupported: false,
+            },
+        }
+    }
+}
+
 /// Longest external id, source or language tag, in characters.
 const MAX_SHORT_FIELD_CHARS: usize = 256;
 /// Longest URL, in bytes.
@@ -39,13 +62,13 @@ const LATEST: i64 = 7_258_118_400; // 2200-01-01T00:00:00Z
 
 /// Validates and normalizes one submitted article. The result has its id, normalized body and
 /// title, and language; `ingested_at` is left for the caller to stamp.
-pub fn validate(request: SubmitRequest, policy: &Policy) -> Result<Article, IngestError> {
+pub fn validate(request: SubmitRequest, policy: &Policy) -> Result<Article, ArticleError> {
     let body = validated_body(&request.body, policy)?;
 
     let title = normalize(&request.title);
     let title_chars = title.chars().count();
     if title_chars > policy.max_title_chars {
-        return Err(IngestError::TooLarge {
+        return Err(ArticleError::TooLarge {
             field: "title",
             message: format!(
                 "is {title_chars} characters; the limit is {}",
@@ -68,14 +91,14 @@ pub fn validate(request: SubmitRequest, policy: &Policy) -> Result<Article, Inge
         declared if declared.is_empty() => language::detect(&body),
         declared if is_language_tag(&declared) => declared,
         declared => {
-            return Err(IngestError::invalid(
+            return Err(ArticleError::invalid(
                 "language",
                 format!("{declared:?} is not an ISO 639-1 code such as \"en\""),
             ));
         }
     };
     if policy.languages.refuses(&language) {
-        return Err(IngestError::invalid(
+        return Err(ArticleError::invalid(
             "language",
             format!(
                 "articles in {language:?} are not served here (served: {})",
@@ -97,12 +120,12 @@ pub fn validate(request: SubmitRequest, policy: &Policy) -> Result<Article, Inge
     })
 }
 
-fn validated_body(raw: &str, policy: &Policy) -> Result<String, IngestError> {
+fn validated_body(raw: &str, policy: &Policy) -> Result<String, ArticleError> {
     if raw.trim().is_empty() {
-        return Err(IngestError::invalid("body", "is missing or empty"));
+        return Err(ArticleError::invalid("body", "is missing or empty"));
     }
     if raw.len() > policy.max_body_bytes {
-        return Err(IngestError::TooLarge {
+        return Err(ArticleError::TooLarge {
             field: "body",
             message: format!(
                 "is {} bytes; the limit is {}",
@@ -114,10 +137,10 @@ fn validated_body(raw: &str, policy: &Policy) -> Result<String, IngestError> {
     let text = if html::looks_like_html(raw) {
         match policy.html {
             HtmlPolicy::Strip => {
-                html::to_text(raw).map_err(|message| IngestError::invalid("body", message))?
+                html::to_text(raw).map_err(|message| ArticleError::invalid("body", message))?
             }
             HtmlPolicy::Reject => {
-                return Err(IngestError::invalid(
+                return Err(ArticleError::invalid(
                     "body",
                     "is HTML; this deployment accepts plain text only",
                 ));
@@ -128,22 +151,22 @@ fn validated_body(raw: &str, policy: &Policy) -> Result<String, IngestError> {
     };
     let body = normalize(&text);
     if body.is_empty() {
-        return Err(IngestError::invalid("body", "has no text once normalized"));
+        return Err(ArticleError::invalid("body", "has no text once normalized"));
     }
     Ok(body)
 }
 
-fn check_url(url: &str) -> Result<(), IngestError> {
+fn check_url(url: &str) -> Result<(), ArticleError> {
     if url.len() > MAX_URL_BYTES {
-        return Err(IngestError::TooLarge {
+        return Err(ArticleError::TooLarge {
             field: "url",
             message: format!("is {} bytes; the limit is {MAX_URL_BYTES}", url.len()),
         });
     }
     let parsed = url::Url::parse(url)
-        .map_err(|e| IngestError::invalid("url", format!("{url:?} is not a URL: {e}")))?;
+        .map_err(|e| ArticleError::invalid("url", format!("{url:?} is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(IngestError::invalid(
+        return Err(ArticleError::invalid(
             "url",
             format!("{url:?} is not an absolute http(s) URL"),
         ));
@@ -152,15 +175,15 @@ fn check_url(url: &str) -> Result<(), IngestError> {
 }
 
 /// Checks a protobuf timestamp: nanos in range and a plausible year.
-pub fn check_timestamp(field: &'static str, timestamp: &Timestamp) -> Result<(), IngestError> {
+pub fn check_timestamp(field: &'static str, timestamp: &Timestamp) -> Result<(), ArticleError> {
     if !(0..1_000_000_000).contains(&timestamp.nanos) {
-        return Err(IngestError::invalid(
+        return Err(ArticleError::invalid(
             field,
             format!("nanos {} is outside 0..1e9", timestamp.nanos),
         ));
     }
     if !(EARLIEST..LATEST).contains(&timestamp.seconds) {
-        return Err(IngestError::invalid(
+        return Err(ArticleError::invalid(
             field,
             format!(
                 "{} seconds since 1970 is outside the years 1800-2199",
@@ -171,17 +194,17 @@ pub fn check_timestamp(field: &'static str, timestamp: &Timestamp) -> Result<(),
     Ok(())
 }
 
-fn short_field(field: &'static str, value: &str) -> Result<String, IngestError> {
+fn short_field(field: &'static str, value: &str) -> Result<String, ArticleError> {
     let value = value.trim();
     let chars = value.chars().count();
     if chars > MAX_SHORT_FIELD_CHARS {
-        return Err(IngestError::TooLarge {
+        return Err(ArticleError::TooLarge {
             field,
             message: format!("is {chars} characters; the limit is {MAX_SHORT_FIELD_CHARS}"),
         });
     }
     if value.chars().any(char::is_control) {
-        return Err(IngestError::invalid(field, "contains control characters"));
+        return Err(ArticleError::invalid(field, "contains control characters"));
     }
     Ok(value.to_owned())
 }
@@ -214,7 +237,7 @@ mod tests {
         }
     }
 
-    fn field_of(result: Result<Article, IngestError>) -> &'static str {
+    fn field_of(result: Result<Article, ArticleError>) -> &'static str {
         result.expect_err("refused").field()
     }
 
@@ -242,14 +265,17 @@ mod tests {
         assert_eq!(field_of(validate(request(" \n\t "), &p)), "body");
         let big = "word ".repeat(300);
         let error = validate(request(&big), &p).unwrap_err();
-        assert!(matches!(error, IngestError::TooLarge { field: "body", .. }));
+        assert!(matches!(
+            error,
+            ArticleError::TooLarge { field: "body", .. }
+        ));
         let long_title = SubmitRequest {
             title: "x".repeat(21),
             ..request("Text.")
         };
         assert!(matches!(
             validate(long_title, &p).unwrap_err(),
-            IngestError::TooLarge { field: "title", .. }
+            ArticleError::TooLarge { field: "title", .. }
         ));
         for url in [
             "not a url",

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
-use crate::query::decode;
+use super::query::decode;
 use crate::{Store, StoreError, StoredArticle};
 
 /// Which time replay orders and filters by.

@@ -1,0 +1,30 @@
+//! What can go wrong loading the models or analysing an article.
+
+use std::path::PathBuf;
+
+use newsflow_nlp::NlpError;
+
+/// An analysis error. Analysing the same input again fails the same way: none of these is worth
+/// a retry.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    /// A model could not be loaded.
+    #[error("loading the {model} from {}{hint}: {source}", path.display())]
+    Load {
+        /// Which model ("stance model").
+        model: &'static str,
+        /// Its directory.
+        path: PathBuf,
+        /// What to do about it (", run scripts/fetch-base-model.sh"), or empty.
+        hint: &'static str,
+        /// Why.
+        #[source]
+        source: NlpError,
+    },
+    /// The input cannot be analysed: no article, an empty body, entities outside the text.
+    #[error("{0}")]
+    Invalid(String),
+    /// A stage failed on this input.
+    #[error("analysis failed: {0}")]
+    Stage(#[from] NlpError),
+}

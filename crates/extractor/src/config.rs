@@ -1,0 +1,26 @@
+//! The extractor's configuration: flags or environment variables (flags win).
+
+use std::net::SocketAddr;
+
+use newsflow_analysis::ModelArgs;
+use newsflow_runtime::{BusArgs, TelemetryArgs};
+
+/// newsflow-extractor: finds the entities of each article.
+#[derive(clap::Parser, Clone, Debug)]
+#[command(name = "newsflow-extractor", version)]
+pub struct Config {
+    #[command(flatten)]
+    pub bus: BusArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+    /// gRPC listen address (ExtractionService, health, reflection).
+    #[arg(
+        long,
+        env = "NEWSFLOW_EXTRACTOR_GRPC_ADDR",
+        default_value = "0.0.0.0:50052"
+    )]
+    pub grpc_addr: SocketAddr,
+    /// The models (this stage loads the NER models and the gazetteers).
+    #[command(flatten)]
+    pub models: ModelArgs,
+}

@@ -1,0 +1,48 @@
+//! CPU-bound work off the async threads, at most one piece per core at a time.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+/// Slots for CPU-bound work: one per core. The consumer and the gRPC service of a process share
+/// them, so an analysis never waits behind more analyses than the machine can run at once.
+#[derive(Clone, Debug)]
+pub struct CpuSlots {
+    slots: Arc<Semaphore>,
+}
+
+/// The work could not run to its end: it panicked (a bug), or the slots were closed.
+#[derive(Debug, thiserror::Error)]
+#[error("the analysis task failed: {0}")]
+pub struct TaskFailed(String);
+
+impl CpuSlots {
+    /// One slot per core.
+    pub fn per_core() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::new(cores)
+    }
+
+    /// `slots` slots (at least one).
+    pub fn new(slots: usize) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+        }
+    }
+
+    /// Runs `work` on a blocking thread once a slot is free, and returns what it returned.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, TaskFailed>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|error| TaskFailed(error.to_string()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|error| TaskFailed(error.to_string()))
+    }
+}

@@ -1,0 +1,70 @@
+//! What newsflow's tests share, so each test file holds only its own checks.
+//!
+//! - [`broker`]: the local RabbitMQ under a topology of the test's own, deleted when the test
+//!   ends; taking and counting messages; closing connections from the broker's side.
+//! - [`database`]: a fresh schema or database on the local PostgreSQL, dropped when the test
+//!   ends.
+//! - [`workspace`]: the workspace root, the committed models, the shared example article.
+//! - [`free_port`], [`unique_name`], [`eventually`].
+//!
+//! Every test runs against the real services; one that is missing fails with a message that
+//! says how to start it, never passes without it. `AMQP_URL` and `DATABASE_URL` point the
+//! tests elsewhere.
+
+pub mod broker;
+pub mod database;
+pub mod workspace;
+
+use std::{
+    sync::atomic::{AtomicU32, Ordering},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+/// A name no other test, in this process or another, is using: `prefix`, the process id, a
+/// counter and the clock's nanoseconds, joined by `sep` (`-` for broker names, `_` for SQL).
+pub fn unique_name(prefix: &str, sep: char) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}{sep}{}{sep}{}{sep}{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
+pub async fn eventually(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while tokio::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    condition()
+}
+
+/// Runs async cleanup from a `Drop`: on a thread with a runtime of its own (the test's may be
+/// shutting down), joined so the next test starts clean.
+pub(crate) fn block_on_cleanup<F: std::future::Future<Output = ()> + Send + 'static>(work: F) {
+    let _ = std::thread::spawn(move || {
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            runtime.block_on(work);
+        }
+    })
+    .join();
+}
