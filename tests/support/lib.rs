@@ -11,21 +11,19 @@ use std::{
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU32, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use lapin::{
-    Connection, ConnectionProperties,
-    options::{ExchangeDeleteOptions, QueueDeclareOptions, QueueDeleteOptions},
-    types::FieldTable,
-};
 use newsflow_bus::{Topology, topology::ARTICLE_PROCESSED};
 use newsflow_proto::v1::ArticleProcessed;
-use sqlx::{Connection as _, PgConnection, PgPool};
+pub use newsflow_test_support::workspace::root;
+use newsflow_test_support::{
+    broker::{self, amqp_url},
+    database::TestDatabase,
+    free_port, unique_name,
+};
+use sqlx::PgPool;
 
 /// The services in the order they start: each one's consumers find their queues, and ingest
 /// can ask storage about duplicates.
@@ -33,14 +31,7 @@ pub const SERVICES: [&str; 4] = ["storage", "stance", "extractor", "ingest"];
 
 /// The retry delay every process here uses (short, so retried work is seen within a test).
 const RETRY_DELAYS: &str = "1s";
-
-/// The workspace root.
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .expect("workspace root")
-}
+const RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// A binary of the workspace, as built into the target folder beside this test binary.
 pub fn binary(name: &str) -> PathBuf {
@@ -57,22 +48,6 @@ pub fn binary(name: &str) -> PathBuf {
         path.display()
     );
     path
-}
-
-pub fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
-
-fn admin_database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// How a pipeline is set up.
@@ -99,8 +74,7 @@ impl Default for Options {
 /// A running pipeline: four service processes, a database and a bus prefix of its own.
 pub struct Pipeline {
     pub prefix: String,
-    pub database: String,
-    pub database_url: String,
+    pub database: TestDatabase,
     pub ingest_grpc: String,
     pub ingest_http: String,
     pub storage_grpc: String,
@@ -109,31 +83,15 @@ pub struct Pipeline {
     children: HashMap<&'static str, Child>,
     replicas: Vec<Child>,
     logs: PathBuf,
+    /// Set by [`Pipeline::stop`]; a pipeline dropped without it keeps its database.
+    stopped: bool,
 }
 
 impl Pipeline {
     /// Creates the database and starts the four services, each serving before the next starts.
     pub async fn start(name: &str, options: Options) -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let unique = format!(
-            "{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let prefix = format!("e2e-{name}-{unique}");
-        let database = format!("e2e_{name}_{unique}").replace('-', "_");
-        let admin = admin_database_url();
-        let mut connection = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-            panic!("cannot reach PostgreSQL at {admin}: {e} (bash .ci/run starts it)")
-        });
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-            .execute(&mut connection)
-            .await
-            .expect("create the test database");
-        let database_url = match admin.rsplit_once('/') {
-            Some((server, _)) => format!("{server}/{database}"),
-            None => panic!("DATABASE_URL {admin} names no database"),
-        };
+        let prefix = unique_name(&format!("e2e-{name}"), '-');
+        let database = TestDatabase::new(&format!("e2e_{name}")).await;
         let grpc_ports: HashMap<&'static str, u16> = SERVICES
             .iter()
             .map(|&service| (service, free_port()))
@@ -147,12 +105,12 @@ impl Pipeline {
             ingest_http,
             prefix,
             database,
-            database_url,
             grpc_ports,
             options,
             children: HashMap::new(),
             replicas: Vec::new(),
             logs,
+            stopped: false,
         };
         for service in SERVICES {
             pipeline.spawn(service);
@@ -208,7 +166,7 @@ impl Pipeline {
             "storage" => {
                 command
                     .env("NEWSFLOW_STORAGE_GRPC_ADDR", &grpc)
-                    .env("NEWSFLOW_DATABASE_URL", &self.database_url);
+                    .env("NEWSFLOW_DATABASE_URL", &self.database.url);
             }
             "stance" => {
                 command
@@ -326,10 +284,10 @@ impl Pipeline {
         let name = "events";
         let topology = Topology::new(
             self.prefix.clone(),
-            vec![Duration::from_secs(1)],
+            vec![RETRY_DELAY],
             [(format!("tail.{name}").as_str(), ARTICLE_PROCESSED)],
         );
-        let connection = broker().await;
+        let connection = broker::connect().await;
         let channel = connection.create_channel().await.expect("channel");
         topology
             .declare(&channel)
@@ -362,28 +320,14 @@ impl Pipeline {
 
     /// A connection pool on this pipeline's database.
     pub async fn database(&self) -> PgPool {
-        PgPool::connect(&self.database_url)
+        PgPool::connect(&self.database.url)
             .await
             .expect("the pipeline's database")
     }
 
     /// Ready messages in one of this pipeline's queues (`extractor`, `stance`, `storage`).
     pub async fn ready_in(&self, stage: &str) -> u32 {
-        let connection = broker().await;
-        let channel = connection.create_channel().await.expect("channel");
-        let queue = channel
-            .queue_declare(
-                format!("{}.{stage}", self.prefix).as_str().into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .expect("the queue exists");
-        let _ = connection.close(200, "counted".into()).await;
-        queue.message_count()
+        broker::ready(&format!("{}.{stage}", self.prefix)).await
     }
 
     /// Waits until the extractor is in the middle of a batch of `total`: it has taken some
@@ -425,41 +369,30 @@ impl Pipeline {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let connection = broker().await;
+        self.stopped = true;
+        // The stages' queues, and the one `tail` binds.
+        let stages = Topology::pipeline(self.prefix.clone(), vec![RETRY_DELAY]);
+        let tail = Topology::new(
+            self.prefix.clone(),
+            vec![RETRY_DELAY],
+            [("tail.events", ARTICLE_PROCESSED)],
+        );
+        let connection = broker::connect().await;
         let channel = connection.create_channel().await.expect("channel");
-        let mut queues = Vec::new();
-        for stage in ["extractor", "stance", "storage", "tail.events"] {
-            let work = format!("{}.{stage}", self.prefix);
-            queues.push(format!("{work}.dead"));
-            queues.push(format!("{work}.retry.1000ms"));
-            queues.push(work);
+        for topology in [tail, stages] {
+            let _ = topology.delete(&channel).await;
         }
-        for queue in queues {
-            let _ = channel
-                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-                .await;
-        }
-        let _ = channel
-            .exchange_delete(
-                self.prefix.as_str().into(),
-                ExchangeDeleteOptions::default(),
-            )
-            .await;
         let _ = connection.close(200, "cleaned".into()).await;
-        if let Ok(mut admin) = PgConnection::connect(&admin_database_url()).await {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.database
-            )))
-            .execute(&mut admin)
-            .await;
-        }
+        // The database goes with `self`.
     }
 }
 
 impl Drop for Pipeline {
     fn drop(&mut self) {
         // A failed test leaves no processes behind (its queues and database stay, for a look).
+        if !self.stopped {
+            self.database.keep();
+        }
         for child in self.children.values_mut().chain(self.replicas.iter_mut()) {
             let _ = child.kill();
             let _ = child.wait();
@@ -485,12 +418,6 @@ async fn serving(address: &str) -> bool {
         })
         .await;
     matches!(answer, Ok(response) if response.get_ref().status == 1)
-}
-
-pub async fn broker() -> Connection {
-    Connection::connect(&amqp_url(), ConnectionProperties::default())
-        .await
-        .expect("RabbitMQ answers (bash .ci/run starts it)")
 }
 
 /// A pipeline in the middle of a batch of `articles` BBC articles, for the tests that

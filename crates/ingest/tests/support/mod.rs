@@ -6,15 +6,13 @@
 use std::{
     net::SocketAddr,
     process::{Child, Command, Stdio},
-    sync::atomic::{AtomicU32, Ordering},
     time::Duration,
 };
 
-use lapin::{
-    Connection, ConnectionProperties,
-    options::{BasicAckOptions, BasicGetOptions, ExchangeDeleteOptions, QueueDeleteOptions},
-};
+use newsflow_bus::Topology;
 use newsflow_proto::v1::AnalyzedArticle;
+use newsflow_test_support::{broker, unique_name};
+pub use newsflow_test_support::{broker::amqp_url, free_port};
 use prost::Message;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -22,9 +20,8 @@ use tokio::{
     task::JoinHandle,
 };
 
-pub fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
+/// The retry delay ingest is started with (its topology is declared with it).
+const RETRY_DELAY: Duration = Duration::from_secs(1);
 
 fn broker_addr() -> SocketAddr {
     let url = amqp_url();
@@ -34,14 +31,6 @@ fn broker_addr() -> SocketAddr {
         .and_then(|rest| rest.split('/').next())
         .unwrap_or("127.0.0.1:5672");
     host_port.parse().expect("AMQP_URL host:port")
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A running ingest process and the names it publishes under.
@@ -56,12 +45,7 @@ impl Ingest {
     /// Starts ingest with extra environment variables, against `amqp_url` (the broker, or a
     /// proxy in front of it), and waits until it serves HTTP.
     pub async fn start(name: &str, amqp_url: &str, env: &[(&str, &str)]) -> Self {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let prefix = format!(
-            "test-ingest-{name}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let prefix = unique_name(&format!("test-ingest-{name}"), '-');
         let grpc: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_newsflow-ingest"));
@@ -150,29 +134,11 @@ impl Ingest {
 
     /// Takes every message from the work queue (acking it) and decodes it.
     pub async fn drain(&self) -> Vec<AnalyzedArticle> {
-        let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+        broker::drain(&self.work_queue())
             .await
-            .expect("broker");
-        let channel = connection.create_channel().await.unwrap();
-        let mut articles = Vec::new();
-        while let Some(message) = channel
-            .basic_get(
-                self.work_queue().as_str().into(),
-                BasicGetOptions::default(),
-            )
-            .await
-            .expect("queue exists")
-        {
-            let delivery = message.delivery;
-            articles.push(AnalyzedArticle::decode(delivery.data.as_slice()).expect("protobuf"));
-            delivery
-                .acker
-                .ack(BasicAckOptions::default())
-                .await
-                .unwrap();
-        }
-        let _ = connection.close(200, "drained".into()).await;
-        articles
+            .iter()
+            .map(|delivery| AnalyzedArticle::decode(delivery.data.as_slice()).expect("protobuf"))
+            .collect()
     }
 }
 
@@ -180,36 +146,7 @@ impl Drop for Ingest {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let prefix = self.prefix.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let Ok(connection) =
-                    Connection::connect(&amqp_url(), ConnectionProperties::default()).await
-                else {
-                    return;
-                };
-                let Ok(channel) = connection.create_channel().await else {
-                    return;
-                };
-                for stage in ["extractor", "stance", "storage"] {
-                    let work = format!("{prefix}.{stage}");
-                    for queue in [format!("{work}.retry.1000ms"), format!("{work}.dead"), work] {
-                        let _ = channel
-                            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-                            .await;
-                    }
-                }
-                let _ = channel
-                    .exchange_delete(prefix.as_str().into(), ExchangeDeleteOptions::default())
-                    .await;
-                let _ = connection.close(200, "cleanup".into()).await;
-            });
-        })
-        .join();
+        broker::delete_later(Topology::pipeline(self.prefix.clone(), vec![RETRY_DELAY]));
     }
 }
 

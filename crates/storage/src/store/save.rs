@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use newsflow_proto::v1::{AnalyzedArticle, Entity, EntitySummary, Span, target};
 use prost::Message;
+use serde::Serialize;
 
-use crate::{Store, StoreError, time};
+use super::{Store, StoreError, time};
 
 /// What [`Store::save`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,74 +146,186 @@ struct ArticleRow {
     stance_count: i32,
 }
 
-/// An analysis as column arrays, one `INSERT ... SELECT FROM unnest(...)` per table, so a save
-/// costs the same few round trips however many mentions the article has.
+/// A table the projection fills: its rows go in as one JSON array through
+/// `jsonb_to_recordset`, so a save costs one round trip per table however many mentions the
+/// article has, and each row is one plain struct whose field names are the table's columns.
+trait Row: Serialize {
+    /// The table.
+    const TABLE: &'static str;
+    /// Every column but `article_id`, with its SQL type, in the struct's field order.
+    const COLUMNS: &'static [(&'static str, &'static str)];
+}
+
+/// One `entities` row: a cross-article entity, first seen here.
+#[derive(Serialize)]
+struct EntityRow {
+    key: String,
+    r#type: i16,
+    canonical_name: String,
+}
+
+/// One `article_entities` row: an entity of the article with the article's summary of it.
+#[derive(Serialize)]
+struct ArticleEntityRow {
+    entity_id: String,
+    ordinal: i32,
+    entity_key: String,
+    r#type: i16,
+    canonical_name: String,
+    salience: f32,
+    mention_count: i32,
+    summary_mention_count: Option<i32>,
+    summary_mean_polarity: Option<f32>,
+    summary_negative: Option<i32>,
+    summary_neutral: Option<i32>,
+    summary_positive: Option<i32>,
+    summary_strongest_start: Option<i64>,
+    summary_strongest_end: Option<i64>,
+    summary_strongest_score: Option<f32>,
+    summary_statement_count: Option<i32>,
+}
+
+impl Row for ArticleEntityRow {
+    const TABLE: &'static str = "article_entities";
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("entity_id", "text"),
+        ("ordinal", "int4"),
+        ("entity_key", "text"),
+        ("type", "int2"),
+        ("canonical_name", "text"),
+        ("salience", "float4"),
+        ("mention_count", "int4"),
+        ("summary_mention_count", "int4"),
+        ("summary_mean_polarity", "float4"),
+        ("summary_negative", "int4"),
+        ("summary_neutral", "int4"),
+        ("summary_positive", "int4"),
+        ("summary_strongest_start", "int8"),
+        ("summary_strongest_end", "int8"),
+        ("summary_strongest_score", "float4"),
+        ("summary_statement_count", "int4"),
+    ];
+}
+
+/// One `mentions` row.
+#[derive(Serialize)]
+struct MentionRow {
+    entity_id: String,
+    ordinal: i32,
+    span_start: Option<i64>,
+    span_end: Option<i64>,
+    text: String,
+    kind: i16,
+    confidence: f32,
+}
+
+impl Row for MentionRow {
+    const TABLE: &'static str = "mentions";
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("entity_id", "text"),
+        ("ordinal", "int4"),
+        ("span_start", "int8"),
+        ("span_end", "int8"),
+        ("text", "text"),
+        ("kind", "int2"),
+        ("confidence", "float4"),
+    ];
+}
+
+/// One `statements` row, its speaker resolved to a cross-article key.
+#[derive(Serialize)]
+struct StatementRow {
+    statement_id: String,
+    ordinal: i32,
+    speaker_entity_id: Option<String>,
+    speaker_key: Option<String>,
+    speaker_start: Option<i64>,
+    speaker_end: Option<i64>,
+    speaker_text: String,
+    cue_start: Option<i64>,
+    cue_end: Option<i64>,
+    cue: String,
+    content_start: Option<i64>,
+    content_end: Option<i64>,
+    content: String,
+    kind: i16,
+    confidence: f32,
+}
+
+impl Row for StatementRow {
+    const TABLE: &'static str = "statements";
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("statement_id", "text"),
+        ("ordinal", "int4"),
+        ("speaker_entity_id", "text"),
+        ("speaker_key", "text"),
+        ("speaker_start", "int8"),
+        ("speaker_end", "int8"),
+        ("speaker_text", "text"),
+        ("cue_start", "int8"),
+        ("cue_end", "int8"),
+        ("cue", "text"),
+        ("content_start", "int8"),
+        ("content_end", "int8"),
+        ("content", "text"),
+        ("kind", "int2"),
+        ("confidence", "float4"),
+    ];
+}
+
+/// One `stances` row, holder and target resolved to cross-article keys.
+#[derive(Serialize)]
+struct StanceRow {
+    ordinal: i32,
+    holder_entity_id: Option<String>,
+    holder_key: Option<String>,
+    holder_name: Option<String>,
+    statement_id: Option<String>,
+    target_entity_id: Option<String>,
+    target_key: Option<String>,
+    target_topic: Option<String>,
+    target_start: Option<i64>,
+    target_end: Option<i64>,
+    polarity: i16,
+    score: f32,
+    confidence: f32,
+    evidence_start: Option<i64>,
+    evidence_end: Option<i64>,
+}
+
+impl Row for StanceRow {
+    const TABLE: &'static str = "stances";
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("ordinal", "int4"),
+        ("holder_entity_id", "text"),
+        ("holder_key", "text"),
+        ("holder_name", "text"),
+        ("statement_id", "text"),
+        ("target_entity_id", "text"),
+        ("target_key", "text"),
+        ("target_topic", "text"),
+        ("target_start", "int8"),
+        ("target_end", "int8"),
+        ("polarity", "int2"),
+        ("score", "float4"),
+        ("confidence", "float4"),
+        ("evidence_start", "int8"),
+        ("evidence_end", "int8"),
+    ];
+}
+
+/// An analysis as rows, one `Vec` per table.
 #[derive(Default)]
 struct Projection {
     article_id: String,
     article: ArticleRow,
-    // entities: distinct keys, sorted so concurrent saves insert them in one order and cannot
-    // deadlock on each other's uncommitted keys.
-    entity_keys: Vec<String>,
-    entity_types: Vec<i16>,
-    entity_names: Vec<String>,
-    // article_entities
-    ae_ids: Vec<String>,
-    ae_ordinals: Vec<i32>,
-    ae_keys: Vec<String>,
-    ae_types: Vec<i16>,
-    ae_names: Vec<String>,
-    ae_saliences: Vec<f32>,
-    ae_mention_counts: Vec<i32>,
-    ae_sum_mentions: Vec<Option<i32>>,
-    ae_sum_mean: Vec<Option<f32>>,
-    ae_sum_negative: Vec<Option<i32>>,
-    ae_sum_neutral: Vec<Option<i32>>,
-    ae_sum_positive: Vec<Option<i32>>,
-    ae_sum_strongest_start: Vec<Option<i64>>,
-    ae_sum_strongest_end: Vec<Option<i64>>,
-    ae_sum_strongest_score: Vec<Option<f32>>,
-    ae_sum_statements: Vec<Option<i32>>,
-    // mentions
-    m_entity_ids: Vec<String>,
-    m_ordinals: Vec<i32>,
-    m_starts: Vec<Option<i64>>,
-    m_ends: Vec<Option<i64>>,
-    m_texts: Vec<String>,
-    m_kinds: Vec<i16>,
-    m_confidences: Vec<f32>,
-    // statements
-    s_ids: Vec<String>,
-    s_ordinals: Vec<i32>,
-    s_speaker_ids: Vec<Option<String>>,
-    s_speaker_keys: Vec<Option<String>>,
-    s_speaker_starts: Vec<Option<i64>>,
-    s_speaker_ends: Vec<Option<i64>>,
-    s_speaker_texts: Vec<String>,
-    s_cue_starts: Vec<Option<i64>>,
-    s_cue_ends: Vec<Option<i64>>,
-    s_cues: Vec<String>,
-    s_content_starts: Vec<Option<i64>>,
-    s_content_ends: Vec<Option<i64>>,
-    s_contents: Vec<String>,
-    s_kinds: Vec<i16>,
-    s_confidences: Vec<f32>,
-    // stances
-    st_ordinals: Vec<i32>,
-    st_holder_ids: Vec<Option<String>>,
-    st_holder_keys: Vec<Option<String>>,
-    st_holder_names: Vec<Option<String>>,
-    st_statement_ids: Vec<Option<String>>,
-    st_target_ids: Vec<Option<String>>,
-    st_target_keys: Vec<Option<String>>,
-    st_target_topics: Vec<Option<String>>,
-    st_target_starts: Vec<Option<i64>>,
-    st_target_ends: Vec<Option<i64>>,
-    st_polarities: Vec<i16>,
-    st_scores: Vec<f32>,
-    st_confidences: Vec<f32>,
-    st_evidence_starts: Vec<Option<i64>>,
-    st_evidence_ends: Vec<Option<i64>>,
+    /// Distinct keys, sorted so concurrent saves insert them in one order and cannot deadlock
+    /// on each other's uncommitted keys.
+    entities: Vec<EntityRow>,
+    article_entities: Vec<ArticleEntityRow>,
+    mentions: Vec<MentionRow>,
+    statements: Vec<StatementRow>,
+    stances: Vec<StanceRow>,
 }
 
 impl Projection {
@@ -239,7 +352,7 @@ impl Projection {
         let default = Default::default();
         let analysis = doc.analysis.as_ref().unwrap_or(&default);
 
-        let mut p = Projection {
+        let mut rows = Projection {
             article_id: article.id.clone(),
             article: ArticleRow {
                 external_id: pg_text(&article.external_id),
@@ -258,128 +371,144 @@ impl Projection {
         };
 
         let mut entities: HashMap<&str, &Entity> = HashMap::new();
-        let mut distinct_keys: BTreeMap<String, (i16, String)> = BTreeMap::new();
-        for e in &analysis.entities {
-            if e.id.is_empty() {
-                return Err(invalid(format!("entity {:?} has no id", e.canonical_name)));
+        let mut distinct_keys: BTreeMap<String, EntityRow> = BTreeMap::new();
+        for entity in &analysis.entities {
+            if entity.id.is_empty() {
+                return Err(invalid(format!(
+                    "entity {:?} has no id",
+                    entity.canonical_name
+                )));
             }
-            if entities.insert(e.id.as_str(), e).is_some() {
-                return Err(invalid(format!("entity id {:?} appears twice", e.id)));
+            if entities.insert(entity.id.as_str(), entity).is_some() {
+                return Err(invalid(format!("entity id {:?} appears twice", entity.id)));
             }
-            if e.key.is_empty() {
-                return Err(invalid(format!("entity {:?} has no key", e.id)));
+            if entity.key.is_empty() {
+                return Err(invalid(format!("entity {:?} has no key", entity.id)));
             }
-            finite("entity salience", e.salience)?;
+            finite("entity salience", entity.salience)?;
+            let key = pg_text(&entity.key);
             distinct_keys
-                .entry(pg_text(&e.key))
-                .or_insert_with(|| (small(e.r#type), pg_text(&e.canonical_name)));
+                .entry(key.clone())
+                .or_insert_with(|| EntityRow {
+                    key,
+                    r#type: small(entity.r#type),
+                    canonical_name: pg_text(&entity.canonical_name),
+                });
         }
-        for (key, (ty, name)) in distinct_keys {
-            p.entity_keys.push(key);
-            p.entity_types.push(ty);
-            p.entity_names.push(name);
-        }
+        rows.entities = distinct_keys.into_values().collect();
 
         let mut summaries: HashMap<&str, &EntitySummary> = HashMap::new();
-        for s in &analysis.summaries {
-            if !entities.contains_key(s.entity_id.as_str()) {
+        for summary in &analysis.summaries {
+            if !entities.contains_key(summary.entity_id.as_str()) {
                 return Err(invalid(format!(
                     "summary of unknown entity {:?}",
-                    s.entity_id
+                    summary.entity_id
                 )));
             }
-            if summaries.insert(s.entity_id.as_str(), s).is_some() {
+            if summaries
+                .insert(summary.entity_id.as_str(), summary)
+                .is_some()
+            {
                 return Err(invalid(format!(
                     "entity {:?} has two summaries",
-                    s.entity_id
+                    summary.entity_id
                 )));
             }
-            finite("summary mean polarity", s.mean_polarity)?;
-            finite("summary strongest score", s.strongest_score)?;
+            finite("summary mean polarity", summary.mean_polarity)?;
+            finite("summary strongest score", summary.strongest_score)?;
         }
 
-        for (ordinal, e) in analysis.entities.iter().enumerate() {
-            p.ae_ids.push(pg_text(&e.id));
-            p.ae_ordinals.push(count(ordinal));
-            p.ae_keys.push(pg_text(&e.key));
-            p.ae_types.push(small(e.r#type));
-            p.ae_names.push(pg_text(&e.canonical_name));
-            p.ae_saliences.push(e.salience);
-            p.ae_mention_counts.push(count(e.mentions.len()));
-            let s = summaries.get(e.id.as_str());
+        for (ordinal, entity) in analysis.entities.iter().enumerate() {
+            let summary = summaries.get(entity.id.as_str());
             let (strongest_start, strongest_end) =
-                span(s.and_then(|s| s.strongest_evidence.as_ref()));
-            p.ae_sum_mentions.push(s.map(|s| saturate(s.mention_count)));
-            p.ae_sum_mean.push(s.map(|s| s.mean_polarity));
-            p.ae_sum_negative.push(s.map(|s| saturate(s.negative)));
-            p.ae_sum_neutral.push(s.map(|s| saturate(s.neutral)));
-            p.ae_sum_positive.push(s.map(|s| saturate(s.positive)));
-            p.ae_sum_strongest_start.push(strongest_start);
-            p.ae_sum_strongest_end.push(strongest_end);
-            p.ae_sum_strongest_score.push(s.map(|s| s.strongest_score));
-            p.ae_sum_statements
-                .push(s.map(|s| saturate(s.statement_count)));
-
-            for (ordinal, m) in e.mentions.iter().enumerate() {
-                finite("mention confidence", m.confidence)?;
-                let (start, end) = span(m.span.as_ref());
-                p.m_entity_ids.push(pg_text(&e.id));
-                p.m_ordinals.push(count(ordinal));
-                p.m_starts.push(start);
-                p.m_ends.push(end);
-                p.m_texts.push(pg_text(&m.text));
-                p.m_kinds.push(small(m.kind));
-                p.m_confidences.push(m.confidence);
+                span(summary.and_then(|s| s.strongest_evidence.as_ref()));
+            rows.article_entities.push(ArticleEntityRow {
+                entity_id: pg_text(&entity.id),
+                ordinal: count(ordinal),
+                entity_key: pg_text(&entity.key),
+                r#type: small(entity.r#type),
+                canonical_name: pg_text(&entity.canonical_name),
+                salience: entity.salience,
+                mention_count: count(entity.mentions.len()),
+                summary_mention_count: summary.map(|s| saturate(s.mention_count)),
+                summary_mean_polarity: summary.map(|s| s.mean_polarity),
+                summary_negative: summary.map(|s| saturate(s.negative)),
+                summary_neutral: summary.map(|s| saturate(s.neutral)),
+                summary_positive: summary.map(|s| saturate(s.positive)),
+                summary_strongest_start: strongest_start,
+                summary_strongest_end: strongest_end,
+                summary_strongest_score: summary.map(|s| s.strongest_score),
+                summary_statement_count: summary.map(|s| saturate(s.statement_count)),
+            });
+            for (ordinal, mention) in entity.mentions.iter().enumerate() {
+                finite("mention confidence", mention.confidence)?;
+                let (span_start, span_end) = span(mention.span.as_ref());
+                rows.mentions.push(MentionRow {
+                    entity_id: pg_text(&entity.id),
+                    ordinal: count(ordinal),
+                    span_start,
+                    span_end,
+                    text: pg_text(&mention.text),
+                    kind: small(mention.kind),
+                    confidence: mention.confidence,
+                });
             }
         }
 
         let mut statement_ids = HashSet::new();
-        for (ordinal, s) in analysis.statements.iter().enumerate() {
-            if s.id.is_empty() {
+        for (ordinal, statement) in analysis.statements.iter().enumerate() {
+            if statement.id.is_empty() {
                 return Err(invalid(format!("statement {ordinal} has no id")));
             }
-            if !statement_ids.insert(s.id.as_str()) {
-                return Err(invalid(format!("statement id {:?} appears twice", s.id)));
-            }
-            finite("statement confidence", s.confidence)?;
-            let speaker = resolve(
-                &entities,
-                &format!("statement {:?}", s.id),
-                &s.speaker_entity_id,
-            )?;
-            let (speaker_start, speaker_end) = span(s.speaker_span.as_ref());
-            let (cue_start, cue_end) = span(s.cue_span.as_ref());
-            let (content_start, content_end) = span(s.content_span.as_ref());
-            p.s_ids.push(pg_text(&s.id));
-            p.s_ordinals.push(count(ordinal));
-            p.s_speaker_ids.push(speaker.map(|e| pg_text(&e.id)));
-            p.s_speaker_keys.push(speaker.map(|e| pg_text(&e.key)));
-            p.s_speaker_starts.push(speaker_start);
-            p.s_speaker_ends.push(speaker_end);
-            p.s_speaker_texts.push(pg_text(&s.speaker_text));
-            p.s_cue_starts.push(cue_start);
-            p.s_cue_ends.push(cue_end);
-            p.s_cues.push(pg_text(&s.cue));
-            p.s_content_starts.push(content_start);
-            p.s_content_ends.push(content_end);
-            p.s_contents.push(pg_text(&s.content));
-            p.s_kinds.push(small(s.kind));
-            p.s_confidences.push(s.confidence);
-        }
-
-        for (ordinal, st) in analysis.stances.iter().enumerate() {
-            let what = format!("stance {ordinal}");
-            finite("stance score", st.score)?;
-            finite("stance confidence", st.confidence)?;
-            let holder = resolve(&entities, &what, &st.holder_entity_id)?;
-            if !st.statement_id.is_empty() && !statement_ids.contains(st.statement_id.as_str()) {
+            if !statement_ids.insert(statement.id.as_str()) {
                 return Err(invalid(format!(
-                    "{what} refers to unknown statement {:?}",
-                    st.statement_id
+                    "statement id {:?} appears twice",
+                    statement.id
                 )));
             }
-            let target = st.target.as_ref();
-            let (target_entity, topic) = match target.and_then(|t| t.target.as_ref()) {
+            finite("statement confidence", statement.confidence)?;
+            let speaker = resolve(
+                &entities,
+                &format!("statement {:?}", statement.id),
+                &statement.speaker_entity_id,
+            )?;
+            let (speaker_start, speaker_end) = span(statement.speaker_span.as_ref());
+            let (cue_start, cue_end) = span(statement.cue_span.as_ref());
+            let (content_start, content_end) = span(statement.content_span.as_ref());
+            rows.statements.push(StatementRow {
+                statement_id: pg_text(&statement.id),
+                ordinal: count(ordinal),
+                speaker_entity_id: speaker.map(|e| pg_text(&e.id)),
+                speaker_key: speaker.map(|e| pg_text(&e.key)),
+                speaker_start,
+                speaker_end,
+                speaker_text: pg_text(&statement.speaker_text),
+                cue_start,
+                cue_end,
+                cue: pg_text(&statement.cue),
+                content_start,
+                content_end,
+                content: pg_text(&statement.content),
+                kind: small(statement.kind),
+                confidence: statement.confidence,
+            });
+        }
+
+        for (ordinal, stance) in analysis.stances.iter().enumerate() {
+            let what = format!("stance {ordinal}");
+            finite("stance score", stance.score)?;
+            finite("stance confidence", stance.confidence)?;
+            let holder = resolve(&entities, &what, &stance.holder_entity_id)?;
+            if !stance.statement_id.is_empty()
+                && !statement_ids.contains(stance.statement_id.as_str())
+            {
+                return Err(invalid(format!(
+                    "{what} refers to unknown statement {:?}",
+                    stance.statement_id
+                )));
+            }
+            let target = stance.target.as_ref();
+            let (target_entity, target_topic) = match target.and_then(|t| t.target.as_ref()) {
                 Some(target::Target::EntityId(id)) if id.is_empty() => {
                     return Err(invalid(format!("{what} targets an empty entity id")));
                 }
@@ -388,148 +517,81 @@ impl Projection {
                 None => (None, None),
             };
             let (target_start, target_end) = span(target.and_then(|t| t.span.as_ref()));
-            let (evidence_start, evidence_end) = span(st.evidence_span.as_ref());
-            p.st_ordinals.push(count(ordinal));
-            p.st_holder_ids.push(holder.map(|e| pg_text(&e.id)));
-            p.st_holder_keys.push(holder.map(|e| pg_text(&e.key)));
-            p.st_holder_names
-                .push(holder.map(|e| pg_text(&e.canonical_name)));
-            p.st_statement_ids
-                .push((!st.statement_id.is_empty()).then(|| pg_text(&st.statement_id)));
-            p.st_target_ids.push(target_entity.map(|e| pg_text(&e.id)));
-            p.st_target_keys
-                .push(target_entity.map(|e| pg_text(&e.key)));
-            p.st_target_topics.push(topic);
-            p.st_target_starts.push(target_start);
-            p.st_target_ends.push(target_end);
-            p.st_polarities.push(small(st.polarity));
-            p.st_scores.push(st.score);
-            p.st_confidences.push(st.confidence);
-            p.st_evidence_starts.push(evidence_start);
-            p.st_evidence_ends.push(evidence_end);
+            let (evidence_start, evidence_end) = span(stance.evidence_span.as_ref());
+            rows.stances.push(StanceRow {
+                ordinal: count(ordinal),
+                holder_entity_id: holder.map(|e| pg_text(&e.id)),
+                holder_key: holder.map(|e| pg_text(&e.key)),
+                holder_name: holder.map(|e| pg_text(&e.canonical_name)),
+                statement_id: (!stance.statement_id.is_empty())
+                    .then(|| pg_text(&stance.statement_id)),
+                target_entity_id: target_entity.map(|e| pg_text(&e.id)),
+                target_key: target_entity.map(|e| pg_text(&e.key)),
+                target_topic,
+                target_start,
+                target_end,
+                polarity: small(stance.polarity),
+                score: stance.score,
+                confidence: stance.confidence,
+                evidence_start,
+                evidence_end,
+            });
         }
-        Ok(p)
+        Ok(rows)
     }
 
     async fn insert(&self, tx: &mut sqlx::PgConnection) -> Result<(), StoreError> {
-        let id = self.article_id.as_str();
         sqlx::query(
             "INSERT INTO entities (key, type, canonical_name, search_name, first_seen_at) \
-             SELECT key, type, name, lower(name), now() \
-             FROM unnest($1::text[], $2::int2[], $3::text[]) AS t(key, type, name) \
+             SELECT key, type, canonical_name, lower(canonical_name), now() \
+             FROM jsonb_to_recordset($1::jsonb) AS r(key text, type int2, canonical_name text) \
              ORDER BY key \
              ON CONFLICT (key) DO NOTHING",
         )
-        .bind(&self.entity_keys)
-        .bind(&self.entity_types)
-        .bind(&self.entity_names)
+        .bind(json(&self.entities)?)
         .execute(&mut *tx)
         .await?;
-
-        sqlx::query(
-            "INSERT INTO article_entities (article_id, entity_id, ordinal, entity_key, type, \
-                 canonical_name, salience, mention_count, summary_mention_count, \
-                 summary_mean_polarity, summary_negative, summary_neutral, summary_positive, \
-                 summary_strongest_start, summary_strongest_end, summary_strongest_score, \
-                 summary_statement_count) \
-             SELECT $1, t.* FROM unnest($2::text[], $3::int4[], $4::text[], $5::int2[], \
-                 $6::text[], $7::float4[], $8::int4[], $9::int4[], $10::float4[], $11::int4[], \
-                 $12::int4[], $13::int4[], $14::int8[], $15::int8[], $16::float4[], \
-                 $17::int4[]) AS t",
-        )
-        .bind(id)
-        .bind(&self.ae_ids)
-        .bind(&self.ae_ordinals)
-        .bind(&self.ae_keys)
-        .bind(&self.ae_types)
-        .bind(&self.ae_names)
-        .bind(&self.ae_saliences)
-        .bind(&self.ae_mention_counts)
-        .bind(&self.ae_sum_mentions)
-        .bind(&self.ae_sum_mean)
-        .bind(&self.ae_sum_negative)
-        .bind(&self.ae_sum_neutral)
-        .bind(&self.ae_sum_positive)
-        .bind(&self.ae_sum_strongest_start)
-        .bind(&self.ae_sum_strongest_end)
-        .bind(&self.ae_sum_strongest_score)
-        .bind(&self.ae_sum_statements)
-        .execute(&mut *tx)
-        .await?;
-
-        sqlx::query(
-            "INSERT INTO mentions (article_id, entity_id, ordinal, span_start, span_end, text, \
-                 kind, confidence) \
-             SELECT $1, t.* FROM unnest($2::text[], $3::int4[], $4::int8[], $5::int8[], \
-                 $6::text[], $7::int2[], $8::float4[]) AS t",
-        )
-        .bind(id)
-        .bind(&self.m_entity_ids)
-        .bind(&self.m_ordinals)
-        .bind(&self.m_starts)
-        .bind(&self.m_ends)
-        .bind(&self.m_texts)
-        .bind(&self.m_kinds)
-        .bind(&self.m_confidences)
-        .execute(&mut *tx)
-        .await?;
-
-        sqlx::query(
-            "INSERT INTO statements (article_id, statement_id, ordinal, speaker_entity_id, \
-                 speaker_key, speaker_start, speaker_end, speaker_text, cue_start, cue_end, cue, \
-                 content_start, content_end, content, kind, confidence) \
-             SELECT $1, t.* FROM unnest($2::text[], $3::int4[], $4::text[], $5::text[], \
-                 $6::int8[], $7::int8[], $8::text[], $9::int8[], $10::int8[], $11::text[], \
-                 $12::int8[], $13::int8[], $14::text[], $15::int2[], $16::float4[]) AS t",
-        )
-        .bind(id)
-        .bind(&self.s_ids)
-        .bind(&self.s_ordinals)
-        .bind(&self.s_speaker_ids)
-        .bind(&self.s_speaker_keys)
-        .bind(&self.s_speaker_starts)
-        .bind(&self.s_speaker_ends)
-        .bind(&self.s_speaker_texts)
-        .bind(&self.s_cue_starts)
-        .bind(&self.s_cue_ends)
-        .bind(&self.s_cues)
-        .bind(&self.s_content_starts)
-        .bind(&self.s_content_ends)
-        .bind(&self.s_contents)
-        .bind(&self.s_kinds)
-        .bind(&self.s_confidences)
-        .execute(&mut *tx)
-        .await?;
-
-        sqlx::query(
-            "INSERT INTO stances (article_id, ordinal, holder_entity_id, holder_key, \
-                 holder_name, statement_id, target_entity_id, target_key, target_topic, \
-                 target_start, target_end, polarity, score, confidence, evidence_start, \
-                 evidence_end) \
-             SELECT $1, t.* FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[], \
-                 $6::text[], $7::text[], $8::text[], $9::text[], $10::int8[], $11::int8[], \
-                 $12::int2[], $13::float4[], $14::float4[], $15::int8[], $16::int8[]) AS t",
-        )
-        .bind(id)
-        .bind(&self.st_ordinals)
-        .bind(&self.st_holder_ids)
-        .bind(&self.st_holder_keys)
-        .bind(&self.st_holder_names)
-        .bind(&self.st_statement_ids)
-        .bind(&self.st_target_ids)
-        .bind(&self.st_target_keys)
-        .bind(&self.st_target_topics)
-        .bind(&self.st_target_starts)
-        .bind(&self.st_target_ends)
-        .bind(&self.st_polarities)
-        .bind(&self.st_scores)
-        .bind(&self.st_confidences)
-        .bind(&self.st_evidence_starts)
-        .bind(&self.st_evidence_ends)
-        .execute(&mut *tx)
-        .await?;
-        Ok(())
+        let id = self.article_id.as_str();
+        insert_rows(tx, id, &self.article_entities).await?;
+        insert_rows(tx, id, &self.mentions).await?;
+        insert_rows(tx, id, &self.statements).await?;
+        insert_rows(tx, id, &self.stances).await
     }
+}
+
+/// Inserts `rows` of one article into their table in one statement.
+async fn insert_rows<R: Row>(
+    tx: &mut sqlx::PgConnection,
+    article_id: &str,
+    rows: &[R],
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = R::COLUMNS.iter().map(|(name, _)| *name).collect();
+    let typed: Vec<String> = R::COLUMNS
+        .iter()
+        .map(|(name, kind)| format!("{name} {kind}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO {} (article_id, {}) SELECT $1, {} FROM jsonb_to_recordset($2::jsonb) AS r({})",
+        R::TABLE,
+        names.join(", "),
+        names.join(", "),
+        typed.join(", ")
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(article_id)
+        .bind(json(rows)?)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Rows as the JSON array `jsonb_to_recordset` reads.
+fn json<T: Serialize>(rows: &[T]) -> Result<String, StoreError> {
+    serde_json::to_string(rows)
+        .map_err(|e| StoreError::InvalidArticle(format!("rows do not serialize: {e}")))
 }
 
 /// Resolves an optional entity reference ("" for none) of `what` to the entity it names.
@@ -580,5 +642,61 @@ fn finite(what: &str, value: f32) -> Result<(), StoreError> {
         Err(StoreError::InvalidArticle(format!(
             "{what} is {value}, not a finite number"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each row's serialized field names, in order.
+    fn fields<R: Row>(row: &R) -> Vec<String> {
+        match serde_json::to_value(row).expect("serializes") {
+            serde_json::Value::Object(map) => map.keys().cloned().collect(),
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    fn names<R: Row>() -> Vec<String> {
+        let mut names: Vec<String> = R::COLUMNS.iter().map(|(n, _)| n.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn every_row_field_is_a_declared_column() {
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        let doc = AnalyzedArticle {
+            article: Some(newsflow_proto::v1::Article {
+                id: "a".into(),
+                ..Default::default()
+            }),
+            analysis: Some(newsflow_proto::v1::Analysis {
+                entities: vec![Entity {
+                    id: "e1".into(),
+                    key: "PERSON:x".into(),
+                    mentions: vec![Default::default()],
+                    ..Default::default()
+                }],
+                statements: vec![newsflow_proto::v1::Statement {
+                    id: "s1".into(),
+                    ..Default::default()
+                }],
+                stances: vec![Default::default()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let rows = Projection::of(&doc).expect("valid");
+        assert_eq!(
+            sorted(fields(&rows.article_entities[0])),
+            names::<ArticleEntityRow>()
+        );
+        assert_eq!(sorted(fields(&rows.mentions[0])), names::<MentionRow>());
+        assert_eq!(sorted(fields(&rows.statements[0])), names::<StatementRow>());
+        assert_eq!(sorted(fields(&rows.stances[0])), names::<StanceRow>());
     }
 }
