@@ -17,19 +17,6 @@ use newsflow_nlp::{
 
 use crate::AnalysisError;
 
-/// The perceptron NER model (both NER modes).
-pub const DEFAULT_NER_MODEL: &str = "models/ner-perceptron";
-/// The fine-tuned MiniLM tagger (accurate NER mode).
-pub const DEFAULT_NER_NEURAL_MODEL: &str = "models/ner-minilm";
-/// The base encoder every MiniLM model loads its fine-tuned weights over.
-pub const DEFAULT_BASE_MODEL: &str = "models/base/all-MiniLM-L6-v2";
-/// The gazetteers of the fine-typing stage.
-pub const DEFAULT_GAZETTEERS: &str = "models/gazetteers";
-/// The statement models (cues and candidate filter).
-pub const DEFAULT_STATEMENTS_MODEL: &str = "models/statements";
-/// The stance classifier.
-pub const DEFAULT_STANCE_MODEL: &str = "models/stance-minilm";
-
 /// Where each model lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelPaths {
@@ -48,14 +35,15 @@ pub struct ModelPaths {
 }
 
 impl Default for ModelPaths {
+    /// The committed task models, and what `scripts/fetch-base-model.sh` fetches beside them.
     fn default() -> Self {
         Self {
-            ner: DEFAULT_NER_MODEL.into(),
-            ner_neural: DEFAULT_NER_NEURAL_MODEL.into(),
-            base: DEFAULT_BASE_MODEL.into(),
-            gazetteers: DEFAULT_GAZETTEERS.into(),
-            statements: DEFAULT_STATEMENTS_MODEL.into(),
-            stance: DEFAULT_STANCE_MODEL.into(),
+            ner: "models/ner-perceptron".into(),
+            ner_neural: "models/ner-minilm".into(),
+            base: "models/base/all-MiniLM-L6-v2".into(),
+            gazetteers: "models/gazetteers".into(),
+            statements: "models/statements".into(),
+            stance: "models/stance-minilm".into(),
         }
     }
 }
@@ -84,28 +72,28 @@ pub struct ModelArgs {
     #[arg(long, alias = "mode", env = "NEWSFLOW_NER_MODE", default_value_t = NerMode::Accurate)]
     pub ner_mode: NerMode,
     /// Directory of the perceptron NER model (both modes).
-    #[arg(long, alias = "model", env = "NEWSFLOW_NER_MODEL", default_value = DEFAULT_NER_MODEL)]
+    #[arg(long, env = "NEWSFLOW_NER_MODEL", default_value_os_t = ModelPaths::default().ner)]
     pub ner_model: PathBuf,
     /// Directory of the fine-tuned MiniLM NER tagger (accurate mode).
     #[arg(
         long,
         alias = "neural-model",
         env = "NEWSFLOW_NER_NEURAL_MODEL",
-        default_value = DEFAULT_NER_NEURAL_MODEL
+        default_value_os_t = ModelPaths::default().ner_neural
     )]
     pub ner_neural_model: PathBuf,
     /// Directory of the base encoder under every MiniLM model, fetched by
     /// scripts/fetch-base-model.sh.
-    #[arg(long, env = "NEWSFLOW_BASE_MODEL", default_value = DEFAULT_BASE_MODEL)]
+    #[arg(long, env = "NEWSFLOW_BASE_MODEL", default_value_os_t = ModelPaths::default().base)]
     pub base_model: PathBuf,
     /// Directory of the fine-typing stage's gazetteers, fetched by scripts/fetch-gazetteers.sh.
-    #[arg(long, env = "NEWSFLOW_GAZETTEERS", default_value = DEFAULT_GAZETTEERS)]
+    #[arg(long, env = "NEWSFLOW_GAZETTEERS", default_value_os_t = ModelPaths::default().gazetteers)]
     pub gazetteers: PathBuf,
     /// Directory of the statement models.
-    #[arg(long, env = "NEWSFLOW_STATEMENTS_MODEL", default_value = DEFAULT_STATEMENTS_MODEL)]
+    #[arg(long, env = "NEWSFLOW_STATEMENTS_MODEL", default_value_os_t = ModelPaths::default().statements)]
     pub statements_model: PathBuf,
     /// Directory of the stance model.
-    #[arg(long, env = "NEWSFLOW_STANCE_MODEL", default_value = DEFAULT_STANCE_MODEL)]
+    #[arg(long, env = "NEWSFLOW_STANCE_MODEL", default_value_os_t = ModelPaths::default().stance)]
     pub stance_model: PathBuf,
 }
 

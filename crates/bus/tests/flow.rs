@@ -3,59 +3,10 @@
 
 mod support;
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
-use newsflow_bus::{BusError, Consumer, HandlerFn, Incoming, Outcome, TraceContext, dead_letter};
-use support::{Fixture, STAGE, eventually, message};
-use tokio_util::sync::CancellationToken;
-
-type Seen = Arc<Mutex<Vec<Incoming>>>;
-
-/// Runs a consumer with `decide` as its handler until the returned token is cancelled.
-fn spawn_consumer(
-    fixture: &Fixture,
-    publisher: newsflow_bus::Publisher,
-    decide: impl Fn(&Incoming) -> Outcome + Send + Sync + 'static,
-) -> (
-    Seen,
-    CancellationToken,
-    tokio::task::JoinHandle<Result<(), BusError>>,
-) {
-    let seen: Seen = Arc::default();
-    let record = Arc::clone(&seen);
-    let decide = Arc::new(decide);
-    let handler = HandlerFn(move |message: Incoming| {
-        let record = Arc::clone(&record);
-        let decide = Arc::clone(&decide);
-        async move {
-            let outcome = decide(&message);
-            record.lock().unwrap().push(message);
-            outcome
-        }
-    });
-    let consumer = Consumer::new(
-        fixture.config.clone(),
-        fixture.topology.clone(),
-        STAGE,
-        handler,
-        publisher,
-    );
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(consumer.run(shutdown.clone()));
-    (seen, shutdown, task)
-}
-
-fn ids(seen: &Seen) -> Vec<String> {
-    seen.lock()
-        .unwrap()
-        .iter()
-        .map(|m| m.message_id.clone().unwrap_or_default())
-        .collect()
-}
+use newsflow_bus::{BusError, Outcome, TraceContext, dead_letter};
+use support::{Fixture, eventually, ids, message, spawn_consumer};
 
 #[tokio::test]
 async fn published_messages_are_consumed_and_acked() {
@@ -171,16 +122,7 @@ async fn permanent_and_exhausted_failures_are_dead_lettered_with_reasons() {
     publisher.publish(&message("hopeless")).await.unwrap();
 
     let dead_queue = fixture.dead_letter_queue();
-    let mut parked = Vec::new();
-    for _ in 0..100 {
-        parked = dead_letter::list(&fixture.config, &dead_queue, 10)
-            .await
-            .unwrap();
-        if parked.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let parked = fixture.parked(|parked| parked.len() == 2).await;
     shutdown.cancel();
     task.await.unwrap().unwrap();
 
@@ -261,17 +203,7 @@ async fn a_poison_message_does_not_hold_up_the_ones_behind_it() {
     publisher.publish(&poison).await.unwrap();
     let good = fixture.publish_numbered(&publisher, 20).await;
 
-    let dead_queue = fixture.dead_letter_queue();
-    let mut parked = Vec::new();
-    for _ in 0..100 {
-        parked = dead_letter::list(&fixture.config, &dead_queue, 10)
-            .await
-            .unwrap();
-        if !parked.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let parked = fixture.parked(|parked| !parked.is_empty()).await;
     shutdown.cancel();
     task.await.unwrap().unwrap();
 

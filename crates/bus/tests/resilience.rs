@@ -13,7 +13,7 @@ use std::{
 };
 
 use newsflow_bus::{Consumer, HandlerFn, Incoming, Outcome};
-use support::{Fixture, STAGE, eventually, message};
+use support::{Fixture, STAGE, eventually, message, spawn_consumer};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
@@ -92,61 +92,47 @@ async fn consumer_and_publisher_recover_when_the_broker_closes_their_connections
     assert_eq!(fixture.ready(&fixture.dead_letter_queue()).await, 0);
 }
 
-/// A consumer whose handler takes `work` per message; counts starts and finishes.
-fn slow_consumer(
-    fixture: &Fixture,
-    publisher: newsflow_bus::Publisher,
-    work: Duration,
-    started: Arc<AtomicUsize>,
-    finished: Arc<AtomicUsize>,
-) -> Consumer<impl newsflow_bus::Handler> {
+/// Starts a consumer whose handler takes `handling` per message, publishes `id`, and shuts the
+/// consumer down once the handler has started on it: how many handlers finished.
+async fn shut_down_mid_message(fixture: &Fixture, id: &str, handling: Duration) -> usize {
+    let publisher = fixture.publisher().await;
+    let (started, finished) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (counting_starts, counting_finishes) = (Arc::clone(&started), Arc::clone(&finished));
     let handler = HandlerFn(move |_message: Incoming| {
-        let started = Arc::clone(&started);
-        let finished = Arc::clone(&finished);
+        let started = Arc::clone(&counting_starts);
+        let finished = Arc::clone(&counting_finishes);
         async move {
             started.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(work).await;
+            tokio::time::sleep(handling).await;
             finished.fetch_add(1, Ordering::SeqCst);
             Outcome::Done
         }
     });
-    Consumer::new(
+    let consumer = Consumer::new(
         fixture.config.clone(),
         fixture.topology.clone(),
         STAGE,
         handler,
-        publisher,
-    )
-}
-
-#[tokio::test]
-async fn shutdown_finishes_the_message_in_flight_within_the_grace_period() {
-    let fixture = Fixture::new("graceful").await;
-    let publisher = fixture.publisher().await;
-    let (started, finished) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let consumer = slow_consumer(
-        &fixture,
         publisher.clone(),
-        Duration::from_millis(800),
-        Arc::clone(&started),
-        Arc::clone(&finished),
     );
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(consumer.run(shutdown.clone()));
-    publisher.publish(&message("in-flight")).await.unwrap();
+    publisher.publish(&message(id)).await.unwrap();
     assert!(
         eventually(Duration::from_secs(10), || started.load(Ordering::SeqCst)
             == 1)
         .await
     );
-
     shutdown.cancel();
     task.await.unwrap().unwrap();
-    assert_eq!(
-        finished.load(Ordering::SeqCst),
-        1,
-        "finished before closing"
-    );
+    finished.load(Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn shutdown_finishes_the_message_in_flight_within_the_grace_period() {
+    let fixture = Fixture::new("graceful").await;
+    let finished = shut_down_mid_message(&fixture, "in-flight", Duration::from_millis(800)).await;
+    assert_eq!(finished, 1, "finished before closing");
     assert_eq!(fixture.ready(&fixture.work_queue()).await, 0, "and acked");
 }
 
@@ -154,27 +140,8 @@ async fn shutdown_finishes_the_message_in_flight_within_the_grace_period() {
 async fn shutdown_past_the_grace_period_leaves_the_message_for_redelivery() {
     let mut fixture = Fixture::new("abrupt").await;
     fixture.config.shutdown_grace = Duration::from_millis(50);
-    let publisher = fixture.publisher().await;
-    let (started, finished) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let consumer = slow_consumer(
-        &fixture,
-        publisher.clone(),
-        Duration::from_secs(3),
-        Arc::clone(&started),
-        Arc::clone(&finished),
-    );
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(consumer.run(shutdown.clone()));
-    publisher.publish(&message("interrupted")).await.unwrap();
-    assert!(
-        eventually(Duration::from_secs(10), || started.load(Ordering::SeqCst)
-            == 1)
-        .await
-    );
-
-    shutdown.cancel();
-    task.await.unwrap().unwrap();
-    assert_eq!(finished.load(Ordering::SeqCst), 0, "cut short");
+    let finished = shut_down_mid_message(&fixture, "interrupted", Duration::from_secs(3)).await;
+    assert_eq!(finished, 0, "cut short");
     let mut back = 0;
     for _ in 0..50 {
         back = fixture.ready(&fixture.work_queue()).await;
@@ -186,24 +153,8 @@ async fn shutdown_past_the_grace_period_leaves_the_message_for_redelivery() {
     assert_eq!(back, 1, "the unacked message is back in the queue");
 
     // A new consumer gets it, flagged as redelivered.
-    let seen: Arc<Mutex<Vec<Incoming>>> = Arc::default();
-    let record = Arc::clone(&seen);
-    let handler = HandlerFn(move |message: Incoming| {
-        let record = Arc::clone(&record);
-        async move {
-            record.lock().unwrap().push(message);
-            Outcome::Done
-        }
-    });
-    let second = Consumer::new(
-        fixture.config.clone(),
-        fixture.topology.clone(),
-        STAGE,
-        handler,
-        publisher,
-    );
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(second.run(shutdown.clone()));
+    let (seen, shutdown, task) =
+        spawn_consumer(&fixture, fixture.publisher().await, |_| Outcome::Done);
     assert!(eventually(Duration::from_secs(10), || !seen.lock().unwrap().is_empty()).await);
     shutdown.cancel();
     task.await.unwrap().unwrap();

@@ -104,6 +104,19 @@ enum BenchTask {
     Articles(bench::ArticlesArgs),
 }
 
+/// Where a training command reads its data and writes its model.
+#[derive(clap::Args)]
+struct TrainingFiles {
+    /// The training data in the task's format: a CoNLL file (`ner`, `ner-minilm`), a PolNeAR
+    /// split directory with `text/` and `attributions/` (`statements`), NewsMTSC JSON lines
+    /// (`stance`).
+    #[arg(long)]
+    train: std::path::PathBuf,
+    /// Directory to write the model into (and, for the MiniLM models, its checkpoints).
+    #[arg(long)]
+    out: std::path::PathBuf,
+}
+
 fn main() -> anyhow::Result<std::process::ExitCode> {
     newsflow_analysis::one_tensor_thread_by_default();
     let done = std::process::ExitCode::SUCCESS;

@@ -13,12 +13,8 @@ use std::time::Instant;
 /// Arguments of `newsflow train ner`.
 #[derive(Args)]
 pub struct TrainArgs {
-    /// CoNLL training file (`TOKEN TAG` lines).
-    #[arg(long)]
-    train: PathBuf,
-    /// Directory to write the model into.
-    #[arg(long)]
-    out: PathBuf,
+    #[command(flatten)]
+    files: crate::TrainingFiles,
     /// Passes over the training data.
     #[arg(long, default_value_t = TrainConfig::default().epochs)]
     epochs: usize,
@@ -107,7 +103,7 @@ fn documents(path: &Path) -> anyhow::Result<Vec<TaggedDocument>> {
 
 /// Trains and saves the model, printing one line per epoch.
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
-    let train = documents(&args.train)?;
+    let train = documents(&args.files.train)?;
     let dev = args.dev.as_deref().map(documents).transpose()?;
     let config = TrainConfig {
         epochs: args.epochs,
@@ -118,7 +114,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         "training on {} sentences in {} documents from {}",
         train.iter().map(|d| d.sentences.len()).sum::<usize>(),
         train.len(),
-        args.train.display()
+        args.files.train.display()
     );
     let started = Instant::now();
     let mut model = ner::train(&train, dev.as_deref(), &config, |r| {
@@ -141,7 +137,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         let scale = ner::calibrate(&mut model, dev)?;
         eprintln!("confidence scale {scale} (fitted on dev)");
     }
-    let file = model.save(&args.out, args.prune)?;
+    let file = model.save(&args.files.out, args.prune)?;
     let size = std::fs::metadata(&file)
         .with_context(|| format!("reading {}", file.display()))?
         .len();

@@ -9,14 +9,10 @@ use std::time::Instant;
 /// Arguments of `newsflow train ner-minilm`.
 #[derive(Args)]
 pub struct TrainArgs {
-    /// CoNLL training file (`TOKEN TAG` lines).
-    #[arg(long)]
-    train: PathBuf,
-    /// Directory to write the model into (checkpoints too).
-    #[arg(long)]
-    out: PathBuf,
+    #[command(flatten)]
+    files: crate::TrainingFiles,
     /// Base encoder directory.
-    #[arg(long, default_value = newsflow_analysis::models::DEFAULT_BASE_MODEL)]
+    #[arg(long, default_value_os_t = newsflow_analysis::ModelPaths::default().base)]
     base: PathBuf,
     /// Passes over the training data.
     #[arg(long, default_value_t = NeuralTrainConfig::default().epochs)]
@@ -49,7 +45,7 @@ pub struct TrainArgs {
 
 /// Fine-tunes and saves the encoder, printing progress every ten steps.
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
-    let data = conll::read_file(&args.train)?;
+    let data = conll::read_file(&args.files.train)?;
     let config = NeuralTrainConfig {
         epochs: args.epochs,
         lr: args.lr,
@@ -62,7 +58,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         checkpoint_every: args.checkpoint_every,
     };
     let started = Instant::now();
-    train::train(&args.base, &args.out, &data, &config, |p| {
+    train::train(&args.base, &args.files.out, &data, &config, |p| {
         let per_step = p.seconds / p.step.max(1) as f64;
         eprintln!(
             "step {:>5}/{}  loss {:.4}  {:.0}s  {:.2}s/step  {:.0} pieces/s  eta {:.0}s",
@@ -78,7 +74,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     eprintln!(
         "trained in {:.0}s; wrote {}",
         started.elapsed().as_secs_f64(),
-        args.out.display()
+        args.files.out.display()
     );
     Ok(())
 }

@@ -11,17 +11,13 @@ use std::time::Instant;
 /// Arguments of `newsflow train stance`.
 #[derive(Args)]
 pub struct TrainArgs {
-    /// NewsMTSC training file (JSON lines).
-    #[arg(long)]
-    train: PathBuf,
-    /// Directory to write the model into (checkpointed after every epoch).
-    #[arg(long)]
-    out: PathBuf,
+    #[command(flatten)]
+    files: crate::TrainingFiles,
     /// Development files, scored after every epoch (repeatable).
     #[arg(long)]
     dev: Vec<PathBuf>,
     /// Base encoder directory.
-    #[arg(long, default_value = newsflow_analysis::models::DEFAULT_BASE_MODEL)]
+    #[arg(long, default_value_os_t = newsflow_analysis::ModelPaths::default().base)]
     base: PathBuf,
     /// Passes over the training data per member.
     #[arg(long, default_value_t = TrainConfig::default().epochs)]
@@ -96,7 +92,7 @@ fn read(path: &Path) -> anyhow::Result<Vec<StanceExample>> {
 
 /// Trains and saves the model, printing progress to stderr.
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
-    let train = read(&args.train)?;
+    let train = read(&args.files.train)?;
     let dev = args
         .dev
         .iter()
@@ -122,13 +118,17 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     eprintln!(
         "training stance on {} targets from {}: {config:?}",
         train.len(),
-        args.train.display()
+        args.files.train.display()
     );
     let started = Instant::now();
-    let (_, report) =
-        stance::train::train(&args.base, &train, &dev, &config, &args.out, &mut |line| {
-            eprintln!("[{:>6.0}s] {line}", started.elapsed().as_secs_f64())
-        })?;
+    let (_, report) = stance::train::train(
+        &args.base,
+        &train,
+        &dev,
+        &config,
+        &args.files.out,
+        &mut |line| eprintln!("[{:>6.0}s] {line}", started.elapsed().as_secs_f64()),
+    )?;
     for (seed, results) in &report.per_seed {
         for r in results {
             println!(
@@ -148,7 +148,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         report.cache_seconds,
         report.train_seconds,
         started.elapsed().as_secs_f64(),
-        args.out.display()
+        args.files.out.display()
     );
     Ok(())
 }

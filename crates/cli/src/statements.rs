@@ -15,12 +15,8 @@ use std::time::Instant;
 /// Arguments of `newsflow train statements`.
 #[derive(Args)]
 pub struct TrainArgs {
-    /// PolNeAR split directory (with `text/` and `attributions/`).
-    #[arg(long)]
-    train: PathBuf,
-    /// Directory to write the model into.
-    #[arg(long)]
-    out: PathBuf,
+    #[command(flatten)]
+    files: crate::TrainingFiles,
     /// Passes over the data.
     #[arg(long, default_value_t = CueTrainConfig::default().epochs)]
     epochs: usize,
@@ -84,12 +80,12 @@ pub struct EvalArgs {
 
 /// Trains the cue model and the candidate filter and writes them.
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
-    let articles = polnear::read_dir(&args.train)?;
+    let articles = polnear::read_dir(&args.files.train)?;
     eprintln!(
         "training on {} articles, {} attributions from {}",
         articles.len(),
         articles.iter().map(|a| a.attributions.len()).sum::<usize>(),
-        args.train.display()
+        args.files.train.display()
     );
     let config = TrainConfig {
         cue: CueTrainConfig {
@@ -114,8 +110,8 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     })?;
     let pruned = cues.prune(args.prune);
     eprintln!("pruned {pruned} cue weights below {}", args.prune);
-    let cue_file = cues.save(&args.out)?;
-    let frame_file = frames.save(&args.out)?;
+    let cue_file = cues.save(&args.files.out)?;
+    let frame_file = frames.save(&args.files.out)?;
     eprintln!(
         "wrote {} ({} weights) and {}",
         cue_file.display(),

@@ -3,16 +3,14 @@
 use std::net::SocketAddr;
 
 use newsflow_analysis::ModelArgs;
-use newsflow_runtime::{BusArgs, TelemetryArgs};
+use newsflow_runtime::ServiceArgs;
 
 /// newsflow-extractor: finds the entities of each article.
 #[derive(clap::Parser, Clone, Debug)]
 #[command(name = "newsflow-extractor", version)]
 pub struct Config {
     #[command(flatten)]
-    pub bus: BusArgs,
-    #[command(flatten)]
-    pub telemetry: TelemetryArgs,
+    pub service: ServiceArgs,
     /// gRPC listen address (ExtractionService, health, reflection).
     #[arg(
         long,

@@ -7,7 +7,7 @@ use newsflow_proto::v1::{
     ExtractRequest, ExtractResponse,
     extraction_service_server::{ExtractionService, ExtractionServiceServer},
 };
-use newsflow_runtime::CpuSlots;
+use newsflow_runtime::{CpuSlots, grpc::check_size};
 use tonic::{Request, Response, Status};
 
 /// Largest text accepted, in bytes.
@@ -40,24 +40,14 @@ impl ExtractionService for ExtractionGrpc {
                 request.language
             )));
         }
-        if request.text.len() > MAX_TEXT_BYTES {
-            return Err(Status::invalid_argument(format!(
-                "text: is {} bytes; the limit is {MAX_TEXT_BYTES}",
-                request.text.len()
-            )));
-        }
+        check_size("text", &request.text, MAX_TEXT_BYTES)?;
         let text = normalize(&request.text);
         if text.is_empty() {
             return Err(Status::invalid_argument("text: is missing or empty"));
         }
         let analysis = Arc::clone(&self.analysis);
         let input = text.clone();
-        let entities = self
-            .cpu
-            .run(move || analysis.entities(input))
-            .await
-            .map_err(|error| Status::internal(error.to_string()))?
-            .map_err(|error| Status::invalid_argument(error.to_string()))?;
+        let entities = self.cpu.serve(move || analysis.entities(input)).await?;
         Ok(Response::new(ExtractResponse { text, entities }))
     }
 }

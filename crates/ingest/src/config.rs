@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use newsflow_runtime::{BusArgs, TelemetryArgs, config::parse_duration};
+use newsflow_runtime::{ServiceArgs, config::parse_duration};
 
 use newsflow_article::{
     html::HtmlPolicy,
@@ -16,9 +16,7 @@ use newsflow_article::{
 #[command(name = "newsflow-ingest", version)]
 pub struct Config {
     #[command(flatten)]
-    pub bus: BusArgs,
-    #[command(flatten)]
-    pub telemetry: TelemetryArgs,
+    pub service: ServiceArgs,
     /// gRPC listen address (IngestService, health, reflection).
     #[arg(
         long,

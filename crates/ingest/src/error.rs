@@ -9,22 +9,10 @@ pub const RETRY_AFTER_SECONDS: u64 = 5;
 /// An article ingest could not accept.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum IngestError {
-    /// A field is missing, malformed or refused by policy.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The request field at fault (`body`, `url`).
-        field: &'static str,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// A field is larger than the configured limit.
-    #[error("{field}: {message}")]
-    TooLarge {
-        /// The request field at fault.
-        field: &'static str,
-        /// Its size and the limit.
-        message: String,
-    },
+    /// The article is not valid as it is: a field is missing, malformed, refused by policy or
+    /// too large.
+    #[error(transparent)]
+    Refused(#[from] ArticleError),
     /// The broker did not confirm the publish: nothing was accepted; retry later.
     #[error(
         "the broker is unavailable, nothing was accepted; retry in {RETRY_AFTER_SECONDS} s ({0})"
@@ -32,20 +20,11 @@ pub enum IngestError {
     Unavailable(String),
 }
 
-impl From<ArticleError> for IngestError {
-    fn from(error: ArticleError) -> Self {
-        match error {
-            ArticleError::Invalid { field, message } => Self::Invalid { field, message },
-            ArticleError::TooLarge { field, message } => Self::TooLarge { field, message },
-        }
-    }
-}
-
 impl IngestError {
     /// The field at fault, if the error is about one.
     pub fn field(&self) -> &'static str {
         match self {
-            Self::Invalid { field, .. } | Self::TooLarge { field, .. } => field,
+            Self::Refused(error) => error.field(),
             Self::Unavailable(_) => "",
         }
     }
@@ -53,7 +32,7 @@ impl IngestError {
     /// The gRPC status code.
     pub fn code(&self) -> Code {
         match self {
-            Self::Invalid { .. } | Self::TooLarge { .. } => Code::InvalidArgument,
+            Self::Refused(_) => Code::InvalidArgument,
             Self::Unavailable(_) => Code::Unavailable,
         }
     }
@@ -61,8 +40,8 @@ impl IngestError {
     /// The HTTP status code.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::Invalid { .. } => 400,
-            Self::TooLarge { .. } => 413,
+            Self::Refused(ArticleError::Invalid { .. }) => 400,
+            Self::Refused(ArticleError::TooLarge { .. }) => 413,
             Self::Unavailable(_) => 503,
         }
     }

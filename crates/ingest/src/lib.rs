@@ -19,7 +19,7 @@ use std::{process::ExitCode, sync::Arc};
 use anyhow::Context;
 use clap::Parser;
 use newsflow_bus::Publisher;
-use newsflow_runtime::{GrpcServer, grpc::bind, shutdown, telemetry};
+use newsflow_runtime::{GrpcServer, grpc::bind};
 use tracing::{info, warn};
 
 pub use config::Config;
@@ -31,13 +31,12 @@ pub fn main() -> ExitCode {
 
 /// Serves gRPC and HTTP until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let metrics = telemetry::init(&config.telemetry)?;
-    let shutdown = shutdown::on_signals();
+    let newsflow_runtime::Started { shutdown, metrics } = newsflow_runtime::start(&config.service)?;
 
-    let publisher = Publisher::new(config.bus.config("ingest"), config.bus.topology());
+    let bus = &config.service.bus;
+    let publisher = Publisher::new(bus.config("ingest"), bus.topology());
     // Serve even when the broker is down: submissions get 503 until it is back.
-    if let Err(error) = Publisher::connect(config.bus.config("ingest"), config.bus.topology()).await
-    {
+    if let Err(error) = Publisher::connect(bus.config("ingest"), bus.topology()).await {
         warn!(%error, "the broker is not reachable yet; answering UNAVAILABLE until it is");
     }
     let dedup = dedup::Dedup::new(

@@ -7,6 +7,15 @@ use std::{net::SocketAddr, time::Duration};
 
 use newsflow_bus::{BusConfig, Topology};
 
+/// What every service takes: how it reaches the broker, how it logs and exposes metrics.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ServiceArgs {
+    #[command(flatten)]
+    pub bus: BusArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+}
+
 /// How a service reaches RabbitMQ and handles messages.
 #[derive(clap::Args, Clone, Debug)]
 pub struct BusArgs {
@@ -130,9 +139,7 @@ mod tests {
     #[derive(Parser, Debug)]
     struct Service {
         #[command(flatten)]
-        bus: BusArgs,
-        #[command(flatten)]
-        telemetry: TelemetryArgs,
+        service: ServiceArgs,
     }
 
     #[test]
@@ -161,28 +168,28 @@ mod tests {
             "--metrics-addr",
             "off",
         ]);
-        let config = service.bus.config("extractor");
+        let config = service.service.bus.config("extractor");
         assert_eq!(config.url, "amqp://broker:5672/%2f");
         assert_eq!(config.connection_name, "newsflow-extractor");
         assert_eq!(config.prefetch, 8);
-        let topology = service.bus.topology();
+        let topology = service.service.bus.topology();
         assert_eq!(topology.retry_delay(1), Duration::from_millis(100));
         assert_eq!(topology.retry_delay(5), Duration::from_secs(2));
-        assert_eq!(service.telemetry.log_format, LogFormat::Json);
-        assert_eq!(service.telemetry.metrics_addr, OptionalAddr(None));
+        assert_eq!(service.service.telemetry.log_format, LogFormat::Json);
+        assert_eq!(service.service.telemetry.metrics_addr, OptionalAddr(None));
     }
 
     #[test]
     fn defaults_run_against_the_local_broker() {
         let service = Service::parse_from(["svc"]);
-        assert_eq!(service.bus.bus_prefix, "newsflow");
+        assert_eq!(service.service.bus.bus_prefix, "newsflow");
         assert_eq!(
-            service.bus.topology().retry_delay(1),
+            service.service.bus.topology().retry_delay(1),
             Duration::from_secs(1)
         );
-        assert_eq!(service.telemetry.log_format, LogFormat::Text);
+        assert_eq!(service.service.telemetry.log_format, LogFormat::Text);
         assert_eq!(
-            service.telemetry.metrics_addr,
+            service.service.telemetry.metrics_addr,
             OptionalAddr(Some("0.0.0.0:9090".parse().unwrap()))
         );
     }

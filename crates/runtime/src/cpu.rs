@@ -30,6 +30,20 @@ impl CpuSlots {
         }
     }
 
+    /// Runs `work` for a gRPC call: its error is the caller's (`INVALID_ARGUMENT`), a task that
+    /// failed is the server's (`INTERNAL`).
+    pub async fn serve<T, E, F>(&self, work: F) -> Result<T, tonic::Status>
+    where
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        self.run(work)
+            .await
+            .map_err(|error| tonic::Status::internal(error.to_string()))?
+            .map_err(|error| tonic::Status::invalid_argument(error.to_string()))
+    }
+
     /// Runs `work` on a blocking thread once a slot is free, and returns what it returned.
     pub async fn run<T, F>(&self, work: F) -> Result<T, TaskFailed>
     where

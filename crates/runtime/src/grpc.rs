@@ -97,3 +97,14 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, RuntimeError> {
         .await
         .map_err(|source| RuntimeError::Bind { addr, source })
 }
+
+/// Refuses a request field longer than `limit` bytes with `INVALID_ARGUMENT`, naming it.
+pub fn check_size(field: &str, value: &str, limit: usize) -> Result<(), tonic::Status> {
+    if value.len() > limit {
+        return Err(tonic::Status::invalid_argument(format!(
+            "{field}: is {} bytes; the limit is {limit}",
+            value.len()
+        )));
+    }
+    Ok(())
+}

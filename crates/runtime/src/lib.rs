@@ -15,11 +15,30 @@ pub mod shutdown;
 pub mod stage;
 pub mod telemetry;
 
-pub use config::{BusArgs, LogFormat, TelemetryArgs};
+pub use config::{BusArgs, LogFormat, ServiceArgs, TelemetryArgs};
 pub use cpu::CpuSlots;
 pub use grpc::GrpcServer;
 pub use metrics_exporter_prometheus::PrometheusHandle;
 pub use stage::{AnalysisStage, Stage, StageError};
+
+/// A service that has started: logging and metrics set up, and the token SIGTERM and SIGINT
+/// cancel.
+pub struct Started {
+    /// Cancelled on SIGTERM or SIGINT.
+    pub shutdown: tokio_util::sync::CancellationToken,
+    /// Renders the Prometheus metrics (for a service that serves `/metrics` itself).
+    pub metrics: PrometheusHandle,
+}
+
+/// Sets up logs and metrics as `service` says and listens for SIGTERM and SIGINT: the first
+/// thing every service does.
+pub fn start(service: &ServiceArgs) -> Result<Started, RuntimeError> {
+    let metrics = telemetry::init(&service.telemetry)?;
+    Ok(Started {
+        shutdown: shutdown::on_signals(),
+        metrics,
+    })
+}
 
 /// Runs a pipeline stage until `shutdown`: its consumer on the stage's work queue
 /// (`<prefix>.<name>`) beside its gRPC server, which serves health and reflection too.
@@ -32,7 +51,9 @@ pub async fn serve_stage<S: Stage>(
 ) -> Result<(), RuntimeError> {
     let consumer = stage::consumer(bus.config(stage.name()), bus.topology(), stage);
     let server = grpc.serve(grpc::bind(grpc_addr).await?, shutdown.clone());
-    consume_and_serve(consumer.run(shutdown.clone()), server, shutdown).await
+    consume_and_serve(consumer.run(shutdown.clone()), server, shutdown).await?;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// Runs a service's async entry point on a new multi-threaded runtime and turns its result into

@@ -7,7 +7,7 @@ use newsflow_proto::v1::{
     ClassifyRequest, ClassifyResponse, Entity,
     stance_service_server::{StanceService, StanceServiceServer},
 };
-use newsflow_runtime::CpuSlots;
+use newsflow_runtime::{CpuSlots, grpc::check_size};
 use tokio::sync::OnceCell;
 use tonic::{Request, Response, Status};
 
@@ -59,11 +59,7 @@ impl StanceGrpc {
             })
             .await?;
         let analysis = Arc::clone(entities);
-        self.cpu
-            .run(move || analysis.entities(text))
-            .await
-            .map_err(|error| Status::internal(error.to_string()))?
-            .map_err(|error| Status::invalid_argument(error.to_string()))
+        self.cpu.serve(move || analysis.entities(text)).await
     }
 }
 
@@ -74,12 +70,7 @@ impl StanceService for StanceGrpc {
         request: Request<ClassifyRequest>,
     ) -> Result<Response<ClassifyResponse>, Status> {
         let request = request.into_inner();
-        if request.text.len() > MAX_TEXT_BYTES {
-            return Err(Status::invalid_argument(format!(
-                "text: is {} bytes; the limit is {MAX_TEXT_BYTES}",
-                request.text.len()
-            )));
-        }
+        check_size("text", &request.text, MAX_TEXT_BYTES)?;
         // Given entities index into the text as sent, so it must already be normalized;
         // without entities the text is normalized here and the entities found in it.
         let (text, entities) = if request.entities.is_empty() {
@@ -99,10 +90,8 @@ impl StanceService for StanceGrpc {
         let (topics, given) = (request.topics, entities.clone());
         let classified = self
             .cpu
-            .run(move || analysis.classify(text, &given, &topics))
-            .await
-            .map_err(|error| Status::internal(error.to_string()))?
-            .map_err(|error| Status::invalid_argument(error.to_string()))?;
+            .serve(move || analysis.classify(text, &given, &topics))
+            .await?;
         Ok(Response::new(ClassifyResponse {
             entities,
             statements: classified.statements,

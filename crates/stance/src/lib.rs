@@ -11,7 +11,7 @@ use std::{process::ExitCode, sync::Arc};
 
 use clap::Parser;
 use newsflow_analysis::StanceAnalysis;
-use newsflow_runtime::{CpuSlots, GrpcServer, shutdown, telemetry};
+use newsflow_runtime::{CpuSlots, GrpcServer};
 use tracing::info;
 
 pub use config::Config;
@@ -24,8 +24,7 @@ pub fn main() -> ExitCode {
 
 /// Consumes and serves until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    telemetry::init(&config.telemetry)?;
-    let shutdown = shutdown::on_signals();
+    let started = newsflow_runtime::start(&config.service)?;
     let analysis = Arc::new(StanceAnalysis::load(&config.models, &config.topics)?);
     info!(models = analysis.version(), topics = ?analysis.topics(), "models loaded");
     let cpu = CpuSlots::per_core();
@@ -35,7 +34,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         cpu.clone(),
     ));
     let stage = stage::classify(analysis, cpu);
-    newsflow_runtime::serve_stage(&config.bus, stage, grpc, config.grpc_addr, &shutdown).await?;
-    info!("stopped");
+    let bus = &config.service.bus;
+    newsflow_runtime::serve_stage(bus, stage, grpc, config.grpc_addr, &started.shutdown).await?;
     Ok(())
 }

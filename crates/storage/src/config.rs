@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
-use newsflow_runtime::{BusArgs, TelemetryArgs};
+use newsflow_runtime::ServiceArgs;
 
 /// newsflow-storage: stores analyzed articles in PostgreSQL, publishes `article.processed`,
 /// answers queries, replays.
@@ -13,9 +13,7 @@ use newsflow_runtime::{BusArgs, TelemetryArgs};
 #[command(name = "newsflow-storage", version)]
 pub struct Config {
     #[command(flatten)]
-    pub bus: BusArgs,
-    #[command(flatten)]
-    pub telemetry: TelemetryArgs,
+    pub service: ServiceArgs,
     /// PostgreSQL URL.
     #[arg(
         long,

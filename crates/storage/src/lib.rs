@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use newsflow_bus::Publisher;
-use newsflow_runtime::{GrpcServer, shutdown, telemetry};
+use newsflow_runtime::GrpcServer;
 use tracing::info;
 
 pub use config::Config;
@@ -33,7 +33,7 @@ pub fn main() -> ExitCode {
 
 /// Runs the chosen command: serve until SIGTERM or SIGINT, or replay and exit.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    telemetry::init(&config.telemetry)?;
+    let started = newsflow_runtime::start(&config.service)?;
     let store = Store::connect(&config.database_url)
         .await
         .with_context(|| {
@@ -45,13 +45,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store.migrate().await.context("migrating the database")?;
     match config.command.clone().unwrap_or(Command::Serve) {
         Command::Serve => {
-            let shutdown = shutdown::on_signals();
             let grpc =
                 GrpcServer::new().add_service(grpc::StorageGrpc::new(store.clone()).into_server());
             let stage = stage::StoreStage::new(store);
-            newsflow_runtime::serve_stage(&config.bus, stage, grpc, config.grpc_addr, &shutdown)
+            let bus = &config.service.bus;
+            newsflow_runtime::serve_stage(bus, stage, grpc, config.grpc_addr, &started.shutdown)
                 .await?;
-            info!("stopped");
             Ok(())
         }
         Command::Replay {
@@ -69,7 +68,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 from,
                 to,
             };
-            let publisher = Publisher::new(config.bus.config("storage"), config.bus.topology());
+            let bus = &config.service.bus;
+            let publisher = Publisher::new(bus.config("storage"), bus.topology());
             let count = republish::replay(&store, &publisher, filter, target).await?;
             info!(count, ?target, "replayed");
             println!("replayed {count} articles as {target:?}");

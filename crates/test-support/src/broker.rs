@@ -139,41 +139,25 @@ pub fn delete_later(topology: Topology) {
 
 /// Takes the next message from `queue` (acking it), waiting up to ten seconds for one.
 pub async fn take(queue: &str) -> Delivery {
-    let connection = connect().await;
-    let channel = connection.create_channel().await.expect("a channel");
-    for _ in 0..200 {
-        if let Some(message) = channel
-            .basic_get(queue.into(), BasicGetOptions::default())
-            .await
-            .expect("the queue exists")
-        {
-            let delivery = message.delivery;
-            delivery
-                .acker
-                .ack(BasicAckOptions::default())
-                .await
-                .expect("ack");
-            let _ = connection.close(200, "taken".into()).await;
-            return delivery;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nothing arrived in {queue}");
+    take_many(queue, 1).await.remove(0)
 }
 
 /// Takes `count` messages from `queue` (acking each), waiting up to twenty seconds for them.
 pub async fn take_many(queue: &str, count: usize) -> Vec<Delivery> {
+    let connection = connect().await;
+    let channel = connection.create_channel().await.expect("a channel");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let mut taken = Vec::new();
     while taken.len() < count {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} of {count} messages arrived in {queue}",
-            taken.len()
-        );
-        taken.extend(drain(queue).await);
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        match get(&channel, queue).await {
+            Some(delivery) => taken.push(delivery),
+            None if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            None => panic!("{} of {count} messages arrived in {queue}", taken.len()),
+        }
     }
+    let _ = connection.close(200, "taken".into()).await;
     taken
 }
 
@@ -182,21 +166,26 @@ pub async fn drain(queue: &str) -> Vec<Delivery> {
     let connection = connect().await;
     let channel = connection.create_channel().await.expect("a channel");
     let mut taken = Vec::new();
-    while let Some(message) = channel
-        .basic_get(queue.into(), BasicGetOptions::default())
-        .await
-        .expect("the queue exists")
-    {
-        let delivery = message.delivery;
-        delivery
-            .acker
-            .ack(BasicAckOptions::default())
-            .await
-            .expect("ack");
+    while let Some(delivery) = get(&channel, queue).await {
         taken.push(delivery);
     }
     let _ = connection.close(200, "drained".into()).await;
     taken
+}
+
+/// The next ready message of `queue`, acked, if there is one.
+async fn get(channel: &lapin::Channel, queue: &str) -> Option<Delivery> {
+    let message = channel
+        .basic_get(queue.into(), BasicGetOptions::default())
+        .await
+        .expect("the queue exists")?;
+    let delivery = message.delivery;
+    delivery
+        .acker
+        .ack(BasicAckOptions::default())
+        .await
+        .expect("ack");
+    Some(delivery)
 }
 
 /// Messages ready in a queue (not counting those delivered and unacked).

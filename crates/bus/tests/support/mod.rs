@@ -7,12 +7,17 @@
 use std::{
     collections::HashSet,
     ops::{Deref, DerefMut},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
-use newsflow_bus::{Outgoing, Publisher, Topology, TraceContext};
+use newsflow_bus::{
+    BusError, Consumer, HandlerFn, Incoming, Outcome, Outgoing, Publisher, Topology, TraceContext,
+    dead_letter::{self, DeadLetter},
+};
 use newsflow_test_support::broker::{self, TestBus};
 pub use newsflow_test_support::eventually;
+use tokio_util::sync::CancellationToken;
 
 pub const STAGE: &str = "extractor";
 pub const INPUT_KEY: &str = "article.ingested";
@@ -63,6 +68,21 @@ impl Fixture {
         ids
     }
 
+    /// The dead-letter queue's messages, listed until `enough` holds of them (ten seconds at
+    /// most).
+    pub async fn parked(&self, enough: impl Fn(&[DeadLetter]) -> bool) -> Vec<DeadLetter> {
+        let queue = self.dead_letter_queue();
+        let mut parked = Vec::new();
+        for _ in 0..100 {
+            parked = dead_letter::list(&self.config, &queue, 10).await.unwrap();
+            if enough(&parked) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        parked
+    }
+
     /// Messages ready in a queue (not counting those delivered and unacked).
     pub async fn ready(&self, queue: &str) -> u32 {
         broker::ready(queue).await
@@ -81,6 +101,52 @@ impl DerefMut for Fixture {
     fn deref_mut(&mut self) -> &mut TestBus {
         &mut self.0
     }
+}
+
+/// The messages a consumer's handler saw, in order.
+pub type Seen = Arc<Mutex<Vec<Incoming>>>;
+
+/// Runs a consumer with `decide` as its handler until the returned token is cancelled.
+pub fn spawn_consumer(
+    fixture: &Fixture,
+    publisher: newsflow_bus::Publisher,
+    decide: impl Fn(&Incoming) -> Outcome + Send + Sync + 'static,
+) -> (
+    Seen,
+    CancellationToken,
+    tokio::task::JoinHandle<Result<(), BusError>>,
+) {
+    let seen: Seen = Arc::default();
+    let record = Arc::clone(&seen);
+    let decide = Arc::new(decide);
+    let handler = HandlerFn(move |message: Incoming| {
+        let record = Arc::clone(&record);
+        let decide = Arc::clone(&decide);
+        async move {
+            let outcome = decide(&message);
+            record.lock().unwrap().push(message);
+            outcome
+        }
+    });
+    let consumer = Consumer::new(
+        fixture.config.clone(),
+        fixture.topology.clone(),
+        STAGE,
+        handler,
+        publisher,
+    );
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(consumer.run(shutdown.clone()));
+    (seen, shutdown, task)
+}
+
+/// The ids of the messages seen.
+pub fn ids(seen: &Seen) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .map(|m| m.message_id.clone().unwrap_or_default())
+        .collect()
 }
 
 /// A test message routed to the test stage, its body its id.

@@ -148,12 +148,32 @@ struct ArticleRow {
 
 /// A table the projection fills: its rows go in as one JSON array through
 /// `jsonb_to_recordset`, so a save costs one round trip per table however many mentions the
-/// article has, and each row is one plain struct whose field names are the table's columns.
+/// article has, and each row is one plain struct whose fields are the table's columns.
 trait Row: Serialize {
     /// The table.
     const TABLE: &'static str;
-    /// Every column but `article_id`, with its SQL type, in the struct's field order.
+    /// Every column but `article_id` (a field name, `r#` and all), with its SQL type, in the
+    /// struct's field order.
     const COLUMNS: &'static [(&'static str, &'static str)];
+}
+
+/// Declares a [`Row`]: the struct and its columns from one list, so they cannot drift apart.
+macro_rules! row {
+    ($(#[$doc:meta])* $name:ident in $table:literal {
+        $($field:ident: $rust:ty = $sql:literal),* $(,)?
+    }) => {
+        $(#[$doc])*
+        #[derive(Serialize)]
+        struct $name {
+            $($field: $rust),*
+        }
+
+        impl Row for $name {
+            const TABLE: &'static str = $table;
+            const COLUMNS: &'static [(&'static str, &'static str)] =
+                &[$((stringify!($field), $sql)),*];
+        }
+    };
 }
 
 /// One `entities` row: a cross-article entity, first seen here.
@@ -164,154 +184,81 @@ struct EntityRow {
     canonical_name: String,
 }
 
-/// One `article_entities` row: an entity of the article with the article's summary of it.
-#[derive(Serialize)]
-struct ArticleEntityRow {
-    entity_id: String,
-    ordinal: i32,
-    entity_key: String,
-    r#type: i16,
-    canonical_name: String,
-    salience: f32,
-    mention_count: i32,
-    summary_mention_count: Option<i32>,
-    summary_mean_polarity: Option<f32>,
-    summary_negative: Option<i32>,
-    summary_neutral: Option<i32>,
-    summary_positive: Option<i32>,
-    summary_strongest_start: Option<i64>,
-    summary_strongest_end: Option<i64>,
-    summary_strongest_score: Option<f32>,
-    summary_statement_count: Option<i32>,
+row! {
+    /// One `article_entities` row: an entity of the article with the article's summary of it.
+    ArticleEntityRow in "article_entities" {
+        entity_id: String = "text",
+        ordinal: i32 = "int4",
+        entity_key: String = "text",
+        r#type: i16 = "int2",
+        canonical_name: String = "text",
+        salience: f32 = "float4",
+        mention_count: i32 = "int4",
+        summary_mention_count: Option<i32> = "int4",
+        summary_mean_polarity: Option<f32> = "float4",
+        summary_negative: Option<i32> = "int4",
+        summary_neutral: Option<i32> = "int4",
+        summary_positive: Option<i32> = "int4",
+        summary_strongest_start: Option<i64> = "int8",
+        summary_strongest_end: Option<i64> = "int8",
+        summary_strongest_score: Option<f32> = "float4",
+        summary_statement_count: Option<i32> = "int4",
+    }
 }
 
-impl Row for ArticleEntityRow {
-    const TABLE: &'static str = "article_entities";
-    const COLUMNS: &'static [(&'static str, &'static str)] = &[
-        ("entity_id", "text"),
-        ("ordinal", "int4"),
-        ("entity_key", "text"),
-        ("type", "int2"),
-        ("canonical_name", "text"),
-        ("salience", "float4"),
-        ("mention_count", "int4"),
-        ("summary_mention_count", "int4"),
-        ("summary_mean_polarity", "float4"),
-        ("summary_negative", "int4"),
-        ("summary_neutral", "int4"),
-        ("summary_positive", "int4"),
-        ("summary_strongest_start", "int8"),
-        ("summary_strongest_end", "int8"),
-        ("summary_strongest_score", "float4"),
-        ("summary_statement_count", "int4"),
-    ];
+row! {
+    /// One `mentions` row.
+    MentionRow in "mentions" {
+        entity_id: String = "text",
+        ordinal: i32 = "int4",
+        span_start: Option<i64> = "int8",
+        span_end: Option<i64> = "int8",
+        text: String = "text",
+        kind: i16 = "int2",
+        confidence: f32 = "float4",
+    }
 }
 
-/// One `mentions` row.
-#[derive(Serialize)]
-struct MentionRow {
-    entity_id: String,
-    ordinal: i32,
-    span_start: Option<i64>,
-    span_end: Option<i64>,
-    text: String,
-    kind: i16,
-    confidence: f32,
+row! {
+    /// One `statements` row, its speaker resolved to a cross-article key.
+    StatementRow in "statements" {
+        statement_id: String = "text",
+        ordinal: i32 = "int4",
+        speaker_entity_id: Option<String> = "text",
+        speaker_key: Option<String> = "text",
+        speaker_start: Option<i64> = "int8",
+        speaker_end: Option<i64> = "int8",
+        speaker_text: String = "text",
+        cue_start: Option<i64> = "int8",
+        cue_end: Option<i64> = "int8",
+        cue: String = "text",
+        content_start: Option<i64> = "int8",
+        content_end: Option<i64> = "int8",
+        content: String = "text",
+        kind: i16 = "int2",
+        confidence: f32 = "float4",
+    }
 }
 
-impl Row for MentionRow {
-    const TABLE: &'static str = "mentions";
-    const COLUMNS: &'static [(&'static str, &'static str)] = &[
-        ("entity_id", "text"),
-        ("ordinal", "int4"),
-        ("span_start", "int8"),
-        ("span_end", "int8"),
-        ("text", "text"),
-        ("kind", "int2"),
-        ("confidence", "float4"),
-    ];
-}
-
-/// One `statements` row, its speaker resolved to a cross-article key.
-#[derive(Serialize)]
-struct StatementRow {
-    statement_id: String,
-    ordinal: i32,
-    speaker_entity_id: Option<String>,
-    speaker_key: Option<String>,
-    speaker_start: Option<i64>,
-    speaker_end: Option<i64>,
-    speaker_text: String,
-    cue_start: Option<i64>,
-    cue_end: Option<i64>,
-    cue: String,
-    content_start: Option<i64>,
-    content_end: Option<i64>,
-    content: String,
-    kind: i16,
-    confidence: f32,
-}
-
-impl Row for StatementRow {
-    const TABLE: &'static str = "statements";
-    const COLUMNS: &'static [(&'static str, &'static str)] = &[
-        ("statement_id", "text"),
-        ("ordinal", "int4"),
-        ("speaker_entity_id", "text"),
-        ("speaker_key", "text"),
-        ("speaker_start", "int8"),
-        ("speaker_end", "int8"),
-        ("speaker_text", "text"),
-        ("cue_start", "int8"),
-        ("cue_end", "int8"),
-        ("cue", "text"),
-        ("content_start", "int8"),
-        ("content_end", "int8"),
-        ("content", "text"),
-        ("kind", "int2"),
-        ("confidence", "float4"),
-    ];
-}
-
-/// One `stances` row, holder and target resolved to cross-article keys.
-#[derive(Serialize)]
-struct StanceRow {
-    ordinal: i32,
-    holder_entity_id: Option<String>,
-    holder_key: Option<String>,
-    holder_name: Option<String>,
-    statement_id: Option<String>,
-    target_entity_id: Option<String>,
-    target_key: Option<String>,
-    target_topic: Option<String>,
-    target_start: Option<i64>,
-    target_end: Option<i64>,
-    polarity: i16,
-    score: f32,
-    confidence: f32,
-    evidence_start: Option<i64>,
-    evidence_end: Option<i64>,
-}
-
-impl Row for StanceRow {
-    const TABLE: &'static str = "stances";
-    const COLUMNS: &'static [(&'static str, &'static str)] = &[
-        ("ordinal", "int4"),
-        ("holder_entity_id", "text"),
-        ("holder_key", "text"),
-        ("holder_name", "text"),
-        ("statement_id", "text"),
-        ("target_entity_id", "text"),
-        ("target_key", "text"),
-        ("target_topic", "text"),
-        ("target_start", "int8"),
-        ("target_end", "int8"),
-        ("polarity", "int2"),
-        ("score", "float4"),
-        ("confidence", "float4"),
-        ("evidence_start", "int8"),
-        ("evidence_end", "int8"),
-    ];
+row! {
+    /// One `stances` row, holder and target resolved to cross-article keys.
+    StanceRow in "stances" {
+        ordinal: i32 = "int4",
+        holder_entity_id: Option<String> = "text",
+        holder_key: Option<String> = "text",
+        holder_name: Option<String> = "text",
+        statement_id: Option<String> = "text",
+        target_entity_id: Option<String> = "text",
+        target_key: Option<String> = "text",
+        target_topic: Option<String> = "text",
+        target_start: Option<i64> = "int8",
+        target_end: Option<i64> = "int8",
+        polarity: i16 = "int2",
+        score: f32 = "float4",
+        confidence: f32 = "float4",
+        evidence_start: Option<i64> = "int8",
+        evidence_end: Option<i64> = "int8",
+    }
 }
 
 /// An analysis as rows, one `Vec` per table.
@@ -568,10 +515,12 @@ async fn insert_rows<R: Row>(
     if rows.is_empty() {
         return Ok(());
     }
-    let names: Vec<&str> = R::COLUMNS.iter().map(|(name, _)| *name).collect();
+    // Serde names a raw identifier's field without its `r#`, as SQL does.
+    let column = |name: &'static str| name.trim_start_matches("r#");
+    let names: Vec<&str> = R::COLUMNS.iter().map(|(name, _)| column(name)).collect();
     let typed: Vec<String> = R::COLUMNS
         .iter()
-        .map(|(name, kind)| format!("{name} {kind}"))
+        .map(|(name, kind)| format!("{} {kind}", column(name)))
         .collect();
     let sql = format!(
         "INSERT INTO {} (article_id, {}) SELECT $1, {} FROM jsonb_to_recordset($2::jsonb) AS r({})",
@@ -658,13 +607,16 @@ mod tests {
     }
 
     fn names<R: Row>() -> Vec<String> {
-        let mut names: Vec<String> = R::COLUMNS.iter().map(|(n, _)| n.to_string()).collect();
+        let mut names: Vec<String> = R::COLUMNS
+            .iter()
+            .map(|(n, _)| n.trim_start_matches("r#").to_string())
+            .collect();
         names.sort();
         names
     }
 
     #[test]
-    fn every_row_field_is_a_declared_column() {
+    fn every_row_serializes_to_its_columns() {
         let sorted = |mut v: Vec<String>| {
             v.sort();
             v
