@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
+use newsflow_test_support::run_ok;
 use serde_json::Value;
 
 /// The services: thin binaries that nothing else may depend on.
@@ -22,15 +23,10 @@ const TEST_CRATES: &[&str] = &["newsflow-test-support", "newsflow-e2e"];
 /// Every workspace crate's normal dependencies: name -> [(dependency, features)].
 fn dependencies() -> BTreeMap<String, Vec<(String, Vec<String>)>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("cargo metadata runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = run_ok(
+        Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .current_dir(env!("CARGO_MANIFEST_DIR")),
     );
     let metadata: Value = serde_json::from_slice(&output.stdout).expect("metadata is JSON");
     metadata["packages"]

@@ -4,19 +4,13 @@
 use std::{process::Command, time::Duration};
 
 use newsflow_e2e::{assert_all_announced_and_stored_once, batch_in_flight};
+use newsflow_test_support::run_ok;
 
 const ARTICLES: usize = 40;
 
+/// The test restarts the local broker with `rabbitmqctl`.
 fn rabbitmqctl(args: &[&str]) {
-    let output = Command::new("rabbitmqctl")
-        .args(args)
-        .output()
-        .expect("rabbitmqctl runs (the test restarts the local broker)");
-    assert!(
-        output.status.success(),
-        "rabbitmqctl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_ok(Command::new("rabbitmqctl").args(args));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -127,37 +127,23 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         Command::Get(args) => query::get(&args)?,
         Command::Entity(args) => query::entity(&args)?,
         Command::DeadLetters(args) => dead_letters::run(&args)?,
-        Command::Train {
-            task: TrainTask::Ner(args),
-        } => ner::train(&args)?,
-        Command::Train {
-            task: TrainTask::NerMinilm(args),
-        } => ner_neural::train(&args)?,
-        Command::Eval {
-            task: EvalTask::Ner(args),
-        } => ner::eval(&args)?,
-        Command::Train {
-            task: TrainTask::Statements(args),
-        } => statements::train(&args)?,
-        Command::Eval {
-            task: EvalTask::Statements(args),
-        } => statements::eval(&args)?,
-        Command::Train {
-            task: TrainTask::Stance(args),
-        } => stance::train(&args)?,
-        Command::Eval {
-            task: EvalTask::Stance(args),
-        } => stance::eval(&args)?,
-        Command::Bench {
-            task: BenchTask::Stance(args),
-        } => stance::bench(&args)?,
         Command::Analyze(args) => analyze::run(&args)?,
-        Command::Bench {
-            task: BenchTask::Ner(args),
-        } => bench::run(&args)?,
-        Command::Bench {
-            task: BenchTask::Articles(args),
-        } => bench::articles(&args)?,
+        Command::Train { task } => match task {
+            TrainTask::Ner(args) => ner::train(&args)?,
+            TrainTask::NerMinilm(args) => ner_neural::train(&args)?,
+            TrainTask::Statements(args) => statements::train(&args)?,
+            TrainTask::Stance(args) => stance::train(&args)?,
+        },
+        Command::Eval { task } => match task {
+            EvalTask::Ner(args) => ner::eval(&args)?,
+            EvalTask::Statements(args) => statements::eval(&args)?,
+            EvalTask::Stance(args) => stance::eval(&args)?,
+        },
+        Command::Bench { task } => match task {
+            BenchTask::Ner(args) => bench::run(&args)?,
+            BenchTask::Stance(args) => stance::bench(&args)?,
+            BenchTask::Articles(args) => bench::articles(&args)?,
+        },
         Command::Health(args) => health::run(&args)?,
     }
     Ok(done)

@@ -4,21 +4,18 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use newsflow_test_support::run_ok;
+
 /// Runs `newsflow ARGS` with the committed models under the workspace root and returns the one
 /// JSON object it printed.
 fn newsflow_json(args: &[&str], input: &Path) -> serde_json::Value {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new(env!("CARGO_BIN_EXE_newsflow"))
-        .current_dir(&root)
-        .args(args)
-        .arg(input)
-        .arg("--json")
-        .output()
-        .expect("run newsflow");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        Command::new(env!("CARGO_BIN_EXE_newsflow"))
+            .current_dir(&root)
+            .args(args)
+            .arg(input)
+            .arg("--json"),
     );
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
     assert_eq!(stdout.trim().lines().count(), 1, "{stdout}");

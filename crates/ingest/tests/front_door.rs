@@ -92,26 +92,17 @@ async fn bad_input_over_http_gets_a_clear_error_naming_the_field() {
     let mut invalid_utf8 = br#"{"title": "ok", "body": "Putin "#.to_vec();
     invalid_utf8.extend_from_slice(&[0xff, 0xfe]);
     invalid_utf8.extend_from_slice(br#" warned"}"#);
-    let response = ingest
-        .request("POST", "/v1/articles", &[], &invalid_utf8)
-        .await
-        .unwrap();
+    let response = ingest.post(&[], &invalid_utf8).await;
     assert_eq!(response.status, 400);
     assert_eq!(error_field(&response), "body");
     assert!(response.body.contains("UTF-8"), "{}", response.body);
 
-    let not_json = ingest
-        .request("POST", "/v1/articles", &[], b"body=Putin")
-        .await
-        .unwrap();
+    let not_json = ingest.post(&[], b"body=Putin").await;
     assert_eq!(not_json.status, 400);
     assert!(not_json.body.contains("not JSON"), "{}", not_json.body);
 
     let huge = vec![b' '; 100_001];
-    let too_large = ingest
-        .request("POST", "/v1/articles", &[], &huge)
-        .await
-        .unwrap();
+    let too_large = ingest.post(&[], &huge).await;
     assert_eq!(too_large.status, 413);
 
     assert!(ingest.drain().await.is_empty(), "nothing bad was published");
@@ -303,14 +294,11 @@ async fn bulk_over_http_answers_each_item() {
         .collect::<String>()
         + "{\"body\": \"\"}\nnot json\n";
     let response = ingest
-        .request(
-            "POST",
-            "/v1/articles",
+        .post(
             &[("Content-Type", "application/x-ndjson")],
             ndjson.as_bytes(),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(response.status, 200, "{}", response.body);
     let summary = response.json();
     assert_eq!(summary["accepted"], 200);
@@ -330,31 +318,16 @@ async fn bulk_over_http_answers_each_item() {
 async fn api_keys_are_required_when_configured() {
     let ingest = Ingest::start("auth", &amqp_url(), &[("NEWSFLOW_API_KEYS", "k-one,k-two")]).await;
     let body = json!({"body": ARTICLE}).to_string();
-    let refused = ingest
-        .request("POST", "/v1/articles", &[], body.as_bytes())
-        .await
-        .unwrap();
+    let refused = ingest.post(&[], body.as_bytes()).await;
     assert_eq!(refused.status, 401);
     assert_eq!(refused.header("www-authenticate"), Some("Bearer"));
     let wrong = ingest
-        .request(
-            "POST",
-            "/v1/articles",
-            &[("Authorization", "Bearer nope")],
-            body.as_bytes(),
-        )
-        .await
-        .unwrap();
+        .post(&[("Authorization", "Bearer nope")], body.as_bytes())
+        .await;
     assert_eq!(wrong.status, 401);
     let allowed = ingest
-        .request(
-            "POST",
-            "/v1/articles",
-            &[("Authorization", "Bearer k-two")],
-            body.as_bytes(),
-        )
-        .await
-        .unwrap();
+        .post(&[("Authorization", "Bearer k-two")], body.as_bytes())
+        .await;
     assert_eq!(allowed.status, 202, "{}", allowed.body);
 
     let mut client = ingest.grpc_client().await;

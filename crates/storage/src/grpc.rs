@@ -29,6 +29,11 @@ impl StorageGrpc {
     }
 }
 
+/// A store call's result as a gRPC answer.
+fn answer<T>(result: Result<T, StoreError>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(status)
+}
+
 /// The gRPC status for a store error. Database details stay in the log; the client learns
 /// what kind of failure it was and whether retrying makes sense.
 pub fn status(e: StoreError) -> Status {
@@ -77,47 +82,28 @@ impl StorageService for StorageGrpc {
         &self,
         request: Request<ListArticlesRequest>,
     ) -> Result<Response<ListArticlesResponse>, Status> {
-        let page = self
-            .store
-            .list_articles(request.get_ref())
-            .await
-            .map_err(status)?;
-        Ok(Response::new(page))
+        answer(self.store.list_articles(request.get_ref()).await)
     }
 
     async fn entity_timeline(
         &self,
         request: Request<EntityTimelineRequest>,
     ) -> Result<Response<EntityTimelineResponse>, Status> {
-        let timeline = self
-            .store
-            .entity_timeline(request.get_ref())
-            .await
-            .map_err(status)?;
-        Ok(Response::new(timeline))
+        answer(self.store.entity_timeline(request.get_ref()).await)
     }
 
     async fn search_entities(
         &self,
         request: Request<SearchEntitiesRequest>,
     ) -> Result<Response<SearchEntitiesResponse>, Status> {
-        let found = self
-            .store
-            .search_entities(request.get_ref())
-            .await
-            .map_err(status)?;
-        Ok(Response::new(found))
+        answer(self.store.search_entities(request.get_ref()).await)
     }
 
     async fn exists(
         &self,
         request: Request<ExistsRequest>,
     ) -> Result<Response<ExistsResponse>, Status> {
-        let existing = self
-            .store
-            .exists(&request.get_ref().ids)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(ExistsResponse { existing }))
+        let existing = self.store.exists(&request.get_ref().ids).await;
+        answer(existing.map(|existing| ExistsResponse { existing }))
     }
 }

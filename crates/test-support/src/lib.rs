@@ -5,7 +5,7 @@
 //! - [`database`]: a fresh schema or database on the local PostgreSQL, dropped when the test
 //!   ends.
 //! - [`workspace`]: the workspace root, the committed models, the shared example article.
-//! - [`free_port`], [`unique_name`], [`eventually`].
+//! - [`run_ok`], [`free_port`], [`unique_name`], [`eventually`].
 //!
 //! Every test runs against the real services; one that is missing fails with a message that
 //! says how to start it, never passes without it. `AMQP_URL` and `DATABASE_URL` point the
@@ -33,6 +33,20 @@ pub fn unique_name(prefix: &str, sep: char) -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// Runs `command` to its end and returns what it printed; fails the test, with the command's
+/// standard error, unless it exits 0.
+pub fn run_ok(command: &mut std::process::Command) -> std::process::Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?} does not run: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now.

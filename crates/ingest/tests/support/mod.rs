@@ -108,16 +108,17 @@ impl Ingest {
         Ok(HttpResponse::parse(&raw))
     }
 
+    /// POSTs `body` to `/v1/articles` with `headers`.
+    pub async fn post(&self, headers: &[(&str, &str)], body: &[u8]) -> HttpResponse {
+        self.request("POST", "/v1/articles", headers, body)
+            .await
+            .expect("HTTP request")
+    }
+
     /// POSTs JSON to `/v1/articles`.
     pub async fn post_json(&self, body: &serde_json::Value) -> HttpResponse {
-        self.request(
-            "POST",
-            "/v1/articles",
-            &[("Content-Type", "application/json")],
-            body.to_string().as_bytes(),
-        )
-        .await
-        .expect("HTTP request")
+        let json = [("Content-Type", "application/json")];
+        self.post(&json, body.to_string().as_bytes()).await
     }
 
     pub async fn grpc_client(
