@@ -2,13 +2,13 @@
 //! with linear warm-up and decay, cross-entropy on the first word piece of each word.
 
 use super::input::{self, SHAPES};
-use super::tagger::{self, Batch, Tagger, Weights};
-use super::{NeuralConfig, NeuralModel, load_base, load_tokenizer, neural_err, save_delta};
+use super::tagger::{Batch, Tagger, trainable};
+use super::{NeuralConfig, NeuralModel, load_tokenizer, neural_err, save_delta};
 use crate::conll::TaggedDocument;
-use crate::encoder::BertConfig;
+use crate::encoder::{BertConfig, add_var, load_base_weights, named_vars, var_builder};
 use crate::error::NlpError;
 use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
 use std::path::Path;
 use std::time::Instant;
 
@@ -126,29 +126,39 @@ pub fn train(
     let labels = label_set(data);
     let l = labels.len();
     let (tokenizer, specials) = load_tokenizer(base)?;
-    let mut weights: Weights = load_base(base)?;
+    let weights = load_base_weights(base)?;
     let bert = BertConfig::load(base)?;
     let hidden = bert.hidden_size;
     let mut rng = Xorshift(config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let classifier: Vec<f32> = (0..l * hidden).map(|_| rng.normal(0.02)).collect();
-    let new = |v: Vec<f32>, shape: &[usize]| Tensor::from_vec(v, shape, &Device::Cpu);
-    weights.insert(
-        "classifier.weight".into(),
-        new(classifier, &[l, hidden]).map_err(neural_err)?,
-    );
-    weights.insert(
-        "classifier.bias".into(),
-        new(vec![0.0; l], &[l]).map_err(neural_err)?,
-    );
-    weights.insert(
-        "shape.weight".into(),
-        new(vec![0.0; SHAPES * hidden], &[SHAPES, hidden]).map_err(neural_err)?,
-    );
-    let layers = (0..)
-        .take_while(|i| weights.contains_key(&format!("encoder.layer.{i}.output.dense.weight")))
-        .count();
-    let vars = tagger::make_vars(&mut weights).map_err(neural_err)?;
-    let tagger = Tagger::new(&weights, bert.clone(), layers)?;
+    // Trainable copies of all but the frozen embeddings, and the new head and shape
+    // embedding; the tagger reads them with the frozen tensors through one var builder.
+    let vars = VarMap::new();
+    (|| {
+        for (name, tensor) in weights.iter().filter(|(name, _)| trainable(name)) {
+            add_var(&vars, name, tensor)?;
+        }
+        let cpu = &Device::Cpu;
+        add_var(
+            &vars,
+            "classifier.weight",
+            &Tensor::from_vec(classifier, (l, hidden), cpu)?,
+        )?;
+        add_var(
+            &vars,
+            "classifier.bias",
+            &Tensor::zeros(l, DType::F32, cpu)?,
+        )?;
+        add_var(
+            &vars,
+            "shape.weight",
+            &Tensor::zeros((SHAPES, hidden), DType::F32, cpu)?,
+        )
+    })()
+    .map_err(neural_err)?;
+    let vb = var_builder(weights, &vars).map_err(neural_err)?;
+    let layers = bert.num_hidden_layers;
+    let tagger = Tagger::new(vb.clone(), bert.clone(), layers, l).map_err(neural_err)?;
 
     let label_ix = |t: &str| labels.iter().position(|x| x == t).unwrap_or(0) as u32;
     let mut examples = Vec::new();
@@ -174,8 +184,9 @@ pub fn train(
         return Err(NlpError::Training("no training sentences".into()));
     }
 
-    let (head, body): (Vec<_>, Vec<_>) = vars
-        .iter()
+    let (head, body): (Vec<_>, Vec<_>) = named_vars(&vars)
+        .map_err(neural_err)?
+        .into_iter()
         .partition(|(n, _)| n.starts_with("classifier.") || n.starts_with("shape."));
     let adamw = |vars: Vec<Var>, lr: f64| {
         AdamW::new(
@@ -209,11 +220,6 @@ pub fn train(
         window: config.window,
         weight: 0.5,
         gate: 2.0,
-    };
-    let snapshot = |vars: &[(String, Var)]| -> Vec<(String, Tensor)> {
-        vars.iter()
-            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
-            .collect()
     };
     'epochs: for _ in 0..config.epochs.max(1) {
         for batch in plan_batches(&examples, config, &mut rng) {
@@ -273,14 +279,14 @@ pub fn train(
                 loss_n = 0;
             }
             if config.checkpoint_every > 0 && step.is_multiple_of(config.checkpoint_every) {
-                save_delta(&snapshot(&vars), out)?;
+                save_delta(&vars, out)?;
                 model_config.save(out)?;
             }
         }
     }
-    save_delta(&snapshot(&vars), out)?;
+    save_delta(&vars, out)?;
     model_config.save(out)?;
-    NeuralModel::from_parts(&weights, bert, tokenizer, specials, model_config)
+    NeuralModel::from_parts(vb, bert, tokenizer, specials, model_config)
 }
 
 /// Batches of example indexes: shuffled, then sorted by length within pools of 50 batches
