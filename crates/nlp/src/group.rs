@@ -10,6 +10,7 @@
 
 use crate::doc::{Doc, Entity, EntityType, Stage};
 use crate::error::NlpError;
+use crate::lexicon::{WordSet, WordTable, word_table, words};
 use std::collections::HashMap;
 
 /// The grouping stage. Run it after the tagger (and the typing stage); it replaces any
@@ -18,27 +19,7 @@ use std::collections::HashMap;
 pub struct EntityGrouper;
 
 /// Common aliases and their canonical names.
-const ALIASES: &[(&str, &str)] = &[
-    ("u.s.", "United States"),
-    ("us", "United States"),
-    ("usa", "United States"),
-    ("u.s.a.", "United States"),
-    ("united states of america", "United States"),
-    ("united states", "United States"),
-    ("uk", "United Kingdom"),
-    ("u.k.", "United Kingdom"),
-    ("britain", "United Kingdom"),
-    ("great britain", "United Kingdom"),
-    ("united kingdom", "United Kingdom"),
-    ("un", "United Nations"),
-    ("u.n.", "United Nations"),
-    ("united nations", "United Nations"),
-    ("eu", "European Union"),
-    ("e.u.", "European Union"),
-    ("european union", "European Union"),
-    ("uae", "United Arab Emirates"),
-    ("russian federation", "Russia"),
-];
+static ALIASES: WordTable = word_table!("group/aliases.tsv");
 
 const PERSON_FAMILY: u8 = 0;
 
@@ -55,37 +36,7 @@ fn family(t: EntityType) -> u8 {
 }
 
 /// Titles that may open a person mention ("Ms Mohd-Saaid", "President Putin").
-const TITLES: &[&str] = &[
-    "mr",
-    "mrs",
-    "ms",
-    "miss",
-    "dr",
-    "prof",
-    "sir",
-    "dame",
-    "lord",
-    "lady",
-    "president",
-    "prime",
-    "minister",
-    "gen",
-    "general",
-    "sen",
-    "senator",
-    "gov",
-    "governor",
-    "rep",
-    "chancellor",
-    "king",
-    "queen",
-    "prince",
-    "princess",
-    "pope",
-    "rev",
-    "judge",
-    "mayor",
-];
+static TITLES: WordSet = words!("group/titles.txt");
 
 /// A mention's name without a leading "the" and, for people, without leading titles.
 fn bare_name(text: &str, family: u8) -> &str {
@@ -98,7 +49,7 @@ fn bare_name(text: &str, family: u8) -> &str {
     if family == PERSON_FAMILY {
         while let Some((first, rest)) = t.split_once(' ') {
             let word = first.trim_end_matches('.').to_lowercase();
-            if !TITLES.contains(&word.as_str()) {
+            if !TITLES.contains(word.as_str()) {
                 break;
             }
             t = rest.trim_start();
@@ -110,8 +61,8 @@ fn bare_name(text: &str, family: u8) -> &str {
 /// The name of a mention for matching: bare, case-folded, alias-resolved.
 fn name_key(text: &str, family: u8) -> (String, Option<&'static str>) {
     let lower = bare_name(text, family).to_lowercase();
-    match ALIASES.iter().find(|(a, _)| *a == lower) {
-        Some(&(_, canonical)) => (canonical.to_lowercase(), Some(canonical)),
+    match ALIASES.get(lower.as_str()) {
+        Some(&canonical) => (canonical.to_lowercase(), Some(canonical)),
         None => (lower, None),
     }
 }

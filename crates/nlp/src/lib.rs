@@ -27,6 +27,7 @@ pub mod error;
 pub mod eval;
 pub mod gazetteer;
 pub mod group;
+mod lexicon;
 pub mod ner;
 pub mod normalize;
 pub mod stance;

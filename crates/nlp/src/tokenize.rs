@@ -10,6 +10,7 @@
 
 use crate::doc::{Doc, Sentence, Span, Stage};
 use crate::error::NlpError;
+use crate::lexicon::{WordSet, words};
 use std::ops::Range;
 
 /// The tokenizing and sentence-splitting stage. It replaces any tokens and sentences the
@@ -36,65 +37,14 @@ impl Stage for Tokenizer {
 
 /// Abbreviations that precede what they qualify (titles, months, "No."): never the end of a
 /// sentence.
-const PREFIX_ABBREVIATIONS: &[&str] = &[
-    "Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Col", "Lt", "Sgt", "Capt", "Cmdr", "Adm", "Maj",
-    "Gov", "Sen", "Rep", "Rev", "Hon", "Pres", "Supt", "Insp", "Det", "St", "Mt", "Ft", "No",
-    "Nos", "Vol", "Fig", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct",
-    "Nov", "Dec", "Messrs", "Mme", "Mlle",
-];
+static PREFIX_ABBREVIATIONS: WordSet = words!("tokenize/prefix-abbreviations.txt");
 
 /// Abbreviations that may close a sentence ("... of Acme Inc. The company ...").
-const FINAL_ABBREVIATIONS: &[&str] = &[
-    "Inc", "Ltd", "Corp", "Co", "Plc", "Bros", "Jr", "Sr", "etc", "vs", "approx", "al", "cf",
-    "Ala", "Ariz", "Ark", "Calif", "Colo", "Conn", "Del", "Fla", "Ga", "Ill", "Ind", "Kan", "Ky",
-    "La", "Md", "Mass", "Mich", "Minn", "Miss", "Mo", "Mont", "Neb", "Nev", "Okla", "Ore", "Pa",
-    "Tenn", "Tex", "Va", "Vt", "Wash", "Wis", "Wyo", "Ave", "Blvd", "Rd", "Dept", "Univ",
-];
+static FINAL_ABBREVIATIONS: WordSet = words!("tokenize/final-abbreviations.txt");
 
 /// Words that typically open a sentence; after an abbreviation that may end one, they signal
 /// that it did.
-const SENTENCE_OPENERS: &[&str] = &[
-    "The",
-    "A",
-    "An",
-    "He",
-    "She",
-    "It",
-    "They",
-    "We",
-    "I",
-    "You",
-    "This",
-    "That",
-    "These",
-    "Those",
-    "But",
-    "And",
-    "Or",
-    "So",
-    "In",
-    "On",
-    "At",
-    "As",
-    "If",
-    "When",
-    "While",
-    "After",
-    "Before",
-    "His",
-    "Her",
-    "Their",
-    "Its",
-    "Our",
-    "There",
-    "Some",
-    "Many",
-    "Most",
-    "However",
-    "Meanwhile",
-    "Officials",
-    "According",
-];
+static SENTENCE_OPENERS: WordSet = words!("tokenize/sentence-openers.txt");
 
 fn is_opening(c: char) -> bool {
     matches!(
@@ -120,10 +70,10 @@ fn is_apostrophe(c: char) -> bool {
 
 /// Whether a word (without its final period) keeps the period as an abbreviation.
 fn abbreviation_class(core: &str) -> Option<AbbrevKind> {
-    if PREFIX_ABBREVIATIONS.contains(&core) {
+    if PREFIX_ABBREVIATIONS.contains(core) {
         return Some(AbbrevKind::Prefix);
     }
-    if FINAL_ABBREVIATIONS.contains(&core) {
+    if FINAL_ABBREVIATIONS.contains(core) {
         return Some(AbbrevKind::Final);
     }
     let mut chars = core.chars();
@@ -330,7 +280,7 @@ pub fn split_sentences(doc: &Doc) -> Vec<Sentence> {
                             !first.is_lowercase()
                         }
                     } else {
-                        SENTENCE_OPENERS.contains(&next)
+                        SENTENCE_OPENERS.contains(next)
                     };
                 }
             }

@@ -16,143 +16,23 @@
 
 use super::Polarity;
 use crate::doc::Span;
+use crate::lexicon::{WordSet, words};
 
 /// Most words allowed between the predicate and the target ("ruled out the possibility of
 /// sending ground troops": four).
 pub const MAX_GAP: usize = 4;
 
 /// Predicates that put their subject against their object, every inflection spelled out.
-const AGAINST: &[&str] = &[
-    "rule out",
-    "rules out",
-    "ruled out",
-    "ruling out",
-    "reject",
-    "rejects",
-    "rejected",
-    "rejecting",
-    "refuse",
-    "refuses",
-    "refused",
-    "refusing",
-    "oppose",
-    "opposes",
-    "opposed",
-    "opposing",
-    "condemn",
-    "condemns",
-    "condemned",
-    "condemning",
-    "denounce",
-    "denounces",
-    "denounced",
-    "denouncing",
-    "deny",
-    "denies",
-    "denied",
-    "denying",
-    "criticise",
-    "criticises",
-    "criticised",
-    "criticising",
-    "criticize",
-    "criticizes",
-    "criticized",
-    "criticizing",
-    "warn against",
-    "warns against",
-    "warned against",
-    "warning against",
-    "argue against",
-    "argues against",
-    "argued against",
-    "vote against",
-    "votes against",
-    "voted against",
-    "object to",
-    "objects to",
-    "objected to",
-    "veto",
-    "vetoes",
-    "vetoed",
-    "dismiss",
-    "dismisses",
-    "dismissed",
-    "dismissing",
-    "slam",
-    "slams",
-    "slammed",
-    "resist",
-    "resists",
-    "resisted",
-];
+static AGAINST: WordSet = words!("stance/against-predicates.txt");
 
 /// Predicates that put their subject for their object.
-const FOR: &[&str] = &[
-    "backed",
-    "backing",
-    "endorse",
-    "endorses",
-    "endorsed",
-    "endorsing",
-    "welcome",
-    "welcomes",
-    "welcomed",
-    "welcoming",
-    "support",
-    "supports",
-    "supported",
-    "supporting",
-    "call for",
-    "calls for",
-    "called for",
-    "calling for",
-    "praise",
-    "praises",
-    "praised",
-    "praising",
-    "approve",
-    "approves",
-    "approved",
-    "approving",
-    "championed",
-    "hail",
-    "hails",
-    "hailed",
-    "applaud",
-    "applauds",
-    "applauded",
-    "advocate",
-    "advocates",
-    "advocated",
-    "advocating",
-    "push for",
-    "pushes for",
-    "pushed for",
-    "pushing for",
-    "argue for",
-    "argues for",
-    "argued for",
-    "vote for",
-    "votes for",
-    "voted for",
-    "embrace",
-    "embraces",
-    "embraced",
-];
+static FOR: WordSet = words!("stance/for-predicates.txt");
 
 /// Words that end the predicate's clause: a target past them is not its object.
-const BOUNDARIES: &[&str] = &[
-    "but", "and", "or", "nor", "while", "whereas", "although", "though", "because", "since", "if",
-    "unless", "that", "which", "who", "whom", "whose", "when", "where", "as", "by", "from", "than",
-];
+static BOUNDARIES: WordSet = words!("stance/clause-boundaries.txt");
 
 /// Words just before a predicate that negate or suspend it.
-const NEGATORS: &[&str] = &[
-    "not", "n't", "never", "no", "cannot", "didn't", "doesn't", "don't", "won't", "wouldn't",
-    "couldn't", "hasn't", "haven't", "hadn't", "isn't", "wasn't", "failed", "declined", "refused",
-    "refuses", "refusing",
-];
+static NEGATORS: WordSet = words!("stance/negators.txt");
 
 /// A word of the sentence: lowercased text and code-point span.
 struct Word {
@@ -211,7 +91,7 @@ fn words(sentence: &str) -> Vec<Word> {
 }
 
 fn is_boundary(word: &str) -> bool {
-    BOUNDARIES.contains(&word) || !word.chars().any(char::is_alphanumeric)
+    BOUNDARIES.contains(word) || !word.chars().any(char::is_alphanumeric)
 }
 
 /// A stance predicate that governs a target.
@@ -248,7 +128,7 @@ pub fn governing(sentence: &str, target: Span) -> Option<Governing> {
         let start = end - len;
         let negated = words[start.saturating_sub(2)..start]
             .iter()
-            .any(|w| NEGATORS.contains(&w.text.as_str()));
+            .any(|w| NEGATORS.contains(w.text.as_str()));
         if negated {
             return None;
         }
@@ -272,10 +152,10 @@ fn match_ending_at(words: &[Word], end: usize) -> Option<(Polarity, usize)> {
             .map(|w| w.text.as_str())
             .collect::<Vec<_>>()
             .join(" ");
-        if AGAINST.contains(&phrase.as_str()) {
+        if AGAINST.contains(phrase.as_str()) {
             return Some((Polarity::Negative, len));
         }
-        if FOR.contains(&phrase.as_str()) {
+        if FOR.contains(phrase.as_str()) {
             return Some((Polarity::Positive, len));
         }
     }

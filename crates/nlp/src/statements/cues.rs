@@ -15,6 +15,7 @@
 
 use crate::doc::Doc;
 use crate::error::NlpError;
+use crate::lexicon::{WordSet, words};
 use crate::statements::spans::is_quote;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -26,72 +27,13 @@ pub const CUE_MODEL_FILE: &str = "cues.tsv";
 const HEADER: &str = "newsflow-statements-cues\t1";
 
 /// The baseline's speech verbs (lowercase).
-pub const HAND_CUES: &[&str] = &[
-    "said",
-    "says",
-    "say",
-    "saying",
-    "told",
-    "tells",
-    "telling",
-    "added",
-    "adds",
-    "adding",
-    "warned",
-    "warns",
-    "warning",
-    "stated",
-    "noted",
-    "notes",
-    "noting",
-    "argued",
-    "argues",
-    "arguing",
-    "claimed",
-    "claims",
-    "claiming",
-    "insisted",
-    "insists",
-    "explained",
-    "explains",
-    "asked",
-    "announced",
-    "announces",
-    "wrote",
-    "writes",
-    "tweeted",
-    "emphasized",
-    "emphasised",
-    "stressed",
-    "declared",
-    "suggested",
-    "suggests",
-    "acknowledged",
-    "admitted",
-    "replied",
-    "responded",
-    "indicated",
-    "asserted",
-    "asserting",
-    "confirmed",
-    "denied",
-    "reported",
-    "recalled",
-    "contended",
-    "predicted",
-    "promised",
-    "vowed",
-    "clarified",
-    "reiterated",
-    "conceded",
-    "believes",
-    "believe",
-    "thinks",
-    "think",
-    "accused",
-    "criticized",
-    "urged",
-];
+static HAND_CUES: WordSet = words!("statements/hand-cues.txt");
+
+/// Auxiliaries and adverbs skipped to find the word before a token, where a source would stand.
+static CUE_FEATURE_SKIPS: WordSet = words!("statements/cue-feature-skips.txt");
+
+/// Pronouns named in the features when one stands before a token.
+static CUE_FEATURE_PRONOUNS: WordSet = words!("statements/cue-feature-pronouns.txt");
 
 /// How cues are found.
 #[derive(Debug, Clone)]
@@ -147,7 +89,7 @@ fn rule_cues(doc: &Doc) -> Vec<Cue> {
                 i += 2;
                 continue;
             }
-            if !capitalized_inside && HAND_CUES.contains(&low[i].as_str()) {
+            if !capitalized_inside && HAND_CUES.contains(low[i].as_str()) {
                 out.push(Cue {
                     tokens: i..i + 1,
                     confidence: 1.0,
@@ -400,22 +342,7 @@ fn features(
     let mut k = i;
     while k > s.start {
         let l = low[k - 1].as_str();
-        let skip = matches!(
-            l,
-            "has"
-                | "have"
-                | "had"
-                | "also"
-                | "will"
-                | "would"
-                | "is"
-                | "was"
-                | "later"
-                | "then"
-                | "previously"
-                | "recently"
-                | "again"
-        ) || (l.ends_with("ly") && l.len() > 4);
+        let skip = CUE_FEATURE_SKIPS.contains(l) || (l.ends_with("ly") && l.len() > 4);
         if !skip {
             break;
         }
@@ -423,7 +350,7 @@ fn features(
     }
     let left = if k > s.start {
         let l = low[k - 1].as_str();
-        if matches!(l, "he" | "she" | "they" | "i" | "we" | "it" | "who" | "you") {
+        if CUE_FEATURE_PRONOUNS.contains(l) {
             format!("pron:{l}")
         } else {
             token_class(doc.token_text(k - 1)).to_string()

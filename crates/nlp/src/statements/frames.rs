@@ -17,8 +17,9 @@
 
 use crate::doc::{Doc, Span};
 use crate::error::NlpError;
+use crate::lexicon::{WordSet, words};
 use crate::statements::cues::{Cue, sigmoid};
-use crate::statements::spans::Frame;
+use crate::statements::spans::{Frame, PRONOUN_SOURCES};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -37,10 +38,7 @@ pub struct FrameModel {
     pub cue_threshold: f32,
 }
 
-const DETERMINERS: &[&str] = &[
-    "the", "a", "an", "his", "her", "their", "its", "our", "my", "some", "many", "other",
-    "several", "most", "one", "two", "both", "these", "those", "this", "that", "another",
-];
+static DETERMINERS: WordSet = words!("statements/determiners.txt");
 
 fn bucket_len(n: usize) -> usize {
     match n {
@@ -75,13 +73,9 @@ pub(crate) fn features(doc: &Doc, cue: &Cue, frame: &Frame) -> Vec<String> {
             };
             let first = low(r.start);
             let last = low(r.end - 1);
-            let shape = if r.len() == 1
-                && matches!(
-                    first.as_str(),
-                    "he" | "she" | "they" | "it" | "i" | "we" | "you" | "who" | "which" | "that"
-                ) {
+            let shape = if r.len() == 1 && PRONOUN_SOURCES.contains(first.as_str()) {
                 first.clone()
-            } else if DETERMINERS.contains(&first.as_str()) {
+            } else if DETERMINERS.contains(first.as_str()) {
                 "det".to_string()
             } else if doc
                 .token_text(r.start)

@@ -20,6 +20,7 @@
 //! than "of", at most eight tokens.
 
 use crate::doc::{Doc, EntityType, StatementKind};
+use crate::lexicon::{WordSet, words};
 use std::ops::Range;
 
 /// The source, content and kind found for a cue (token ranges).
@@ -34,208 +35,16 @@ pub struct Frame {
 }
 
 /// Words that end a noun phrase read leftwards or rightwards from a cue.
-const NP_STOP: &[&str] = &[
-    "that",
-    "who",
-    "whom",
-    "which",
-    "what",
-    "and",
-    "but",
-    "or",
-    "nor",
-    "because",
-    "as",
-    "when",
-    "while",
-    "if",
-    "although",
-    "though",
-    "since",
-    "where",
-    "so",
-    "than",
-    "in",
-    "on",
-    "at",
-    "for",
-    "with",
-    "from",
-    "by",
-    "during",
-    "about",
-    "into",
-    "over",
-    "after",
-    "before",
-    "under",
-    "to",
-    "against",
-    "said",
-    "says",
-    "say",
-    "told",
-    "is",
-    "are",
-    "was",
-    "were",
-    "be",
-    "been",
-    "has",
-    "have",
-    "had",
-    "will",
-    "would",
-    "could",
-    "should",
-    "can",
-    "may",
-    "might",
-    "must",
-    "not",
-    "n't",
-    "do",
-    "does",
-    "did",
-    "also",
-    "then",
-    "yet",
-    "how",
-    "why",
-    "whether",
-    "once",
-    "until",
-    "unless",
-    "like",
-    "via",
-    "per",
-    "among",
-    "between",
-    "through",
-    "without",
-    "within",
-    "upon",
-    "amid",
-    "despite",
-    "across",
-    "toward",
-    "towards",
-    "according",
-    "saying",
-    "adding",
-    "in",
-    "this",
-    "these",
-    "those",
-    "there",
-    "here",
-    "now",
-    "today",
-    "yesterday",
-    "tonight",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "last",
-    "next",
-    "earlier",
-    "later",
-    "ago",
-];
+static NP_STOP: WordSet = words!("statements/noun-phrase-stops.txt");
 
 /// Words that stand between a source and its cue ("Trump has also repeatedly said").
-const SKIP_BEFORE_CUE: &[&str] = &[
-    "has",
-    "have",
-    "had",
-    "will",
-    "would",
-    "also",
-    "later",
-    "earlier",
-    "previously",
-    "then",
-    "again",
-    "once",
-    "did",
-    "does",
-    "do",
-    "is",
-    "was",
-    "were",
-    "are",
-    "been",
-    "had",
-    "just",
-    "never",
-    "often",
-    "still",
-    "recently",
-    "reportedly",
-    "publicly",
-    "privately",
-    "repeatedly",
-    "already",
-    "even",
-    "first",
-    "initially",
-    "further",
-    "could",
-    "may",
-    "might",
-    "can",
-    "should",
-    "must",
-    "always",
-    "'s",
-    "’s",
-    "'ve",
-    "’ve",
-    "'ll",
-    "’ll",
-    "'d",
-    "’d",
-    "'re",
-    "’re",
-];
+static SKIP_BEFORE_CUE: WordSet = words!("statements/skip-before-cue.txt");
 
 /// Pronouns and relative words that are a source on their own.
-const PRONOUN_SOURCES: &[&str] = &[
-    "he", "she", "they", "it", "i", "we", "you", "who", "which", "that",
-];
+pub(crate) static PRONOUN_SOURCES: WordSet = words!("statements/pronoun-sources.txt");
 
 /// Verbs whose object stands between the cue and a "that" clause ("told reporters that").
-const OBJECT_VERBS: &[&str] = &[
-    "told",
-    "tells",
-    "tell",
-    "telling",
-    "asked",
-    "asks",
-    "ask",
-    "asking",
-    "warned",
-    "warns",
-    "warning",
-    "urged",
-    "urges",
-    "assured",
-    "assures",
-    "reminded",
-    "reminds",
-    "informed",
-    "informs",
-    "convinced",
-    "promised",
-    "promises",
-    "advised",
-    "notified",
-    "persuaded",
-];
+static OBJECT_VERBS: WordSet = words!("statements/object-verbs.txt");
 
 fn lower(doc: &Doc, i: usize) -> String {
     doc.token_text(i).to_lowercase()
@@ -299,7 +108,7 @@ pub(crate) fn sentence_of(doc: &Doc) -> Vec<usize> {
 /// The noun phrase that ends at token `j` (inclusive), bounded below by `floor`.
 fn np_left(doc: &Doc, j: usize, floor: usize) -> Range<usize> {
     let lj = lower(doc, j);
-    if PRONOUN_SOURCES.contains(&lj.as_str()) {
+    if PRONOUN_SOURCES.contains(lj.as_str()) {
         return j..j + 1;
     }
     let mut start = j;
@@ -322,8 +131,8 @@ fn np_left(doc: &Doc, j: usize, floor: usize) -> Range<usize> {
         }
         let lk = lower(doc, k);
         if !is_word(doc, k)
-            || NP_STOP.contains(&lk.as_str())
-            || PRONOUN_SOURCES.contains(&lk.as_str())
+            || NP_STOP.contains(lk.as_str())
+            || PRONOUN_SOURCES.contains(lk.as_str())
         {
             break;
         }
@@ -338,56 +147,13 @@ fn matching_open(doc: &Doc, k: usize, floor: usize) -> Option<usize> {
 }
 
 /// Time words that may stand between a source and its cue ("Trump on Tuesday said").
-const TIME_WORDS: &[&str] = &[
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "week",
-    "month",
-    "year",
-    "night",
-    "morning",
-    "afternoon",
-    "evening",
-    "weekend",
-    "today",
-    "yesterday",
-    "tonight",
-    "earlier",
-    "later",
-    "recently",
-    "ago",
-];
+static TIME_WORDS: WordSet = words!("statements/time-words.txt");
 
 /// Words that open a time phrase ("on Tuesday", "last week").
-const TIME_OPENERS: &[&str] = &[
-    "on", "in", "at", "last", "this", "early", "late", "during", "the",
-];
+static TIME_OPENERS: WordSet = words!("statements/time-openers.txt");
 
 /// Asides between commas ("Trump, however, said").
-const ASIDES: &[&str] = &[
-    "however",
-    "meanwhile",
-    "too",
-    "though",
-    "instead",
-    "moreover",
-    "also",
-    "then",
-    "now",
-    "example",
-    "instance",
-    "one",
-    "turn",
-    "part",
-    "contrast",
-    "fact",
-    "addition",
-];
+static ASIDES: WordSet = words!("statements/asides.txt");
 
 /// The index just after the last token that belongs to the source side: auxiliaries,
 /// adverbs, time phrases and comma asides before the cue are skipped.
@@ -398,7 +164,7 @@ fn skip_before_cue(doc: &Doc, ss: usize, cue_start: usize) -> usize {
         while j > ss {
             let l = lower(doc, j - 1);
             let adverb = l.ends_with("ly") && l.len() > 4 && l.chars().all(char::is_lowercase);
-            if SKIP_BEFORE_CUE.contains(&l.as_str()) || adverb {
+            if SKIP_BEFORE_CUE.contains(l.as_str()) || adverb {
                 j -= 1;
             } else {
                 break;
@@ -408,9 +174,9 @@ fn skip_before_cue(doc: &Doc, ss: usize, cue_start: usize) -> usize {
         if j > ss {
             let l = lower(doc, j - 1);
             let year = l.len() == 4 && l.chars().all(|c| c.is_ascii_digit());
-            if TIME_WORDS.contains(&l.as_str()) || year {
+            if TIME_WORDS.contains(l.as_str()) || year {
                 let mut k = j - 1;
-                while k > ss && TIME_OPENERS.contains(&lower(doc, k - 1).as_str()) {
+                while k > ss && TIME_OPENERS.contains(lower(doc, k - 1).as_str()) {
                     k -= 1;
                 }
                 // Only when something precedes it that can be the source.
@@ -426,7 +192,7 @@ fn skip_before_cue(doc: &Doc, ss: usize, cue_start: usize) -> usize {
                 .rev()
                 .find(|&k| doc.token_text(k) == ",")
             && c > ss
-            && ASIDES.contains(&lower(doc, j - 2).as_str())
+            && ASIDES.contains(lower(doc, j - 2).as_str())
         {
             j = c;
         }
@@ -464,7 +230,7 @@ fn subject(doc: &Doc, ss: usize, end: usize) -> Option<Range<usize>> {
                     continue 'extend;
                 }
                 let l = lower(doc, k);
-                if !is_word(doc, k) || NP_STOP.contains(&l.as_str()) {
+                if !is_word(doc, k) || NP_STOP.contains(l.as_str()) {
                     break;
                 }
                 k += 1;
@@ -499,7 +265,7 @@ fn appositive(
             .chars()
             .next()
             .is_some_and(char::is_uppercase)
-        && !TIME_WORDS.contains(&lower(doc, cue_end).as_str())
+        && !TIME_WORDS.contains(lower(doc, cue_end).as_str())
     {
         return None;
     }
@@ -530,13 +296,13 @@ fn np_right(doc: &Doc, k: usize, ceil: usize) -> Option<Range<usize>> {
         return None;
     }
     let lk = lower(doc, k);
-    if PRONOUN_SOURCES.contains(&lk.as_str()) && lk != "that" && lk != "which" {
+    if PRONOUN_SOURCES.contains(lk.as_str()) && lk != "that" && lk != "which" {
         return Some(k..k + 1);
     }
     let mut end = k;
     while end < ceil && end - k < 8 {
         let le = lower(doc, end);
-        let stop = NP_STOP.contains(&le.as_str()) && !(end == k && le == "the");
+        let stop = NP_STOP.contains(le.as_str()) && !(end == k && le == "the");
         if !is_word(doc, end) || stop {
             break;
         }
@@ -672,7 +438,7 @@ pub fn frame(doc: &Doc, sent: &[usize], cue: Range<usize>) -> Option<Frame> {
     let j = skip_before_cue(doc, ss, cue.start);
     let content_after = || {
         let mut from = cue.end;
-        if OBJECT_VERBS.contains(&lower(doc, cue.end - 1).as_str())
+        if OBJECT_VERBS.contains(lower(doc, cue.end - 1).as_str())
             && let Some(k) = (cue.end..(cue.end + 7).min(se)).find(|&k| lower(doc, k) == "that")
         {
             from = k;
@@ -685,7 +451,7 @@ pub fn frame(doc: &Doc, sent: &[usize], cue: Range<usize>) -> Option<Frame> {
         let l = lower(doc, t);
         let t_text = doc.token_text(t);
         if is_word(doc, t) || t_text == ")" {
-            if NP_STOP.contains(&l.as_str()) && !PRONOUN_SOURCES.contains(&l.as_str()) {
+            if NP_STOP.contains(l.as_str()) && !PRONOUN_SOURCES.contains(l.as_str()) {
                 // "... and criticized": the subject of the sentence.
                 return finish(doc, subject(doc, ss, cue.start), content_after(), None);
             }
