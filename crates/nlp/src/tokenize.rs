@@ -106,28 +106,28 @@ pub fn tokenize(text: &str) -> Vec<Range<usize>> {
     let mut start = None;
     for (i, c) in text.char_indices() {
         if c.is_whitespace() {
-            if let Some(s) = start.take() {
-                split_chunk(text, s..i, &mut out);
+            if let Some(chunk_start) = start.take() {
+                split_chunk(text, chunk_start..i, &mut out);
             }
         } else if start.is_none() {
             start = Some(i);
         }
     }
-    if let Some(s) = start {
-        split_chunk(text, s..text.len(), &mut out);
+    if let Some(chunk_start) = start {
+        split_chunk(text, chunk_start..text.len(), &mut out);
     }
     out
 }
 
 /// Splits a whitespace-free chunk at dashes, then each piece into words and punctuation.
 fn split_chunk(text: &str, chunk: Range<usize>, out: &mut Vec<Range<usize>>) {
-    let s = &text[chunk.clone()];
+    let chunk_text = &text[chunk.clone()];
     let mut piece_start = 0;
-    let mut iter = s.char_indices().peekable();
+    let mut iter = chunk_text.char_indices().peekable();
     while let Some((i, c)) = iter.next() {
         let dash_len = match c {
             '—' | '–' => c.len_utf8(),
-            '-' if s[i + 1..].starts_with('-') => 2,
+            '-' if chunk_text[i + 1..].starts_with('-') => 2,
             _ => 0,
         };
         if dash_len > 0 {
@@ -246,18 +246,18 @@ fn split_clitics(text: &str, range: Range<usize>, out: &mut Vec<Range<usize>>) {
 
 /// Groups the document's tokens into sentences.
 pub fn split_sentences(doc: &Doc) -> Vec<Sentence> {
-    let n = doc.tokens.len();
+    let count = doc.tokens.len();
     let mut sentences = Vec::new();
     let mut start = 0;
-    let mut i = 0;
-    while i < n {
-        let text = doc.token_text(i);
+    let mut token = 0;
+    while token < count {
+        let text = doc.token_text(token);
         let mut end_here = false;
-        let mut last = i;
+        let mut last = token;
         if is_terminal(text) || abbreviation_may_end(text) {
             // More terminals ("?!", "! ! !") and the closing quotes and brackets attached to
             // them belong to the same sentence.
-            while last + 1 < n {
+            while last + 1 < count {
                 let next = doc.token_text(last + 1);
                 let closing = !doc.tokens[last].space_after
                     && next
@@ -285,20 +285,20 @@ pub fn split_sentences(doc: &Doc) -> Vec<Sentence> {
                 }
             }
         }
-        if !end_here && last + 1 < n && line_break_between(doc, last, last + 1) {
+        if !end_here && last + 1 < count && line_break_between(doc, last, last + 1) {
             end_here = true;
         }
-        if end_here || last + 1 == n {
+        if end_here || last + 1 == count {
             sentences.push(make_sentence(doc, start..last + 1));
             start = last + 1;
         }
-        i = last + 1;
+        token = last + 1;
     }
     sentences
 }
 
-fn next_text(doc: &Doc, i: usize) -> Option<&str> {
-    (i + 1 < doc.tokens.len()).then(|| doc.token_text(i + 1))
+fn next_text(doc: &Doc, token: usize) -> Option<&str> {
+    (token + 1 < doc.tokens.len()).then(|| doc.token_text(token + 1))
 }
 
 fn is_terminal(text: &str) -> bool {

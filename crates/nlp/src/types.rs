@@ -175,28 +175,30 @@ const RELATIVE_WORDS: &[&str] = &["yesterday", "today", "tomorrow"];
 static RELATIVE_MODIFIERS: WordSet = words!("types/relative-modifiers.txt");
 static PERIODS: WordSet = words!("types/periods.txt");
 
-fn is_month(w: &str) -> bool {
-    let l = w.to_lowercase();
-    w.chars().next().is_some_and(char::is_uppercase)
-        && (MONTHS.contains(l.as_str()) || MONTH_ABBREVIATIONS.contains(l.as_str()))
+fn is_month(word: &str) -> bool {
+    let lower = word.to_lowercase();
+    word.chars().next().is_some_and(char::is_uppercase)
+        && (MONTHS.contains(lower.as_str()) || MONTH_ABBREVIATIONS.contains(lower.as_str()))
 }
 
-fn is_day_number(w: &str) -> bool {
-    let digits = w.trim_end_matches(['s', 't', 'h', 'n', 'd', 'r']);
+fn is_day_number(word: &str) -> bool {
+    let digits = word.trim_end_matches(['s', 't', 'h', 'n', 'd', 'r']);
     !digits.is_empty()
         && digits.len() <= 2
         && digits.chars().all(|c| c.is_ascii_digit())
         && digits.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d))
 }
 
-fn is_year(w: &str) -> bool {
-    w.len() == 4
-        && w.chars().all(|c| c.is_ascii_digit())
-        && w.parse::<u32>().is_ok_and(|y| (1900..=2099).contains(&y))
+fn is_year(word: &str) -> bool {
+    word.len() == 4
+        && word.chars().all(|c| c.is_ascii_digit())
+        && word
+            .parse::<u32>()
+            .is_ok_and(|y| (1900..=2099).contains(&y))
 }
 
-fn is_iso_date(w: &str) -> bool {
-    let parts: Vec<&str> = w.split('-').collect();
+fn is_iso_date(word: &str) -> bool {
+    let parts: Vec<&str> = word.split('-').collect();
     parts.len() == 3
         && is_year(parts[0])
         && parts[1].len() == 2
@@ -206,12 +208,13 @@ fn is_iso_date(w: &str) -> bool {
             .all(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
-/// Length in tokens of a date expression starting at `i` of `words`, if one starts there.
-fn date_at(words: &[&str], i: usize) -> Option<usize> {
-    let w = words[i];
-    let next = |k: usize| words.get(i + k).copied().unwrap_or_default();
-    let lower = w.to_lowercase();
-    if is_month(w) {
+/// Length in tokens of a date expression starting at `words[start]`, if one starts there.
+fn date_at(words: &[&str], start: usize) -> Option<usize> {
+    let word = words[start];
+    // The word `offset` after the start, or "" past the sentence.
+    let next = |offset: usize| words.get(start + offset).copied().unwrap_or_default();
+    let lower = word.to_lowercase();
+    if is_month(word) {
         // "May" and "March" are also a name and a verb: only with a number beside them.
         let ambiguous = matches!(lower.as_str(), "may" | "march");
         let mut len = 1;
@@ -229,27 +232,27 @@ fn date_at(words: &[&str], i: usize) -> Option<usize> {
         }
         return Some(len);
     }
-    if is_day_number(w) && is_month(next(1)) {
+    if is_day_number(word) && is_month(next(1)) {
         return Some(if is_year(next(2)) { 3 } else { 2 });
     }
-    if WEEKDAYS.contains(lower.as_str()) && w.chars().next().is_some_and(char::is_uppercase) {
+    if WEEKDAYS.contains(lower.as_str()) && word.chars().next().is_some_and(char::is_uppercase) {
         return Some(1);
     }
     if RELATIVE_WORDS.contains(&lower.as_str()) {
         return Some(1);
     }
     if RELATIVE_MODIFIERS.contains(lower.as_str()) {
-        let n = next(1).to_lowercase();
-        if PERIODS.contains(n.as_str())
-            || WEEKDAYS.contains(n.as_str())
-            || MONTHS.contains(n.as_str())
+        let following = next(1).to_lowercase();
+        if PERIODS.contains(following.as_str())
+            || WEEKDAYS.contains(following.as_str())
+            || MONTHS.contains(following.as_str())
         {
             return Some(2);
         }
         return None;
     }
-    if is_year(w) || is_iso_date(w) {
-        let before = if i > 0 { words[i - 1] } else { "" };
+    if is_year(word) || is_iso_date(word) {
+        let before = if start > 0 { words[start - 1] } else { "" };
         // After a currency sign it is an amount ("$2004"), not a year.
         if matches!(before, "$" | "£" | "€") {
             return None;
@@ -262,25 +265,26 @@ fn date_at(words: &[&str], i: usize) -> Option<usize> {
 /// Adds DATE mentions where no other mention stands, keeping mentions in text order.
 fn add_dates(doc: &mut Doc) -> Result<(), NlpError> {
     let mut taken = vec![false; doc.tokens.len()];
-    for m in &doc.mentions {
-        for t in m.tokens.clone() {
-            taken[t] = true;
+    for mention in &doc.mentions {
+        for token in mention.tokens.clone() {
+            taken[token] = true;
         }
     }
     let mut found = Vec::new();
-    for s in &doc.sentences {
-        let words = doc.sentence_tokens(s);
-        let mut i = 0;
-        while i < words.len() {
-            if let Some(len) = date_at(&words, i) {
-                let range = s.tokens.start + i..s.tokens.start + i + len;
-                if range.clone().all(|t| !taken[t]) {
+    for sentence in &doc.sentences {
+        let words = doc.sentence_tokens(sentence);
+        let first = sentence.tokens.start;
+        let mut start = 0;
+        while start < words.len() {
+            if let Some(len) = date_at(&words, start) {
+                let range = first + start..first + start + len;
+                if range.clone().all(|token| !taken[token]) {
                     found.push(range);
-                    i += len;
+                    start += len;
                     continue;
                 }
             }
-            i += 1;
+            start += 1;
         }
     }
     if found.is_empty() {

@@ -44,21 +44,21 @@ struct Word {
 fn words(sentence: &str) -> Vec<Word> {
     let chars: Vec<char> = sentence.chars().collect();
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    let mut at = 0;
+    while at < chars.len() {
+        let c = chars[at];
         if c.is_whitespace() {
-            i += 1;
+            at += 1;
         } else if c.is_alphanumeric() {
-            let start = i;
-            while i < chars.len()
-                && (chars[i].is_alphanumeric()
-                    || (matches!(chars[i], '\'' | '’' | '-')
-                        && chars.get(i + 1).is_some_and(|c| c.is_alphanumeric())))
+            let start = at;
+            while at < chars.len()
+                && (chars[at].is_alphanumeric()
+                    || (matches!(chars[at], '\'' | '’' | '-')
+                        && chars.get(at + 1).is_some_and(|c| c.is_alphanumeric())))
             {
-                i += 1;
+                at += 1;
             }
-            let text: String = chars[start..i]
+            let text: String = chars[start..at]
                 .iter()
                 .collect::<String>()
                 .to_lowercase()
@@ -71,20 +71,20 @@ fn words(sentence: &str) -> Vec<Word> {
                 });
                 out.push(Word {
                     text: "n't".into(),
-                    span: Span::new(cut, i),
+                    span: Span::new(cut, at),
                 });
             } else {
                 out.push(Word {
                     text,
-                    span: Span::new(start, i),
+                    span: Span::new(start, at),
                 });
             }
         } else {
             out.push(Word {
                 text: c.to_string(),
-                span: Span::new(i, i + 1),
+                span: Span::new(at, at + 1),
             });
-            i += 1;
+            at += 1;
         }
     }
     out

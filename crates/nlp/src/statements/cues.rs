@@ -72,30 +72,31 @@ fn lower_tokens(doc: &Doc) -> Vec<String> {
 fn rule_cues(doc: &Doc) -> Vec<Cue> {
     let low = lower_tokens(doc);
     let mut out = Vec::new();
-    for s in &doc.sentences {
-        let mut i = s.tokens.start;
-        while i < s.tokens.end {
-            let capitalized_inside = i > s.tokens.start
+    for sentence in &doc.sentences {
+        let Range { start, end } = sentence.tokens;
+        let mut token = start;
+        while token < end {
+            let capitalized_inside = token > start
                 && doc
-                    .token_text(i)
+                    .token_text(token)
                     .chars()
                     .next()
                     .is_some_and(char::is_uppercase);
-            if low[i] == "according" && i + 1 < s.tokens.end && low[i + 1] == "to" {
+            if low[token] == "according" && token + 1 < end && low[token + 1] == "to" {
                 out.push(Cue {
-                    tokens: i..i + 2,
+                    tokens: token..token + 2,
                     confidence: 1.0,
                 });
-                i += 2;
+                token += 2;
                 continue;
             }
-            if !capitalized_inside && HAND_CUES.contains(low[i].as_str()) {
+            if !capitalized_inside && HAND_CUES.contains(low[token].as_str()) {
                 out.push(Cue {
-                    tokens: i..i + 1,
+                    tokens: token..token + 1,
                     confidence: 1.0,
                 });
             }
-            i += 1;
+            token += 1;
         }
     }
     out
@@ -104,10 +105,14 @@ fn rule_cues(doc: &Doc) -> Vec<Cue> {
 /// Probability a token at either end of a cue needs to stay in it.
 const EXTEND: f32 = 0.5;
 
-/// The token range of the sentence holding token `i`.
-fn sentence_range(doc: &Doc, i: usize) -> Range<usize> {
-    let k = doc.sentences.partition_point(|s| s.tokens.end <= i);
-    doc.sentences.get(k).map_or(i..i + 1, |s| s.tokens.clone())
+/// The token range of the sentence holding `token`.
+fn sentence_range(doc: &Doc, token: usize) -> Range<usize> {
+    let index = doc
+        .sentences
+        .partition_point(|sentence| sentence.tokens.end <= token);
+    doc.sentences
+        .get(index)
+        .map_or(token..token + 1, |sentence| sentence.tokens.clone())
 }
 
 /// The learned cue classifier.
@@ -270,106 +275,107 @@ fn token_class(t: &str) -> &'static str {
     }
 }
 
-/// Features of token `i` in the sentence over tokens `s`.
+/// Features of `token` in the sentence over tokens `sentence`.
 fn features(
     doc: &Doc,
     low: &[String],
-    s: &Range<usize>,
-    i: usize,
+    sentence: &Range<usize>,
+    token: usize,
     lexicon: &HashMap<String, (u32, u32)>,
 ) -> Vec<String> {
-    let at = |k: isize| -> &str {
-        let j = i as isize + k;
-        if j < s.start as isize || j >= s.end as isize {
-            if k < 0 { "<s>" } else { "</s>" }
-        } else {
-            low[j as usize].as_str()
+    let inside = |offset: isize| -> Option<usize> {
+        let at = token as isize + offset;
+        (at >= sentence.start as isize && at < sentence.end as isize).then_some(at as usize)
+    };
+    // The lowercase word `offset` tokens away, or a sentence boundary.
+    let at = |offset: isize| -> &str {
+        match inside(offset) {
+            Some(at) => low[at].as_str(),
+            None if offset < 0 => "<s>",
+            None => "</s>",
         }
     };
-    let w = low[i].as_str();
-    let text = doc.token_text(i);
+    let word = low[token].as_str();
+    let text = doc.token_text(token);
     let suffix: String = {
-        let chars: Vec<char> = w.chars().collect();
+        let chars: Vec<char> = word.chars().collect();
         chars[chars.len().saturating_sub(3)..].iter().collect()
     };
-    let mut f = vec![
+    let mut out = vec![
         "b".to_string(),
-        format!("w={w}"),
+        format!("w={word}"),
         format!("s3={suffix}"),
         format!("p1={}", at(-1)),
         format!("n1={}", at(1)),
         format!("p2={}", at(-2)),
         format!("n2={}", at(2)),
-        format!("p1w={}|{w}", at(-1)),
-        format!("wn1={w}|{}", at(1)),
+        format!("p1w={}|{word}", at(-1)),
+        format!("wn1={word}|{}", at(1)),
         format!("c={}", token_class(text)),
     ];
-    let class_at = |k: isize| -> &'static str {
-        let j = i as isize + k;
-        if j < s.start as isize || j >= s.end as isize {
-            "none"
-        } else {
-            token_class(doc.token_text(j as usize))
-        }
+    // The class of the token `offset` tokens away, or "none" outside the sentence.
+    let class_at = |offset: isize| -> &'static str {
+        inside(offset).map_or("none", |at| token_class(doc.token_text(at)))
     };
-    f.push(format!("pc={}|nc={}", class_at(-1), class_at(1)));
-    f.push(format!("pc2={}|pc={}", class_at(-2), class_at(-1)));
-    f.push(format!("nc={}|nc2={}", class_at(1), class_at(2)));
-    if i == s.start {
-        f.push("first".into());
+    out.push(format!("pc={}|nc={}", class_at(-1), class_at(1)));
+    out.push(format!("pc2={}|pc={}", class_at(-2), class_at(-1)));
+    out.push(format!("nc={}|nc2={}", class_at(1), class_at(2)));
+    if token == sentence.start {
+        out.push("first".into());
     }
-    let quote_before = (s.start..i).any(|k| is_quote(doc.token_text(k)));
-    let quote_after = (i + 1..s.end).any(|k| is_quote(doc.token_text(k)));
-    f.push(format!(
+    let quote_before = (sentence.start..token).any(|other| is_quote(doc.token_text(other)));
+    let quote_after = (token + 1..sentence.end).any(|other| is_quote(doc.token_text(other)));
+    out.push(format!(
         "q={}{}",
         u8::from(quote_before),
         u8::from(quote_after)
     ));
-    if (i + 1..(i + 4).min(s.end)).any(|k| low[k] == "that") {
-        f.push("that3".into());
-        f.push(format!("that3|w={w}"));
+    if (token + 1..(token + 4).min(sentence.end)).any(|next| low[next] == "that") {
+        out.push("that3".into());
+        out.push(format!("that3|w={word}"));
     }
-    f.push(format!(
-        "q={}{}|w={w}",
+    out.push(format!(
+        "q={}{}|w={word}",
         u8::from(quote_before),
         u8::from(quote_after)
     ));
-    f.push(format!("w={w}|nc={}", class_at(1)));
-    f.push(format!("lem={}", lemma(w)));
-    f.push(format!("lem={}|left={}", lemma(w), class_at(-1)));
-    f.push(format!("w={w}|pc={}", class_at(-1)));
+    out.push(format!("w={word}|nc={}", class_at(1)));
+    out.push(format!("lem={}", lemma(word)));
+    out.push(format!("lem={}|left={}", lemma(word), class_at(-1)));
+    out.push(format!("w={word}|pc={}", class_at(-1)));
     // The word before, past auxiliaries and adverbs: what a source would look like.
-    let mut k = i;
-    while k > s.start {
-        let l = low[k - 1].as_str();
-        let skip = CUE_FEATURE_SKIPS.contains(l) || (l.ends_with("ly") && l.len() > 4);
+    let mut source_end = token;
+    while source_end > sentence.start {
+        let before = low[source_end - 1].as_str();
+        let skip =
+            CUE_FEATURE_SKIPS.contains(before) || (before.ends_with("ly") && before.len() > 4);
         if !skip {
             break;
         }
-        k -= 1;
+        source_end -= 1;
     }
-    let left = if k > s.start {
-        let l = low[k - 1].as_str();
-        if CUE_FEATURE_PRONOUNS.contains(l) {
-            format!("pron:{l}")
+    let left = if source_end > sentence.start {
+        let before = low[source_end - 1].as_str();
+        if CUE_FEATURE_PRONOUNS.contains(before) {
+            format!("pron:{before}")
         } else {
-            token_class(doc.token_text(k - 1)).to_string()
+            token_class(doc.token_text(source_end - 1)).to_string()
         }
     } else {
         "start".to_string()
     };
-    f.push(format!("left={left}"));
-    f.push(format!("left={left}|w={w}"));
-    match lexicon.get(w) {
+    out.push(format!("left={left}"));
+    out.push(format!("left={left}|w={word}"));
+    match lexicon.get(word) {
         Some(&(cue, total)) if total >= 3 => {
             let bucket = (10.0 * cue as f32 / total as f32).round() as u32;
-            f.push(format!("lex={bucket}"));
-            f.push(format!("lex={bucket}|pc={}", class_at(-1)));
+            out.push(format!("lex={bucket}"));
+            out.push(format!("lex={bucket}|pc={}", class_at(-1)));
         }
-        Some(_) => f.push("lex=rare".into()),
-        None => f.push("lex=none".into()),
+        Some(_) => out.push("lex=rare".into()),
+        None => out.push("lex=none".into()),
     }
-    f
+    out
 }
 
 pub(crate) fn sigmoid(x: f32) -> f32 {
@@ -377,9 +383,9 @@ pub(crate) fn sigmoid(x: f32) -> f32 {
 }
 
 impl CueModel {
-    /// Probability that token `i` is part of a cue.
-    fn prob(&self, doc: &Doc, low: &[String], s: &Range<usize>, i: usize) -> f32 {
-        let z: f32 = features(doc, low, s, i, &self.lexicon)
+    /// Probability that `token` of the sentence over tokens `sentence` is part of a cue.
+    fn prob(&self, doc: &Doc, low: &[String], sentence: &Range<usize>, token: usize) -> f32 {
+        let z: f32 = features(doc, low, sentence, token, &self.lexicon)
             .iter()
             .filter_map(|f| self.weights.get(f))
             .sum();
@@ -390,43 +396,40 @@ impl CueModel {
     pub fn cues(&self, doc: &Doc) -> Vec<Cue> {
         let low = lower_tokens(doc);
         let mut out: Vec<Cue> = Vec::new();
-        for s in &doc.sentences {
+        for sentence in &doc.sentences {
             let mut open: Option<Cue> = None;
-            for i in s.tokens.clone() {
-                let p = if candidate(doc.token_text(i)) {
-                    self.prob(doc, &low, &s.tokens, i)
+            for token in sentence.tokens.clone() {
+                let p = if candidate(doc.token_text(token)) {
+                    self.prob(doc, &low, &sentence.tokens, token)
                 } else {
                     0.0
                 };
                 if p >= self.threshold {
                     match open.as_mut() {
-                        Some(c) => {
-                            c.tokens.end = i + 1;
-                            c.confidence = c.confidence.max(p);
+                        Some(cue) => {
+                            cue.tokens.end = token + 1;
+                            cue.confidence = cue.confidence.max(p);
                         }
                         None => {
                             open = Some(Cue {
-                                tokens: i..i + 1,
+                                tokens: token..token + 1,
                                 confidence: p,
                             })
                         }
                     }
-                } else if let Some(c) = open.take() {
-                    out.push(c);
+                } else if let Some(cue) = open.take() {
+                    out.push(cue);
                 }
             }
             out.extend(open);
         }
         // Tokens below the extension threshold at either end of a cue are dropped ("said at"
         // -> "said"), keeping its most probable token.
-        for c in &mut out {
-            let probs: Vec<f32> = c
+        for cue in &mut out {
+            let probs: Vec<f32> = cue
                 .tokens
                 .clone()
-                .map(|i| {
-                    let s = sentence_range(doc, i);
-                    self.prob(doc, &low, &s, i)
-                })
+                .map(|token| self.prob(doc, &low, &sentence_range(doc, token), token))
                 .collect();
             let best = probs
                 .iter()
@@ -438,10 +441,10 @@ impl CueModel {
                 .rev()
                 .find(|&k| probs[k] >= EXTEND)
                 .unwrap_or(best);
-            c.tokens = c.tokens.start + first..c.tokens.start + last + 1;
+            cue.tokens = cue.tokens.start + first..cue.tokens.start + last + 1;
         }
         // A lone colon is a cue only when a word cue does not sit beside it.
-        out.retain(|c| !(c.tokens.len() == 1 && doc.token_text(c.tokens.start) == ":"));
+        out.retain(|cue| !(cue.tokens.len() == 1 && doc.token_text(cue.tokens.start) == ":"));
         out
     }
 
@@ -581,10 +584,11 @@ impl CueModel {
         lexicon.retain(|_, (c, _)| *c >= 2);
         let mut data = Examples::default();
         for (doc, low, labels) in &prepared {
-            for s in &doc.sentences {
-                for i in s.tokens.clone() {
-                    if candidate(doc.token_text(i)) {
-                        data.push(features(doc, low, &s.tokens, i, &lexicon), labels[i]);
+            for sentence in &doc.sentences {
+                for token in sentence.tokens.clone() {
+                    if candidate(doc.token_text(token)) {
+                        let features = features(doc, low, &sentence.tokens, token, &lexicon);
+                        data.push(features, labels[token]);
                     }
                 }
             }

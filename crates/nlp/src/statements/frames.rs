@@ -53,32 +53,32 @@ fn bucket_len(n: usize) -> usize {
 
 /// Features of a candidate.
 pub(crate) fn features(doc: &Doc, cue: &Cue, frame: &Frame) -> Vec<String> {
-    let low = |i: usize| doc.token_text(i).to_lowercase();
+    let low = |token: usize| doc.token_text(token).to_lowercase();
     let cue_words: Vec<String> = cue.tokens.clone().map(low).collect();
-    let cw = cue_words.join("_");
-    let mut f = vec![
+    let cue_word = cue_words.join("_");
+    let mut out = vec![
         "b".to_string(),
         format!("cp={}", (cue.confidence * 10.0).floor().min(9.0) as u32),
-        format!("cw={cw}"),
+        format!("cw={cue_word}"),
         format!("clen={}", cue.tokens.len().min(3)),
         format!("kind={}", frame.kind.as_str()),
     ];
-    let stype = match &frame.source {
+    let source_shape = match &frame.source {
         None => "none".to_string(),
-        Some(r) => {
-            let side = if r.start < cue.tokens.start {
+        Some(source) => {
+            let side = if source.start < cue.tokens.start {
                 "left"
             } else {
                 "right"
             };
-            let first = low(r.start);
-            let last = low(r.end - 1);
-            let shape = if r.len() == 1 && PRONOUN_SOURCES.contains(first.as_str()) {
+            let first = low(source.start);
+            let last = low(source.end - 1);
+            let shape = if source.len() == 1 && PRONOUN_SOURCES.contains(first.as_str()) {
                 first.clone()
             } else if DETERMINERS.contains(first.as_str()) {
                 "det".to_string()
             } else if doc
-                .token_text(r.start)
+                .token_text(source.start)
                 .chars()
                 .next()
                 .is_some_and(char::is_uppercase)
@@ -88,38 +88,38 @@ pub(crate) fn features(doc: &Doc, cue: &Cue, frame: &Frame) -> Vec<String> {
                 "low".to_string()
             };
             let span = Span::new(
-                doc.tokens[r.start].span.start,
-                doc.tokens[r.end - 1].span.end,
+                doc.tokens[source.start].span.start,
+                doc.tokens[source.end - 1].span.end,
             );
             let mention = doc
                 .mentions
                 .iter()
                 .find(|m| m.span.start < span.end && span.start < m.span.end)
                 .map_or("none", |m| m.label.as_str());
-            f.push(format!("slen={}", bucket_len(r.len())));
-            f.push(format!("sf={first}"));
-            f.push(format!("sl={last}"));
-            f.push(format!("sm={mention}"));
-            f.push(format!("sside={side}"));
-            f.push(format!("sside={side}|cw={cw}"));
+            out.push(format!("slen={}", bucket_len(source.len())));
+            out.push(format!("sf={first}"));
+            out.push(format!("sl={last}"));
+            out.push(format!("sm={mention}"));
+            out.push(format!("sside={side}"));
+            out.push(format!("sside={side}|cw={cue_word}"));
             format!("{side}:{shape}")
         }
     };
-    f.push(format!("src={stype}"));
-    f.push(format!("src={stype}|cw={cw}"));
-    let c = &frame.content;
-    let cside = if c.start >= cue.tokens.end {
+    out.push(format!("src={source_shape}"));
+    out.push(format!("src={source_shape}|cw={cue_word}"));
+    let content = &frame.content;
+    let content_side = if content.start >= cue.tokens.end {
         "after"
     } else {
         "before"
     };
-    f.push(format!("ctl={}", bucket_len(c.len())));
-    f.push(format!("cside={cside}"));
-    f.push(format!("cside={cside}|kind={}", frame.kind.as_str()));
-    f.push(format!("cf={}", low(c.start)));
-    f.push(format!("cw={cw}|kind={}", frame.kind.as_str()));
-    f.push(format!("cw={cw}|cside={cside}"));
-    f
+    out.push(format!("ctl={}", bucket_len(content.len())));
+    out.push(format!("cside={content_side}"));
+    out.push(format!("cside={content_side}|kind={}", frame.kind.as_str()));
+    out.push(format!("cf={}", low(content.start)));
+    out.push(format!("cw={cue_word}|kind={}", frame.kind.as_str()));
+    out.push(format!("cw={cue_word}|cside={content_side}"));
+    out
 }
 
 impl FrameModel {
