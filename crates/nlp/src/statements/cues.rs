@@ -17,8 +17,8 @@ use crate::doc::Doc;
 use crate::error::NlpError;
 use crate::lexicon::{WordSet, words};
 use crate::statements::spans::is_quote;
+use crate::statements::tsv;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -200,15 +200,9 @@ impl Examples {
     ) -> HashMap<String, f32> {
         let mut w = vec![0f32; self.ids.len()];
         let mut order: Vec<usize> = (0..self.rows.len()).collect();
-        let mut rng = config.seed.max(1);
+        let mut rng = crate::xorshift::Xorshift(config.seed.max(1));
         for epoch in 0..config.epochs {
-            // Fisher-Yates with xorshift.
-            for k in (1..order.len()).rev() {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                order.swap(k, (rng % (k as u64 + 1)) as usize);
-            }
+            rng.shuffle(&mut order);
             let lr = config.learning_rate / (1.0 + epoch as f32);
             let mut loss = 0f64;
             for &e in &order {
@@ -468,74 +462,41 @@ impl CueModel {
 
     /// Writes `cues.tsv` into `dir` (created if missing); returns the file's path.
     pub fn save(&self, dir: &Path) -> Result<PathBuf, NlpError> {
-        std::fs::create_dir_all(dir).map_err(|e| NlpError::io(dir, e))?;
-        let path = dir.join(CUE_MODEL_FILE);
-        let mut out = String::new();
-        let _ = writeln!(out, "{HEADER}");
-        let _ = writeln!(out, "threshold\t{}", self.threshold);
-        let mut lex: Vec<_> = self.lexicon.iter().collect();
-        lex.sort();
-        for (w, (c, t)) in lex {
-            let _ = writeln!(out, "lex\t{w}\t{c}\t{t}");
-        }
-        let mut ws: Vec<_> = self.weights.iter().collect();
-        ws.sort_by(|a, b| a.0.cmp(b.0));
-        for (f, w) in ws {
-            let _ = writeln!(out, "w\t{f}\t{w:.5}");
-        }
-        std::fs::write(&path, out).map_err(|e| NlpError::io(&path, e))?;
-        Ok(path)
+        let mut lexicon: Vec<_> = self.lexicon.iter().collect();
+        lexicon.sort();
+        let records = lexicon
+            .into_iter()
+            .map(|(word, (cues, seen))| format!("lex\t{word}\t{cues}\t{seen}"));
+        tsv::save(
+            dir,
+            CUE_MODEL_FILE,
+            HEADER,
+            &[("threshold", self.threshold)],
+            records,
+            &self.weights,
+        )
     }
 
     /// Loads `cues.tsv` from a model directory (or the file itself).
     pub fn load(path: &Path) -> Result<Self, NlpError> {
-        let file = if path.is_dir() {
-            path.join(CUE_MODEL_FILE)
-        } else {
-            path.to_path_buf()
-        };
-        let text = std::fs::read_to_string(&file).map_err(|e| NlpError::io(&file, e))?;
-        let bad = |message: String| NlpError::Model {
-            path: file.clone(),
-            message,
-        };
-        let mut lines = text.lines();
-        if lines.next() != Some(HEADER) {
-            return Err(bad("not a statements cue model (bad header)".into()));
-        }
-        let mut model = CueModel {
-            weights: HashMap::new(),
-            lexicon: HashMap::new(),
-            threshold: 0.5,
-        };
-        for (n, line) in lines.enumerate() {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let parse_err = || bad(format!("line {}: {line:?}", n + 2));
-            match fields.as_slice() {
-                ["threshold", t] => {
-                    model.threshold = t
-                        .parse::<f32>()
-                        .ok()
-                        .filter(|v| v.is_finite())
-                        .ok_or_else(parse_err)?;
+        let mut threshold = 0.5;
+        let mut lexicon = HashMap::new();
+        let weights = tsv::load(path, CUE_MODEL_FILE, HEADER, "cue", |fields| {
+            match fields {
+                ["threshold", value] => threshold = tsv::finite(value)?,
+                ["lex", word, cues, seen] => {
+                    let counts = (cues.parse().ok()?, seen.parse().ok()?);
+                    lexicon.insert((*word).to_string(), counts);
                 }
-                ["lex", w, c, t] => {
-                    let c = c.parse().map_err(|_| parse_err())?;
-                    let t = t.parse().map_err(|_| parse_err())?;
-                    model.lexicon.insert((*w).to_string(), (c, t));
-                }
-                ["w", f, w] => {
-                    let w: f32 = w.parse().map_err(|_| parse_err())?;
-                    if !w.is_finite() {
-                        return Err(parse_err());
-                    }
-                    model.weights.insert((*f).to_string(), w);
-                }
-                [""] => {}
-                _ => return Err(parse_err()),
+                _ => return None,
             }
-        }
-        Ok(model)
+            Some(())
+        })?;
+        Ok(CueModel {
+            weights,
+            lexicon,
+            threshold,
+        })
     }
 
     /// Trains the classifier on PolNeAR articles.

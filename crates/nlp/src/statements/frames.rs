@@ -20,8 +20,8 @@ use crate::error::NlpError;
 use crate::lexicon::{WordSet, words};
 use crate::statements::cues::{Cue, sigmoid};
 use crate::statements::spans::{Frame, PRONOUN_SOURCES};
+use crate::statements::tsv;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// File name of the frame model inside a model directory.
@@ -134,61 +134,35 @@ impl FrameModel {
 
     /// Writes `frames.tsv` into `dir` (created if missing); returns the file's path.
     pub fn save(&self, dir: &Path) -> Result<PathBuf, NlpError> {
-        std::fs::create_dir_all(dir).map_err(|e| NlpError::io(dir, e))?;
-        let path = dir.join(FRAME_MODEL_FILE);
-        let mut out = String::new();
-        let _ = writeln!(out, "{HEADER}");
-        let _ = writeln!(out, "threshold\t{}", self.threshold);
-        let _ = writeln!(out, "cue_threshold\t{}", self.cue_threshold);
-        let mut ws: Vec<_> = self.weights.iter().collect();
-        ws.sort_by(|a, b| a.0.cmp(b.0));
-        for (f, w) in ws {
-            let _ = writeln!(out, "w\t{f}\t{w:.5}");
-        }
-        std::fs::write(&path, out).map_err(|e| NlpError::io(&path, e))?;
-        Ok(path)
+        tsv::save(
+            dir,
+            FRAME_MODEL_FILE,
+            HEADER,
+            &[
+                ("threshold", self.threshold),
+                ("cue_threshold", self.cue_threshold),
+            ],
+            [],
+            &self.weights,
+        )
     }
 
     /// Loads `frames.tsv` from a model directory (or the file itself).
     pub fn load(path: &Path) -> Result<Self, NlpError> {
-        let file = if path.is_dir() {
-            path.join(FRAME_MODEL_FILE)
-        } else {
-            path.to_path_buf()
-        };
-        let text = std::fs::read_to_string(&file).map_err(|e| NlpError::io(&file, e))?;
-        let bad = |message: String| NlpError::Model {
-            path: file.clone(),
-            message,
-        };
-        let mut lines = text.lines();
-        if lines.next() != Some(HEADER) {
-            return Err(bad("not a statements frame model (bad header)".into()));
-        }
-        let mut model = FrameModel {
-            weights: HashMap::new(),
-            threshold: 0.5,
-            cue_threshold: 0.5,
-        };
-        for (n, line) in lines.enumerate() {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let parse_err = || bad(format!("line {}: {line:?}", n + 2));
-            let number = |t: &str| -> Result<f32, NlpError> {
-                t.parse::<f32>()
-                    .ok()
-                    .filter(|v| v.is_finite())
-                    .ok_or_else(parse_err)
-            };
-            match fields.as_slice() {
-                ["threshold", t] => model.threshold = number(t)?,
-                ["cue_threshold", t] => model.cue_threshold = number(t)?,
-                ["w", f, w] => {
-                    model.weights.insert((*f).to_string(), number(w)?);
-                }
-                [""] => {}
-                _ => return Err(parse_err()),
+        let mut threshold = 0.5;
+        let mut cue_threshold = 0.5;
+        let weights = tsv::load(path, FRAME_MODEL_FILE, HEADER, "frame", |fields| {
+            match fields {
+                ["threshold", value] => threshold = tsv::finite(value)?,
+                ["cue_threshold", value] => cue_threshold = tsv::finite(value)?,
+                _ => return None,
             }
-        }
-        Ok(model)
+            Some(())
+        })?;
+        Ok(FrameModel {
+            weights,
+            threshold,
+            cue_threshold,
+        })
     }
 }

@@ -28,6 +28,7 @@ pub mod polnear;
 pub mod spans;
 #[cfg(feature = "train")]
 pub mod train;
+mod tsv;
 
 #[cfg(feature = "train")]
 pub use cues::CueTrainConfig;

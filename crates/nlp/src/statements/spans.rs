@@ -338,36 +338,54 @@ fn strip(doc: &Doc, mut range: Range<usize>) -> Range<usize> {
 /// How many sentences a quotation may run across.
 const QUOTE_REACH: usize = 6;
 
+/// How the quotation marks of a token range pair up.
+struct QuoteBalance {
+    /// A closing quote comes with no opening one before it in the range.
+    unmatched_close: bool,
+    /// Quotations still open at the end of the range.
+    open: usize,
+}
+
+fn quote_balance(doc: &Doc, range: Range<usize>) -> QuoteBalance {
+    let mut balance = QuoteBalance {
+        unmatched_close: false,
+        open: 0,
+    };
+    for token in range {
+        if is_quote(doc.token_text(token)) {
+            if opens(doc, token) {
+                balance.open += 1;
+            } else if balance.open > 0 {
+                balance.open -= 1;
+            } else {
+                balance.unmatched_close = true;
+            }
+        }
+    }
+    balance
+}
+
 /// Extends a content range that closes a quotation opened in an earlier sentence back to the
 /// opening quote. `sentence_of` is the sentence index of each token.
 fn extend_back(doc: &Doc, sentence_of: &[usize], content: Range<usize>) -> Range<usize> {
-    let mut depth = 0i32;
-    for token in content.clone() {
-        if is_quote(doc.token_text(token)) {
-            if opens(doc, token) {
-                depth += 1;
-            } else if depth > 0 {
-                depth -= 1;
-            } else {
-                // A closing quote with no opening one in the range: look back.
-                let sentence = sentence_of.get(content.start).copied().unwrap_or(0);
-                let first_sentence = sentence.saturating_sub(QUOTE_REACH);
-                let floor = doc
-                    .sentences
-                    .get(first_sentence)
-                    .map_or(0, |first| first.tokens.start);
-                let mut before = content.start;
-                while before > floor {
-                    before -= 1;
-                    if is_quote(doc.token_text(before)) {
-                        if opens(doc, before) {
-                            return before..content.end;
-                        }
-                        break;
-                    }
-                }
-                return content;
+    if !quote_balance(doc, content.clone()).unmatched_close {
+        return content;
+    }
+    // A closing quote with no opening one in the range: look back.
+    let sentence = sentence_of.get(content.start).copied().unwrap_or(0);
+    let first_sentence = sentence.saturating_sub(QUOTE_REACH);
+    let floor = doc
+        .sentences
+        .get(first_sentence)
+        .map_or(0, |first| first.tokens.start);
+    let mut before = content.start;
+    while before > floor {
+        before -= 1;
+        if is_quote(doc.token_text(before)) {
+            if opens(doc, before) {
+                return before..content.end;
             }
+            break;
         }
     }
     content
@@ -376,17 +394,7 @@ fn extend_back(doc: &Doc, sentence_of: &[usize], content: Range<usize>) -> Range
 /// Extends a content range that opens a quotation not closed in it forward to the closing
 /// quote. `sentence_of` is the sentence index of each token.
 fn extend_forward(doc: &Doc, sentence_of: &[usize], content: Range<usize>) -> Range<usize> {
-    let mut depth = 0i32;
-    for token in content.clone() {
-        if is_quote(doc.token_text(token)) {
-            if opens(doc, token) {
-                depth += 1;
-            } else if depth > 0 {
-                depth -= 1;
-            }
-        }
-    }
-    if depth <= 0 {
+    if quote_balance(doc, content.clone()).open == 0 {
         return content;
     }
     let sentence = sentence_of
@@ -440,11 +448,9 @@ pub fn frame(doc: &Doc, sentence_of: &[usize], cue: Range<usize>) -> Option<Fram
     let cue_word = lower(doc, cue.start);
     // Content after the cue runs to the end of the sentence.
     let to_sentence_end = |from: usize| -> Range<usize> { from..sentence_end };
-    if cue_word == "according" {
-        let mut source_start = cue.end;
-        if source_start < sentence_end && lower(doc, source_start) == "to" {
-            source_start += 1;
-        }
+    // The source is the phrase from `source_start` on, after the cue; the content what
+    // precedes the cue, or when nothing does, what follows the source.
+    let source_after_cue = |source_start: usize, kind: Option<StatementKind>| {
         let source = np_right_loose(doc, source_start, sentence_end);
         let before_cue = strip(doc, sentence_start..cue.start);
         let content = if !before_cue.is_empty() {
@@ -453,7 +459,14 @@ pub fn frame(doc: &Doc, sentence_of: &[usize], cue: Range<usize>) -> Option<Fram
             let from = source.as_ref().map_or(cue.end, |r| r.end);
             extend_forward(doc, sentence_of, to_sentence_end(from))
         };
-        return finish(doc, source, content, Some(StatementKind::AccordingTo));
+        finish(doc, source, content, kind)
+    };
+    if cue_word == "according" {
+        let mut source_start = cue.end;
+        if source_start < sentence_end && lower(doc, source_start) == "to" {
+            source_start += 1;
+        }
+        return source_after_cue(source_start, Some(StatementKind::AccordingTo));
     }
     // Where the source side ends, skipping auxiliaries, adverbs, times and asides.
     let source_end = skip_before_cue(doc, sentence_start, cue.start);
@@ -541,15 +554,7 @@ pub fn frame(doc: &Doc, sentence_of: &[usize], cue: Range<usize>) -> Option<Fram
         return finish(doc, Some(source), content_after(), None);
     }
     // “CONTENT,” said X.
-    let source = np_right_loose(doc, cue.end, sentence_end);
-    let before_cue = strip(doc, sentence_start..cue.start);
-    let content = if !before_cue.is_empty() {
-        extend_back(doc, sentence_of, sentence_start..cue.start)
-    } else {
-        let from = source.as_ref().map_or(cue.end, |r| r.end);
-        extend_forward(doc, sentence_of, to_sentence_end(from))
-    };
-    finish(doc, source, content, None)
+    source_after_cue(cue.end, None)
 }
 
 /// Whether a quotation opens at `token`, past commas and colons, before `ceil`.

@@ -7,6 +7,8 @@ use super::{NeuralConfig, NeuralModel, load_tokenizer, neural_err, save_delta};
 use crate::conll::TaggedDocument;
 use crate::encoder::{BertConfig, add_var, load_base_weights, named_vars, var_builder};
 use crate::error::NlpError;
+use crate::ner::bio::entity_types;
+use crate::xorshift::Xorshift;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
 use std::path::Path;
@@ -66,45 +68,20 @@ pub struct Progress {
     pub tokens: usize,
 }
 
-struct Xorshift(u64);
-
-impl Xorshift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
-    }
-
-    /// Roughly normal (sum of uniforms), mean 0, standard deviation `std`.
-    fn normal(&mut self, std: f32) -> f32 {
-        let s: f32 = (0..12)
-            .map(|_| (self.next() >> 40) as f32 / (1u64 << 24) as f32)
-            .sum();
-        (s - 6.0) * std
-    }
-}
-
-/// The labels of the data: "O" first, then `B-` and `I-` of every type seen, sorted (the
-/// perceptron's set, so the two can be combined).
+/// The labels of the data: "O", then `B-` of every type seen, then `I-` (sorted as text; the
+/// perceptron's set in another order: the two are combined by name).
 fn label_set(data: &[TaggedDocument]) -> Vec<String> {
-    let mut labels: Vec<String> = data
-        .iter()
-        .flat_map(|d| d.sentences.iter().flat_map(|s| s.tags.iter()))
-        .filter_map(|t| t.strip_prefix("B-").or_else(|| t.strip_prefix("I-")))
-        .flat_map(|ty| [format!("B-{ty}"), format!("I-{ty}")])
-        .collect();
-    labels.sort();
-    labels.dedup();
-    labels.insert(0, "O".to_string());
-    labels
+    let types = entity_types(
+        data.iter()
+            .flat_map(|d| d.sentences.iter().flat_map(|s| s.tags.iter()))
+            .map(String::as_str),
+    );
+    let begin = types.iter().map(|ty| format!("B-{ty}"));
+    let inside = types.iter().map(|ty| format!("I-{ty}"));
+    std::iter::once("O".to_string())
+        .chain(begin)
+        .chain(inside)
+        .collect()
 }
 
 struct Example {
