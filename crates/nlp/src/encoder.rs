@@ -13,14 +13,23 @@
 //! - train: with or without dropout, with differentiable ops ([`Mode`]), since candle's fused
 //!   softmax and layer norm have no backward;
 //! - quantize the layers' dense weights to 8 bits for inference ([`Encoder::quantize_int8`]).
+//!
+//! Weights are read through candle's [`VarBuilder`] under the base file's names
+//! (`embeddings.*`, `encoder.layer.N.*`), so one constructor per part serves the base
+//! encoder, a task's tensors loaded over it and, in training, trainable copies held in a
+//! [`VarMap`] ([`add_var`], [`var_builder`], [`named_vars`]).
 
 use crate::error::NlpError;
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{D, DType, Device, Module, Tensor, Var};
+use candle_nn::{VarBuilder, VarMap};
 use rand::Rng;
 use rand::rngs::StdRng;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+/// The base model's weights inside its directory.
+pub const BASE_WEIGHTS: &str = "model.safetensors";
 
 /// Where the base encoder lives, relative to the workspace root.
 pub const DEFAULT_BASE_DIR: &str = "models/base/all-MiniLM-L6-v2";
@@ -38,6 +47,11 @@ pub struct BertConfig {
     pub intermediate_size: usize,
     /// Longest input the position embeddings cover.
     pub max_position_embeddings: usize,
+    /// Rows of the word embeddings.
+    pub vocab_size: usize,
+    /// Rows of the token-type embeddings.
+    #[serde(default = "default_type_vocab_size")]
+    pub type_vocab_size: usize,
     /// Layer-norm epsilon.
     #[serde(default = "default_eps")]
     pub layer_norm_eps: f64,
@@ -45,6 +59,10 @@ pub struct BertConfig {
 
 fn default_eps() -> f64 {
     1e-12
+}
+
+fn default_type_vocab_size() -> usize {
+    2
 }
 
 impl BertConfig {
@@ -66,6 +84,91 @@ impl From<candle_core::Error> for NlpError {
     }
 }
 
+/// A tensor error while reading the model file `path`, as a model error naming the file.
+pub(crate) fn model_error(path: &Path) -> impl Fn(candle_core::Error) -> NlpError + '_ {
+    move |e| NlpError::Model {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Every tensor of a safetensors file, as stored (the var builder converts to f32 on `get`).
+pub fn read_safetensors(path: &Path) -> Result<HashMap<String, Tensor>, NlpError> {
+    candle_core::safetensors::load(path, &Device::Cpu).map_err(model_error(path))
+}
+
+/// The base encoder's tensors of `dir` by name (`embeddings.*`, `encoder.layer.N.*`; the
+/// `bert.` prefix some files put before them is dropped where the plain name is absent).
+pub fn load_base_weights(dir: &Path) -> Result<HashMap<String, Tensor>, NlpError> {
+    let path = dir.join(BASE_WEIGHTS);
+    if !path.is_file() {
+        return Err(NlpError::Model {
+            path,
+            message: "base encoder missing: run scripts/fetch-base-model.sh".into(),
+        });
+    }
+    let mut tensors = read_safetensors(&path)?;
+    let prefixed: Vec<String> = tensors
+        .keys()
+        .filter(|name| name.starts_with("bert."))
+        .cloned()
+        .collect();
+    for name in prefixed {
+        if let Some(tensor) = tensors.remove(&name) {
+            tensors
+                .entry(name["bert.".len()..].to_string())
+                .or_insert(tensor);
+        }
+    }
+    Ok(tensors)
+}
+
+/// A var builder (f32, CPU) over `tensors` (any dtype).
+pub fn tensor_builder(tensors: HashMap<String, Tensor>) -> VarBuilder<'static> {
+    VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu)
+}
+
+fn poisoned<T>(_: T) -> candle_core::Error {
+    candle_core::Error::Msg("variable map poisoned".into())
+}
+
+/// Adds a trainable copy (f32) of `value` to `vars` under `name`.
+pub fn add_var(vars: &VarMap, name: &str, value: &Tensor) -> candle_core::Result<()> {
+    let var = Var::from_tensor(&value.to_dtype(DType::F32)?)?;
+    vars.data()
+        .lock()
+        .map_err(poisoned)?
+        .insert(name.to_string(), var);
+    Ok(())
+}
+
+/// The variables of `vars` with their names, sorted by name.
+pub fn named_vars(vars: &VarMap) -> candle_core::Result<Vec<(String, Var)>> {
+    let mut named: Vec<(String, Var)> = vars
+        .data()
+        .lock()
+        .map_err(poisoned)?
+        .iter()
+        .map(|(name, var)| (name.clone(), var.clone()))
+        .collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(named)
+}
+
+/// A var builder over `frozen` tensors and the variables of `vars` (which take precedence):
+/// a model built from it trains through `vars` and leaves the rest fixed. The variables are
+/// read as tensors rather than through `VarBuilder::from_varmap`, which would create a zero
+/// variable for a name the map lacks instead of failing.
+pub fn var_builder(
+    mut frozen: HashMap<String, Tensor>,
+    vars: &VarMap,
+) -> candle_core::Result<VarBuilder<'static>> {
+    for (name, var) in named_vars(vars)? {
+        frozen.insert(name, var.as_tensor().clone());
+    }
+    Ok(tensor_builder(frozen))
+}
+
 /// A dense layer `y = x W^T + b` over the last dimension.
 #[derive(Debug, Clone)]
 pub struct Dense {
@@ -79,13 +182,13 @@ pub struct Dense {
 }
 
 impl Dense {
-    /// A dense layer of `weight` `[out, in]` and `bias` `[out]`.
-    pub fn new(weight: Tensor, bias: Tensor) -> Self {
-        Self {
-            weight,
-            bias,
+    /// The dense layer of `weight` `[out, in]` and `bias` `[out]` under `vb`.
+    pub fn new(vb: VarBuilder, out: usize, input: usize) -> candle_core::Result<Self> {
+        Ok(Self {
+            weight: vb.get((out, input), "weight")?,
+            bias: vb.get(out, "bias")?,
             int8: None,
-        }
+        })
     }
 
     /// Quantizes the weight to 8 bits for the forward pass (the f32 weight is kept).
@@ -129,6 +232,15 @@ pub struct Norm {
 }
 
 impl Norm {
+    /// The layer norm of `weight` and `bias` `[size]` under `vb`.
+    pub fn new(vb: VarBuilder, size: usize, eps: f64) -> candle_core::Result<Self> {
+        Ok(Self {
+            weight: vb.get(size, "weight")?,
+            bias: vb.get(size, "bias")?,
+            eps,
+        })
+    }
+
     /// Normalizes `x`; `differentiable` picks plain ops that backpropagate over the fused
     /// kernel.
     pub fn forward(&self, x: &Tensor, differentiable: bool) -> candle_core::Result<Tensor> {
@@ -228,56 +340,26 @@ pub struct BertLayer {
     pub heads: usize,
 }
 
-/// The parameter names of one layer, relative to `encoder.layer.N.`, as in the base file.
-pub const LAYER_PARAMS: [&str; 16] = [
-    "attention.self.query.weight",
-    "attention.self.query.bias",
-    "attention.self.key.weight",
-    "attention.self.key.bias",
-    "attention.self.value.weight",
-    "attention.self.value.bias",
-    "attention.output.dense.weight",
-    "attention.output.dense.bias",
-    "attention.output.LayerNorm.weight",
-    "attention.output.LayerNorm.bias",
-    "intermediate.dense.weight",
-    "intermediate.dense.bias",
-    "output.dense.weight",
-    "output.dense.bias",
-    "output.LayerNorm.weight",
-    "output.LayerNorm.bias",
-];
-
 impl BertLayer {
-    /// Builds a layer from its tensors, named as in [`LAYER_PARAMS`].
-    pub fn from_tensors(
-        get: &dyn Fn(&str) -> Result<Tensor, NlpError>,
-        heads: usize,
-        eps: f64,
-    ) -> Result<Self, NlpError> {
-        let dense = |p: &str| -> Result<Dense, NlpError> {
-            Ok(Dense::new(
-                get(&format!("{p}.weight"))?,
-                get(&format!("{p}.bias"))?,
-            ))
-        };
-        let norm = |p: &str| -> Result<Norm, NlpError> {
-            Ok(Norm {
-                weight: get(&format!("{p}.weight"))?,
-                bias: get(&format!("{p}.bias"))?,
-                eps,
-            })
-        };
+    /// The layer under `vb` (names as in the base file below `encoder.layer.N`).
+    pub fn new(vb: VarBuilder, config: &BertConfig) -> candle_core::Result<Self> {
+        let hidden = config.hidden_size;
+        let inner = config.intermediate_size;
+        let eps = config.layer_norm_eps;
+        let attention = vb.pp("attention");
+        let projections = attention.pp("self");
+        let attention_out = attention.pp("output");
+        let output = vb.pp("output");
         Ok(Self {
-            query: dense("attention.self.query")?,
-            key: dense("attention.self.key")?,
-            value: dense("attention.self.value")?,
-            attention_out: dense("attention.output.dense")?,
-            attention_norm: norm("attention.output.LayerNorm")?,
-            intermediate: dense("intermediate.dense")?,
-            output: dense("output.dense")?,
-            output_norm: norm("output.LayerNorm")?,
-            heads,
+            query: Dense::new(projections.pp("query"), hidden, hidden)?,
+            key: Dense::new(projections.pp("key"), hidden, hidden)?,
+            value: Dense::new(projections.pp("value"), hidden, hidden)?,
+            attention_out: Dense::new(attention_out.pp("dense"), hidden, hidden)?,
+            attention_norm: Norm::new(attention_out.pp("LayerNorm"), hidden, eps)?,
+            intermediate: Dense::new(vb.pp("intermediate").pp("dense"), inner, hidden)?,
+            output: Dense::new(output.pp("dense"), hidden, inner)?,
+            output_norm: Norm::new(output.pp("LayerNorm"), hidden, eps)?,
+            heads: config.num_attention_heads,
         })
     }
 
@@ -294,46 +376,6 @@ impl BertLayer {
             d.quantize_int8()?;
         }
         Ok(())
-    }
-
-    /// The layer's tensors by [`LAYER_PARAMS`] name.
-    pub fn tensors(&self) -> Vec<(&'static str, &Tensor)> {
-        let t = [
-            &self.query.weight,
-            &self.query.bias,
-            &self.key.weight,
-            &self.key.bias,
-            &self.value.weight,
-            &self.value.bias,
-            &self.attention_out.weight,
-            &self.attention_out.bias,
-            &self.attention_norm.weight,
-            &self.attention_norm.bias,
-            &self.intermediate.weight,
-            &self.intermediate.bias,
-            &self.output.weight,
-            &self.output.bias,
-            &self.output_norm.weight,
-            &self.output_norm.bias,
-        ];
-        LAYER_PARAMS.iter().copied().zip(t).collect()
-    }
-
-    /// A copy whose parameters are trainable variables (returned alongside, in
-    /// [`LAYER_PARAMS`] order).
-    pub fn to_vars(&self) -> Result<(Self, Vec<Var>), NlpError> {
-        let mut vars = HashMap::new();
-        for (name, t) in self.tensors() {
-            vars.insert(name, Var::from_tensor(t)?);
-        }
-        let get = |n: &str| -> Result<Tensor, NlpError> {
-            vars.get(n)
-                .map(|v| v.as_tensor().clone())
-                .ok_or_else(|| NlpError::Tensor(format!("missing {n}")))
-        };
-        let layer = Self::from_tensors(&get, self.heads, self.attention_norm.eps)?;
-        let ordered = LAYER_PARAMS.iter().map(|n| vars[n].clone()).collect();
-        Ok((layer, ordered))
     }
 
     /// Runs the layer over `x` `[batch, len, hidden]`; `mask` is the additive attention mask
@@ -408,65 +450,44 @@ impl Encoder {
     /// sentence-transformers file: `embeddings.*`, `encoder.layer.N.*`, optionally under
     /// `bert.`).
     pub fn load(dir: &Path) -> Result<Self, NlpError> {
-        let config = BertConfig::load(dir)?;
-        let weights_path = dir.join("model.safetensors");
-        if !weights_path.is_file() {
-            return Err(NlpError::Model {
-                path: weights_path,
-                message: "missing; run scripts/fetch-base-model.sh".into(),
-            });
-        }
-        let device = Device::Cpu;
-        let tensors = candle_core::safetensors::load(&weights_path, &device).map_err(|e| {
-            NlpError::Model {
-                path: weights_path.clone(),
-                message: e.to_string(),
-            }
-        })?;
-        let get = |name: &str| -> Result<Tensor, NlpError> {
-            tensors
-                .get(name)
-                .or_else(|| tensors.get(&format!("bert.{name}")))
-                .ok_or_else(|| NlpError::Model {
-                    path: weights_path.clone(),
-                    message: format!("no tensor {name}"),
-                })?
-                .to_dtype(DType::F32)
-                .map_err(NlpError::from)
-        };
-        let layers = config.num_hidden_layers;
-        Self::from_tensors(&get, config, layers, device)
+        Self::from_base_weights(dir, load_base_weights(dir)?)
     }
 
-    /// Builds the encoder from tensors named as in the base file (`embeddings.*`,
-    /// `encoder.layer.N.*`), taken as they are (so trainable variables stay linked), with the
-    /// first `layers` transformer layers.
-    pub fn from_tensors(
-        get: &dyn Fn(&str) -> Result<Tensor, NlpError>,
-        config: BertConfig,
-        layers: usize,
-        device: Device,
+    /// The encoder of `dir`'s `config.json` over its weights, read already
+    /// ([`load_base_weights`]).
+    pub fn from_base_weights(
+        dir: &Path,
+        weights: HashMap<String, Tensor>,
     ) -> Result<Self, NlpError> {
-        let eps = config.layer_norm_eps;
+        let config = BertConfig::load(dir)?;
+        let layers = config.num_hidden_layers;
+        Self::new(tensor_builder(weights), config, layers)
+            .map_err(model_error(&dir.join(BASE_WEIGHTS)))
+    }
+
+    /// The encoder under `vb` (names as in the base file: `embeddings.*`,
+    /// `encoder.layer.N.*`), with its first `layers` transformer layers. Trainable variables
+    /// behind `vb` stay linked.
+    pub fn new(vb: VarBuilder, config: BertConfig, layers: usize) -> candle_core::Result<Self> {
+        let hidden = config.hidden_size;
         let layers = (0..layers)
-            .map(|i| {
-                let prefix = format!("encoder.layer.{i}");
-                let layer_get = |n: &str| get(&format!("{prefix}.{n}"));
-                BertLayer::from_tensors(&layer_get, config.num_attention_heads, eps)
-            })
-            .collect::<Result<Vec<_>, NlpError>>()?;
+            .map(|i| BertLayer::new(vb.pp("encoder").pp("layer").pp(i), &config))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let embeddings = vb.pp("embeddings");
         Ok(Self {
-            word: get("embeddings.word_embeddings.weight")?,
-            position: get("embeddings.position_embeddings.weight")?,
-            token_type: get("embeddings.token_type_embeddings.weight")?,
-            embedding_norm: Norm {
-                weight: get("embeddings.LayerNorm.weight")?,
-                bias: get("embeddings.LayerNorm.bias")?,
-                eps,
-            },
+            word: embeddings.get((config.vocab_size, hidden), "word_embeddings.weight")?,
+            position: embeddings.get(
+                (config.max_position_embeddings, hidden),
+                "position_embeddings.weight",
+            )?,
+            token_type: embeddings.get(
+                (config.type_vocab_size, hidden),
+                "token_type_embeddings.weight",
+            )?,
+            embedding_norm: Norm::new(embeddings.pp("LayerNorm"), hidden, config.layer_norm_eps)?,
             layers,
             config,
-            device,
+            device: vb.device().clone(),
         })
     }
 

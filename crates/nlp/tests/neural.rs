@@ -3,13 +3,13 @@
 //! Every test here needs the base encoder (`scripts/fetch-base-model.sh`, run by CI); without
 //! it they fail, naming the script.
 
+use newsflow_nlp::entity_pipeline;
 use newsflow_nlp::ner::neural::train::{NeuralTrainConfig, train};
 use newsflow_nlp::ner::neural::{DELTA_FILE, NeuralModel};
 use newsflow_nlp::ner::{NerMode, NerPaths, NerTagger, TrainConfig};
-use newsflow_nlp::{EntityType, entity_pipeline};
 mod common;
 
-use common::{base_encoder, committed, example_article, tiny_corpus, typer};
+use common::{base_encoder, committed, example_article, people, tiny_corpus, typer};
 
 #[test]
 fn fine_tunes_saves_loads_and_tags_long_and_odd_sentences() {
@@ -84,12 +84,7 @@ fn committed_accurate_model_finds_the_people_of_the_example_article() {
     let doc = entity_pipeline(tagger, typer())
         .run(&text)
         .expect("pipeline");
-    let people: Vec<&str> = doc
-        .entities
-        .iter()
-        .filter(|e| e.label == EntityType::Person)
-        .map(|e| e.canonical_name.as_str())
-        .collect();
+    let people = people(&doc);
     for name in ["Vladimir Putin", "Emmanuel Macron", "Donald Trump"] {
         assert!(people.contains(&name), "{name} missing from {people:?}");
     }

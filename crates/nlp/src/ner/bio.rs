@@ -2,6 +2,8 @@
 //! `I-X` that does not continue an `X` chunk opens a new chunk, so ill-formed taggings still
 //! give chunks rather than errors.
 
+#[cfg(feature = "train")]
+use std::collections::BTreeSet;
 use std::ops::Range;
 
 /// A typed chunk: token range and type.
@@ -19,6 +21,16 @@ fn split_tag(tag: &str) -> (char, &str) {
         Some((p, t)) if p.len() == 1 => (p.chars().next().unwrap_or('O'), t),
         _ => ('O', ""),
     }
+}
+
+/// The entity types of BIO tags (the `X` of `B-X` and `I-X`), sorted.
+#[cfg(feature = "train")]
+pub fn entity_types<'a>(tags: impl IntoIterator<Item = &'a str>) -> BTreeSet<&'a str> {
+    tags.into_iter()
+        .map(split_tag)
+        .filter(|&(prefix, _)| prefix == 'B' || prefix == 'I')
+        .map(|(_, label)| label)
+        .collect()
 }
 
 /// The chunks of one BIO-tagged sentence, conlleval style.

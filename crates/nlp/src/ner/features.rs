@@ -238,24 +238,18 @@ pub fn extract<S: AsRef<str>>(tokens: &[S], ctx: &DocContext) -> SentenceFeature
     let n = infos.len();
     let mut hashes = Vec::with_capacity(n * 48);
     let mut offsets = Vec::with_capacity(n + 1);
-    let lower_at = |j: isize| -> &str {
+    // A field of the token at `j`, or the sentence boundary before or after the sentence.
+    let field_at = |j: isize, field: fn(&TokenInfo) -> &str| -> &str {
         if j < 0 {
             BOS
         } else if j as usize >= n {
             EOS
         } else {
-            &infos[j as usize].lower
+            field(&infos[j as usize])
         }
     };
-    let shape_at = |j: isize| -> &str {
-        if j < 0 {
-            BOS
-        } else if j as usize >= n {
-            EOS
-        } else {
-            &infos[j as usize].short_shape
-        }
-    };
+    let lower_at = |j: isize| field_at(j, |info| &info.lower);
+    let shape_at = |j: isize| field_at(j, |info| &info.short_shape);
     for (i, t) in infos.iter().enumerate() {
         offsets.push(hashes.len());
         let ii = i as isize;

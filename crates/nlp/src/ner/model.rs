@@ -342,11 +342,7 @@ impl NerModel {
 
     /// Loads a model from a directory holding [`MODEL_FILE`], or from the file itself.
     pub fn load(path: &Path) -> Result<Self, NlpError> {
-        let file = if path.is_dir() {
-            path.join(MODEL_FILE)
-        } else {
-            path.to_path_buf()
-        };
+        let file = crate::model_file::in_dir_or_itself(path, MODEL_FILE);
         let bytes = std::fs::read(&file).map_err(|e| NlpError::io(&file, e))?;
         Self::from_bytes(&bytes).map_err(|message| NlpError::Model {
             path: file,

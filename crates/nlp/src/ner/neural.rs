@@ -15,20 +15,21 @@ mod tagger;
 #[cfg(feature = "train")]
 pub mod train;
 
-use crate::encoder::BertConfig;
+use crate::encoder::{BertConfig, load_base_weights, read_safetensors, tensor_builder};
 use crate::error::NlpError;
-use candle_core::{DType, Device};
+use candle_core::Device;
+use candle_nn::VarBuilder;
 use input::{Specials, Window};
 use std::path::{Path, PathBuf};
-use tagger::{Batch, Tagger, Weights};
+use tagger::{Batch, Tagger};
 use tokenizers::Tokenizer;
 
 /// The fine-tuned tensors, f16 safetensors.
 pub const DELTA_FILE: &str = "delta.safetensors";
 /// Labels, layers, window and the combination weight, one `key value...` line each.
 pub const CONFIG_FILE: &str = "config.txt";
-/// The base model's files inside its directory.
-pub const BASE_WEIGHTS: &str = "model.safetensors";
+/// The base model's weights inside its directory.
+pub use crate::encoder::BASE_WEIGHTS;
 /// The base model's tokenizer.
 pub const BASE_TOKENIZER: &str = "tokenizer.json";
 
@@ -135,27 +136,6 @@ pub(crate) fn neural_err(e: impl std::fmt::Display) -> NlpError {
     NlpError::Neural(e.to_string())
 }
 
-/// Loads the base weights (f32) by name.
-pub(crate) fn load_base(base: &Path) -> Result<Weights, NlpError> {
-    let file = base.join(BASE_WEIGHTS);
-    if !file.is_file() {
-        return Err(NlpError::Model {
-            path: file,
-            message: "base encoder missing: run scripts/fetch-base-model.sh".into(),
-        });
-    }
-    let tensors =
-        candle_core::safetensors::load(&file, &Device::Cpu).map_err(|e| NlpError::Model {
-            path: file.clone(),
-            message: e.to_string(),
-        })?;
-    tensors
-        .into_iter()
-        .filter(|(name, _)| name != "embeddings.position_ids")
-        .map(|(name, t)| Ok((name, t.to_dtype(DType::F32).map_err(neural_err)?)))
-        .collect()
-}
-
 pub(crate) fn load_tokenizer(base: &Path) -> Result<(Tokenizer, Specials), NlpError> {
     let file = base.join(BASE_TOKENIZER);
     let mut tokenizer = Tokenizer::from_file(&file).map_err(|e| NlpError::Model {
@@ -197,45 +177,33 @@ impl NeuralModel {
     /// Loads the fine-tuned tensors of `dir` over the base encoder in `base`.
     pub fn load(dir: &Path, base: &Path) -> Result<Self, NlpError> {
         let config = NeuralConfig::load(dir)?;
-        let mut weights = load_base(base)?;
+        let mut weights = load_base_weights(base)?;
         let file = dir.join(DELTA_FILE);
-        let delta =
-            candle_core::safetensors::load(&file, &Device::Cpu).map_err(|e| NlpError::Model {
-                path: file.clone(),
-                message: e.to_string(),
-            })?;
-        for (name, t) in delta {
-            weights.insert(name, t.to_dtype(DType::F32).map_err(neural_err)?);
-        }
+        // The fine-tuned tensors (f16) replace the base ones; the var builder reads both as f32.
+        weights.extend(read_safetensors(&file)?);
         let (tokenizer, specials) = load_tokenizer(base)?;
         let bert = BertConfig::load(base)?;
-        Self::from_parts(&weights, bert, tokenizer, specials, config).map_err(|e| match e {
-            NlpError::Neural(message) => NlpError::Model {
-                path: file,
-                message,
-            },
-            e => e,
+        Self::from_parts(tensor_builder(weights), bert, tokenizer, specials, config).map_err(|e| {
+            match e {
+                NlpError::Neural(message) => NlpError::Model {
+                    path: file,
+                    message,
+                },
+                e => e,
+            }
         })
     }
 
+    /// The model of the weights under `vb` (whose classifier must have one output per label).
     pub(crate) fn from_parts(
-        weights: &Weights,
+        vb: VarBuilder,
         bert: BertConfig,
         tokenizer: Tokenizer,
         specials: Specials,
         config: NeuralConfig,
     ) -> Result<Self, NlpError> {
-        let tagger = Tagger::new(weights, bert, config.layers)?;
-        let classes = weights
-            .get("classifier.weight")
-            .map(|t| t.dims()[0])
-            .unwrap_or(0);
-        if classes != config.labels.len() {
-            return Err(NlpError::Neural(format!(
-                "{} labels but a classifier with {classes} outputs",
-                config.labels.len()
-            )));
-        }
+        let tagger =
+            Tagger::new(vb, bert, config.layers, config.labels.len()).map_err(neural_err)?;
         if config.window > tagger.max_positions() {
             return Err(NlpError::Neural("window longer than the encoder".into()));
         }
@@ -357,17 +325,23 @@ impl NeuralModel {
     }
 }
 
-/// Converts a tensor list into the f16 tensors stored in [`DELTA_FILE`].
+/// Writes the trained variables into [`DELTA_FILE`] as f16 tensors.
 #[cfg(feature = "train")]
-pub(crate) fn save_delta(
-    tensors: &[(String, candle_core::Tensor)],
-    dir: &Path,
-) -> Result<PathBuf, NlpError> {
+pub(crate) fn save_delta(vars: &candle_nn::VarMap, dir: &Path) -> Result<PathBuf, NlpError> {
     std::fs::create_dir_all(dir).map_err(|e| NlpError::io(dir, e))?;
-    let map: std::collections::HashMap<String, candle_core::Tensor> = tensors
-        .iter()
-        .map(|(n, t)| Ok((n.clone(), t.to_dtype(DType::F16).map_err(neural_err)?)))
-        .collect::<Result<_, NlpError>>()?;
+    let map: std::collections::HashMap<String, candle_core::Tensor> =
+        crate::encoder::named_vars(vars)
+            .map_err(neural_err)?
+            .into_iter()
+            .map(|(n, v)| {
+                Ok((
+                    n,
+                    v.as_tensor()
+                        .to_dtype(candle_core::DType::F16)
+                        .map_err(neural_err)?,
+                ))
+            })
+            .collect::<Result<_, NlpError>>()?;
     let file = dir.join(DELTA_FILE);
     let tmp = dir.join(format!("{DELTA_FILE}.tmp"));
     candle_core::safetensors::save(&map, &tmp).map_err(neural_err)?;

@@ -4,12 +4,14 @@
 //! features and away from the predicted ones. The saved weights are the average over all
 //! steps, which generalizes far better than the last ones.
 
+use super::bio::entity_types;
 use super::features::{self, DocContext};
 use super::model::{FeatureIndex, NerModel, allowed_table, viterbi};
 use crate::conll::{TaggedDocument, TaggedSentence};
 use crate::error::NlpError;
 use crate::eval::{Evaluation, Scores};
-use std::collections::{BTreeSet, HashMap};
+use crate::xorshift::Xorshift;
+use std::collections::HashMap;
 use std::time::Instant;
 
 /// Training settings.
@@ -56,11 +58,11 @@ struct Example {
 /// "O" plus B- and I- of every type in the data, ordered by type with B before I, so files
 /// are stable whatever order the data comes in.
 fn label_set(sentences: &[&TaggedSentence]) -> Vec<String> {
-    let types: BTreeSet<&str> = sentences
-        .iter()
-        .flat_map(|s| s.tags.iter())
-        .filter_map(|t| t.split_once('-').map(|(_, ty)| ty))
-        .collect();
+    let types = entity_types(
+        sentences
+            .iter()
+            .flat_map(|s| s.tags.iter().map(String::as_str)),
+    );
     std::iter::once("O".to_string())
         .chain(
             types
@@ -68,17 +70,6 @@ fn label_set(sentences: &[&TaggedSentence]) -> Vec<String> {
                 .flat_map(|ty| [format!("B-{ty}"), format!("I-{ty}")]),
         )
         .collect()
-}
-
-struct Xorshift(u64);
-
-impl Xorshift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// Trains a model on the documents `train`; after each epoch, scores the averaged weights on
@@ -169,10 +160,7 @@ pub fn train(
     let mut model = None;
     for epoch in 1..=config.epochs {
         let started = Instant::now();
-        for i in (1..order.len()).rev() {
-            let j = (rng.next() % (i as u64 + 1)) as usize;
-            order.swap(i, j);
-        }
+        rng.shuffle(&mut order);
         let mut mistakes = 0;
         for &k in &order {
             let ex = &examples[k];

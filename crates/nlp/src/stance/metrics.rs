@@ -3,6 +3,7 @@
 
 use super::Polarity;
 use crate::error::NlpError;
+use crate::eval::{Scores, ratio};
 
 /// Precision, recall and F1 of one class.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,26 +51,19 @@ pub fn score(gold: &[Polarity], predicted: &[Polarity]) -> Result<StanceScores, 
     for (g, p) in gold.iter().zip(predicted) {
         confusion[g.index()][p.index()] += 1;
     }
-    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     let classes: Vec<ClassScores> = Polarity::ALL
         .iter()
         .map(|&polarity| {
-            let c = polarity.index();
-            let tp = confusion[c][c];
-            let support: usize = confusion[c].iter().sum();
-            let predicted: usize = confusion.iter().map(|row| row[c]).sum();
-            let precision = ratio(tp, predicted);
-            let recall = ratio(tp, support);
-            let f1 = if precision + recall == 0.0 {
-                0.0
-            } else {
-                2.0 * precision * recall / (precision + recall)
-            };
+            let class = polarity.index();
+            let right = confusion[class][class];
+            let support: usize = confusion[class].iter().sum();
+            let predicted: usize = confusion.iter().map(|row| row[class]).sum();
+            let scores = Scores::from_counts(right, predicted, right, support);
             ClassScores {
                 polarity,
-                precision,
-                recall,
-                f1,
+                precision: scores.precision,
+                recall: scores.recall,
+                f1: scores.f1,
                 support,
             }
         })

@@ -10,9 +10,13 @@
 use super::Polarity;
 use super::input::{SpecialIds, StanceInput, build_input};
 use crate::doc::Span;
-use crate::encoder::{BertLayer, Dense, Encoder, Mode, WordPieceTokenizer, pad_ids};
+use crate::encoder::{
+    BertConfig, BertLayer, Dense, Encoder, Mode, WordPieceTokenizer, model_error, pad_ids,
+    read_safetensors, tensor_builder,
+};
 use crate::error::NlpError;
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
+use candle_nn::VarBuilder;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -48,6 +52,17 @@ pub struct Member {
 }
 
 impl Member {
+    /// The member under `vb`: `layers` tuned layers (`layer.j.*`, names as in the base file)
+    /// over an encoder of architecture `config`, and the head (`head.weight`, `head.bias`).
+    pub fn new(vb: VarBuilder, config: &BertConfig, layers: usize) -> candle_core::Result<Self> {
+        Ok(Self {
+            layers: (0..layers)
+                .map(|j| BertLayer::new(vb.pp("layer").pp(j), config))
+                .collect::<candle_core::Result<_>>()?,
+            head: Dense::new(vb.pp("head"), 3, 2 * config.hidden_size)?,
+        })
+    }
+
     /// Logits `[batch, 3]` from the frozen lower states `[batch, len, hidden]`.
     pub fn forward(
         &self,
@@ -133,37 +148,14 @@ impl StanceClassifier {
             return Err(bad(format!("max_len {} out of range", config.max_len)));
         }
         let weights_path = dir.join(WEIGHTS_FILE);
-        let tensors = candle_core::safetensors::load(&weights_path, &Device::Cpu).map_err(|e| {
-            NlpError::Model {
-                path: weights_path.clone(),
-                message: e.to_string(),
-            }
-        })?;
-        let heads = encoder.config.num_attention_heads;
-        let eps = encoder.config.layer_norm_eps;
-        let mut members = Vec::with_capacity(config.members);
-        for m in 0..config.members {
-            let mut layers = Vec::with_capacity(config.trained_layers);
-            for j in 0..config.trained_layers {
-                let prefix = format!("member.{m}.layer.{j}");
-                let get =
-                    |name: &str| load_tensor(&tensors, &format!("{prefix}.{name}"), &weights_path);
-                layers.push(BertLayer::from_tensors(&get, heads, eps)?);
-            }
-            let head = Dense::new(
-                load_tensor(&tensors, &format!("member.{m}.head.weight"), &weights_path)?,
-                load_tensor(&tensors, &format!("member.{m}.head.bias"), &weights_path)?,
-            );
-            members.push(Member { layers, head });
-        }
-        let special = SpecialIds::from_tokenizer(&tokenizer)?;
-        Ok(Self {
-            encoder,
-            tokenizer,
-            special,
-            config,
-            members,
-        })
+        let tensors = dequantize_rows(read_safetensors(&weights_path)?)
+            .map_err(model_error(&weights_path))?;
+        let vb = tensor_builder(tensors).pp("member");
+        let members = (0..config.members)
+            .map(|m| Member::new(vb.pp(m), &encoder.config, config.trained_layers))
+            .collect::<candle_core::Result<Vec<_>>>()
+            .map_err(model_error(&weights_path))?;
+        Self::from_parts(encoder, tokenizer, config, members)
     }
 
     /// Assembles a classifier from parts (used by training).
@@ -285,38 +277,30 @@ impl StanceClassifier {
         }
         Ok(out)
     }
-
-    /// Writes `stance.json` and `stance.safetensors` into `dir` (created if needed).
-    pub fn save(&self, dir: &Path) -> Result<(), NlpError> {
-        save_members(dir, &self.config, &self.members)
-    }
 }
 
-/// Writes a model directory from its settings and members (layers quantized to int8 rows).
-pub fn save_members(dir: &Path, config: &ModelConfig, members: &[Member]) -> Result<(), NlpError> {
+/// Writes a model directory from its settings and the variables of its members (as training
+/// holds them: `layer.j.*` and `head.*`), the layers' weight matrices quantized to int8 rows.
+#[cfg(feature = "train")]
+pub fn save_members(
+    dir: &Path,
+    config: &ModelConfig,
+    members: &[candle_nn::VarMap],
+) -> Result<(), NlpError> {
     std::fs::create_dir_all(dir).map_err(|e| NlpError::io(dir, e))?;
     let mut tensors: HashMap<String, Tensor> = HashMap::new();
-    for (m, member) in members.iter().enumerate() {
-        for (j, layer) in member.layers.iter().enumerate() {
-            for (name, t) in layer.tensors() {
-                let key = format!("member.{m}.layer.{j}.{name}");
-                if t.rank() == 2 {
-                    let (q, scale) = quantize_rows(t)?;
-                    tensors.insert(format!("{key}.scale"), scale);
-                    tensors.insert(key, q);
-                } else {
-                    tensors.insert(key, t.detach().copy()?);
-                }
+    for (m, vars) in members.iter().enumerate() {
+        for (name, var) in crate::encoder::named_vars(vars)? {
+            let key = format!("member.{m}.{name}");
+            let t = var.as_tensor();
+            if name.starts_with("layer.") && t.rank() == 2 {
+                let (q, scale) = quantize_rows(t)?;
+                tensors.insert(format!("{key}.scale"), scale);
+                tensors.insert(key, q);
+            } else {
+                tensors.insert(key, t.detach().copy()?);
             }
         }
-        tensors.insert(
-            format!("member.{m}.head.weight"),
-            member.head.weight.detach().copy()?,
-        );
-        tensors.insert(
-            format!("member.{m}.head.bias"),
-            member.head.bias.detach().copy()?,
-        );
     }
     let weights_path = dir.join(WEIGHTS_FILE);
     candle_core::safetensors::save(&tensors, &weights_path).map_err(|e| NlpError::Model {
@@ -348,6 +332,7 @@ pub fn model_config(trained_layers: usize, max_len: usize) -> ModelConfig {
 }
 
 /// Row-wise symmetric int8: `w[r][c] ~ (q[r][c] - 128) * scale[r]`, `q` stored as u8.
+#[cfg(feature = "train")]
 fn quantize_rows(w: &Tensor) -> Result<(Tensor, Tensor), NlpError> {
     let rows = w.to_dtype(DType::F32)?.to_vec2::<f32>()?;
     let (r, c) = (rows.len(), rows.first().map_or(0, |x| x.len()));
@@ -363,34 +348,38 @@ fn quantize_rows(w: &Tensor) -> Result<(Tensor, Tensor), NlpError> {
         );
     }
     Ok((
-        Tensor::from_vec(q, (r, c), &Device::Cpu)?,
-        Tensor::from_vec(scales, r, &Device::Cpu)?,
+        Tensor::from_vec(q, (r, c), &candle_core::Device::Cpu)?,
+        Tensor::from_vec(scales, r, &candle_core::Device::Cpu)?,
     ))
 }
 
-/// Reads one tensor, dequantizing int8 rows where a `.scale` is stored beside it.
-fn load_tensor(
-    tensors: &HashMap<String, Tensor>,
-    name: &str,
-    path: &Path,
-) -> Result<Tensor, NlpError> {
-    let missing = || NlpError::Model {
-        path: path.to_path_buf(),
-        message: format!("no tensor {name}"),
-    };
-    let t = tensors.get(name).ok_or_else(missing)?;
-    match tensors.get(&format!("{name}.scale")) {
-        Some(scale) => {
-            let q = (t.to_dtype(DType::F32)? - 128.0)?;
-            Ok(q.broadcast_mul(&scale.to_dtype(DType::F32)?.unsqueeze(1)?)?)
-        }
-        None => Ok(t.to_dtype(DType::F32)?),
+/// The tensors of a model file with the int8 rows dequantized: a tensor with a `.scale`
+/// stored beside it becomes `(q - 128) * scale` per row (f32), and the scale is dropped.
+fn dequantize_rows(
+    mut tensors: HashMap<String, Tensor>,
+) -> candle_core::Result<HashMap<String, Tensor>> {
+    let quantized: Vec<String> = tensors
+        .keys()
+        .filter_map(|name| name.strip_suffix(".scale"))
+        .filter(|name| tensors.contains_key(*name))
+        .map(str::to_string)
+        .collect();
+    for name in quantized {
+        let scale_name = format!("{name}.scale");
+        let (Some(q), Some(scale)) = (tensors.remove(&name), tensors.remove(&scale_name)) else {
+            continue;
+        };
+        let q = (q.to_dtype(DType::F32)? - 128.0)?;
+        let weight = q.broadcast_mul(&scale.to_dtype(DType::F32)?.unsqueeze(1)?)?;
+        tensors.insert(name, weight);
     }
+    Ok(tensors)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "train"))]
 mod tests {
     use super::*;
+    use candle_core::Device;
 
     #[test]
     fn int8_rows_round_trip_closely() {
@@ -404,10 +393,7 @@ mod tests {
         let mut map = HashMap::new();
         map.insert("w".to_string(), q);
         map.insert("w.scale".to_string(), s);
-        let back = load_tensor(&map, "w", Path::new("x"))
-            .unwrap()
-            .to_vec2::<f32>()
-            .unwrap();
+        let back = dequantize_rows(map).unwrap()["w"].to_vec2::<f32>().unwrap();
         assert!((back[0][1] + 1.0).abs() < 1e-6);
         assert!((back[0][0] - 0.5).abs() < 0.01);
         assert_eq!(back[1], vec![0.0, 0.0, 0.0]);

@@ -16,143 +16,23 @@
 
 use super::Polarity;
 use crate::doc::Span;
+use crate::lexicon::{WordSet, words};
 
 /// Most words allowed between the predicate and the target ("ruled out the possibility of
 /// sending ground troops": four).
 pub const MAX_GAP: usize = 4;
 
 /// Predicates that put their subject against their object, every inflection spelled out.
-const AGAINST: &[&str] = &[
-    "rule out",
-    "rules out",
-    "ruled out",
-    "ruling out",
-    "reject",
-    "rejects",
-    "rejected",
-    "rejecting",
-    "refuse",
-    "refuses",
-    "refused",
-    "refusing",
-    "oppose",
-    "opposes",
-    "opposed",
-    "opposing",
-    "condemn",
-    "condemns",
-    "condemned",
-    "condemning",
-    "denounce",
-    "denounces",
-    "denounced",
-    "denouncing",
-    "deny",
-    "denies",
-    "denied",
-    "denying",
-    "criticise",
-    "criticises",
-    "criticised",
-    "criticising",
-    "criticize",
-    "criticizes",
-    "criticized",
-    "criticizing",
-    "warn against",
-    "warns against",
-    "warned against",
-    "warning against",
-    "argue against",
-    "argues against",
-    "argued against",
-    "vote against",
-    "votes against",
-    "voted against",
-    "object to",
-    "objects to",
-    "objected to",
-    "veto",
-    "vetoes",
-    "vetoed",
-    "dismiss",
-    "dismisses",
-    "dismissed",
-    "dismissing",
-    "slam",
-    "slams",
-    "slammed",
-    "resist",
-    "resists",
-    "resisted",
-];
+static AGAINST: WordSet = words!("stance/against-predicates.txt");
 
 /// Predicates that put their subject for their object.
-const FOR: &[&str] = &[
-    "backed",
-    "backing",
-    "endorse",
-    "endorses",
-    "endorsed",
-    "endorsing",
-    "welcome",
-    "welcomes",
-    "welcomed",
-    "welcoming",
-    "support",
-    "supports",
-    "supported",
-    "supporting",
-    "call for",
-    "calls for",
-    "called for",
-    "calling for",
-    "praise",
-    "praises",
-    "praised",
-    "praising",
-    "approve",
-    "approves",
-    "approved",
-    "approving",
-    "championed",
-    "hail",
-    "hails",
-    "hailed",
-    "applaud",
-    "applauds",
-    "applauded",
-    "advocate",
-    "advocates",
-    "advocated",
-    "advocating",
-    "push for",
-    "pushes for",
-    "pushed for",
-    "pushing for",
-    "argue for",
-    "argues for",
-    "argued for",
-    "vote for",
-    "votes for",
-    "voted for",
-    "embrace",
-    "embraces",
-    "embraced",
-];
+static FOR: WordSet = words!("stance/for-predicates.txt");
 
 /// Words that end the predicate's clause: a target past them is not its object.
-const BOUNDARIES: &[&str] = &[
-    "but", "and", "or", "nor", "while", "whereas", "although", "though", "because", "since", "if",
-    "unless", "that", "which", "who", "whom", "whose", "when", "where", "as", "by", "from", "than",
-];
+static BOUNDARIES: WordSet = words!("stance/clause-boundaries.txt");
 
 /// Words just before a predicate that negate or suspend it.
-const NEGATORS: &[&str] = &[
-    "not", "n't", "never", "no", "cannot", "didn't", "doesn't", "don't", "won't", "wouldn't",
-    "couldn't", "hasn't", "haven't", "hadn't", "isn't", "wasn't", "failed", "declined", "refused",
-    "refuses", "refusing",
-];
+static NEGATORS: WordSet = words!("stance/negators.txt");
 
 /// A word of the sentence: lowercased text and code-point span.
 struct Word {
@@ -164,21 +44,21 @@ struct Word {
 fn words(sentence: &str) -> Vec<Word> {
     let chars: Vec<char> = sentence.chars().collect();
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    let mut at = 0;
+    while at < chars.len() {
+        let c = chars[at];
         if c.is_whitespace() {
-            i += 1;
+            at += 1;
         } else if c.is_alphanumeric() {
-            let start = i;
-            while i < chars.len()
-                && (chars[i].is_alphanumeric()
-                    || (matches!(chars[i], '\'' | '’' | '-')
-                        && chars.get(i + 1).is_some_and(|c| c.is_alphanumeric())))
+            let start = at;
+            while at < chars.len()
+                && (chars[at].is_alphanumeric()
+                    || (matches!(chars[at], '\'' | '’' | '-')
+                        && chars.get(at + 1).is_some_and(|c| c.is_alphanumeric())))
             {
-                i += 1;
+                at += 1;
             }
-            let text: String = chars[start..i]
+            let text: String = chars[start..at]
                 .iter()
                 .collect::<String>()
                 .to_lowercase()
@@ -191,27 +71,27 @@ fn words(sentence: &str) -> Vec<Word> {
                 });
                 out.push(Word {
                     text: "n't".into(),
-                    span: Span::new(cut, i),
+                    span: Span::new(cut, at),
                 });
             } else {
                 out.push(Word {
                     text,
-                    span: Span::new(start, i),
+                    span: Span::new(start, at),
                 });
             }
         } else {
             out.push(Word {
                 text: c.to_string(),
-                span: Span::new(i, i + 1),
+                span: Span::new(at, at + 1),
             });
-            i += 1;
+            at += 1;
         }
     }
     out
 }
 
 fn is_boundary(word: &str) -> bool {
-    BOUNDARIES.contains(&word) || !word.chars().any(char::is_alphanumeric)
+    BOUNDARIES.contains(word) || !word.chars().any(char::is_alphanumeric)
 }
 
 /// A stance predicate that governs a target.
@@ -248,7 +128,7 @@ pub fn governing(sentence: &str, target: Span) -> Option<Governing> {
         let start = end - len;
         let negated = words[start.saturating_sub(2)..start]
             .iter()
-            .any(|w| NEGATORS.contains(&w.text.as_str()));
+            .any(|w| NEGATORS.contains(w.text.as_str()));
         if negated {
             return None;
         }
@@ -272,10 +152,10 @@ fn match_ending_at(words: &[Word], end: usize) -> Option<(Polarity, usize)> {
             .map(|w| w.text.as_str())
             .collect::<Vec<_>>()
             .join(" ");
-        if AGAINST.contains(&phrase.as_str()) {
+        if AGAINST.contains(phrase.as_str()) {
             return Some((Polarity::Negative, len));
         }
-        if FOR.contains(&phrase.as_str()) {
+        if FOR.contains(phrase.as_str()) {
             return Some((Polarity::Positive, len));
         }
     }

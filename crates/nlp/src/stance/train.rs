@@ -8,14 +8,18 @@
 
 use super::model::{Member, ModelConfig, StanceClassifier, model_config, save_members};
 use super::{Polarity, StanceExample, StanceInput, StanceScores, build_input, score};
-use crate::encoder::{Dense, Encoder, Mode, WordPieceTokenizer, attention_mask, pad_ids};
+use crate::encoder::{
+    BertConfig, Encoder, Mode, WordPieceTokenizer, add_var, attention_mask, load_base_weights,
+    pad_ids, var_builder,
+};
 use crate::error::NlpError;
 use crate::stance::input::SpecialIds;
-use candle_core::{DType, Tensor, Var};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_core::{DType, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 use std::time::Instant;
@@ -219,27 +223,25 @@ fn score_probs(data: &Prepared, probs: &[[f32; 3]]) -> Result<StanceScores, NlpE
     score(&data.labels, &predicted)
 }
 
+/// A new member: trainable copies of the base encoder's top `trained_layers` layers
+/// (`layer.j.*`) and a head drawn from `rng` (`head.*`), held in the returned variable map.
 fn new_member(
-    encoder: &Encoder,
+    base: &HashMap<String, Tensor>,
+    encoder: &BertConfig,
     config: &TrainConfig,
     rng: &mut StdRng,
-) -> Result<(Member, Vec<Var>, Vec<Var>), NlpError> {
-    let first = encoder.layers.len() - config.trained_layers;
-    let mut layers = Vec::new();
-    let mut matrices = Vec::new();
-    let mut vectors = Vec::new();
-    for base in &encoder.layers[first..] {
-        let (layer, vars) = base.to_vars()?;
-        layers.push(layer);
-        for v in vars {
-            if v.rank() == 2 {
-                matrices.push(v);
-            } else {
-                vectors.push(v);
+) -> Result<(Member, VarMap), NlpError> {
+    let first = encoder.num_hidden_layers - config.trained_layers;
+    let vars = VarMap::new();
+    for j in 0..config.trained_layers {
+        let prefix = format!("encoder.layer.{}.", first + j);
+        for (name, tensor) in base {
+            if let Some(param) = name.strip_prefix(&prefix) {
+                add_var(&vars, &format!("layer.{j}.{param}"), tensor)?;
             }
         }
     }
-    let hidden = encoder.config.hidden_size;
+    let hidden = encoder.hidden_size;
     let init: Vec<f32> = (0..3 * 2 * hidden)
         .map(|_| {
             // Normal(0, 0.02) by Box-Muller, from the seeded generator.
@@ -247,12 +249,19 @@ fn new_member(
             0.02 * (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
         })
         .collect();
-    let weight = Var::from_tensor(&Tensor::from_vec(init, (3, 2 * hidden), encoder.device())?)?;
-    let bias = Var::from_tensor(&Tensor::zeros(3, DType::F32, encoder.device())?)?;
-    let head = Dense::new(weight.as_tensor().clone(), bias.as_tensor().clone());
-    matrices.push(weight);
-    vectors.push(bias);
-    Ok((Member { layers, head }, matrices, vectors))
+    let device = &candle_core::Device::Cpu;
+    add_var(
+        &vars,
+        "head.weight",
+        &Tensor::from_vec(init, (3, 2 * hidden), device)?,
+    )?;
+    add_var(&vars, "head.bias", &Tensor::zeros(3, DType::F32, device)?)?;
+    let member = Member::new(
+        var_builder(HashMap::new(), &vars)?,
+        encoder,
+        config.trained_layers,
+    )?;
+    Ok((member, vars))
 }
 
 /// Learning rate at `step` of `total`: linear warmup, then linear decay to 0.
@@ -286,7 +295,8 @@ pub fn train(
             "epochs, seeds and batch size must be positive".into(),
         ));
     }
-    let encoder = Encoder::load(base_dir)?;
+    let base = load_base_weights(base_dir)?;
+    let encoder = Encoder::from_base_weights(base_dir, base.clone())?;
     let tokenizer = WordPieceTokenizer::load(base_dir)?;
     if config.trained_layers == 0 || config.trained_layers > encoder.layers.len() {
         return Err(NlpError::Training(format!(
@@ -319,10 +329,13 @@ pub fn train(
     }
     let mconfig: ModelConfig = model_config(config.trained_layers, config.max_len);
     let mut members: Vec<Member> = Vec::new();
+    let mut member_vars: Vec<VarMap> = Vec::new();
     let mut dev_probs: Vec<Vec<Vec<[f32; 3]>>> = vec![Vec::new(); dev_data.len()];
     for &seed in &config.seeds {
         let mut rng = StdRng::seed_from_u64(seed);
-        let (member, matrices, vectors) = new_member(&encoder, config, &mut rng)?;
+        let (member, vars) = new_member(&base, &encoder.config, config, &mut rng)?;
+        // Weight decay on the weight matrices only.
+        let (matrices, vectors) = vars.all_vars().into_iter().partition(|v| v.rank() == 2);
         let params = |wd: f64| ParamsAdamW {
             lr: config.lr,
             weight_decay: wd,
@@ -396,12 +409,13 @@ pub fn train(
             save_members(
                 &out.join(CHECKPOINT_DIR),
                 &mconfig,
-                std::slice::from_ref(&member),
+                std::slice::from_ref(&vars),
             )?;
         }
         report.per_seed.push((seed, last));
         members.push(member);
-        save_members(out, &mconfig, &members)?;
+        member_vars.push(vars);
+        save_members(out, &mconfig, &member_vars)?;
     }
     std::fs::remove_dir_all(out.join(CHECKPOINT_DIR)).map_err(|e| NlpError::io(out, e))?;
     for (k, (name, d)) in dev_data.iter().enumerate() {

@@ -15,9 +15,10 @@
 
 use crate::doc::Doc;
 use crate::error::NlpError;
+use crate::lexicon::{WordSet, words};
 use crate::statements::spans::is_quote;
+use crate::statements::tsv;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -26,72 +27,13 @@ pub const CUE_MODEL_FILE: &str = "cues.tsv";
 const HEADER: &str = "newsflow-statements-cues\t1";
 
 /// The baseline's speech verbs (lowercase).
-pub const HAND_CUES: &[&str] = &[
-    "said",
-    "says",
-    "say",
-    "saying",
-    "told",
-    "tells",
-    "telling",
-    "added",
-    "adds",
-    "adding",
-    "warned",
-    "warns",
-    "warning",
-    "stated",
-    "noted",
-    "notes",
-    "noting",
-    "argued",
-    "argues",
-    "arguing",
-    "claimed",
-    "claims",
-    "claiming",
-    "insisted",
-    "insists",
-    "explained",
-    "explains",
-    "asked",
-    "announced",
-    "announces",
-    "wrote",
-    "writes",
-    "tweeted",
-    "emphasized",
-    "emphasised",
-    "stressed",
-    "declared",
-    "suggested",
-    "suggests",
-    "acknowledged",
-    "admitted",
-    "replied",
-    "responded",
-    "indicated",
-    "asserted",
-    "asserting",
-    "confirmed",
-    "denied",
-    "reported",
-    "recalled",
-    "contended",
-    "predicted",
-    "promised",
-    "vowed",
-    "clarified",
-    "reiterated",
-    "conceded",
-    "believes",
-    "believe",
-    "thinks",
-    "think",
-    "accused",
-    "criticized",
-    "urged",
-];
+static HAND_CUES: WordSet = words!("statements/hand-cues.txt");
+
+/// Auxiliaries and adverbs skipped to find the word before a token, where a source would stand.
+static CUE_FEATURE_SKIPS: WordSet = words!("statements/cue-feature-skips.txt");
+
+/// Pronouns named in the features when one stands before a token.
+static CUE_FEATURE_PRONOUNS: WordSet = words!("statements/cue-feature-pronouns.txt");
 
 /// How cues are found.
 #[derive(Debug, Clone)]
@@ -130,30 +72,31 @@ fn lower_tokens(doc: &Doc) -> Vec<String> {
 fn rule_cues(doc: &Doc) -> Vec<Cue> {
     let low = lower_tokens(doc);
     let mut out = Vec::new();
-    for s in &doc.sentences {
-        let mut i = s.tokens.start;
-        while i < s.tokens.end {
-            let capitalized_inside = i > s.tokens.start
+    for sentence in &doc.sentences {
+        let Range { start, end } = sentence.tokens;
+        let mut token = start;
+        while token < end {
+            let capitalized_inside = token > start
                 && doc
-                    .token_text(i)
+                    .token_text(token)
                     .chars()
                     .next()
                     .is_some_and(char::is_uppercase);
-            if low[i] == "according" && i + 1 < s.tokens.end && low[i + 1] == "to" {
+            if low[token] == "according" && token + 1 < end && low[token + 1] == "to" {
                 out.push(Cue {
-                    tokens: i..i + 2,
+                    tokens: token..token + 2,
                     confidence: 1.0,
                 });
-                i += 2;
+                token += 2;
                 continue;
             }
-            if !capitalized_inside && HAND_CUES.contains(&low[i].as_str()) {
+            if !capitalized_inside && HAND_CUES.contains(low[token].as_str()) {
                 out.push(Cue {
-                    tokens: i..i + 1,
+                    tokens: token..token + 1,
                     confidence: 1.0,
                 });
             }
-            i += 1;
+            token += 1;
         }
     }
     out
@@ -162,10 +105,14 @@ fn rule_cues(doc: &Doc) -> Vec<Cue> {
 /// Probability a token at either end of a cue needs to stay in it.
 const EXTEND: f32 = 0.5;
 
-/// The token range of the sentence holding token `i`.
-fn sentence_range(doc: &Doc, i: usize) -> Range<usize> {
-    let k = doc.sentences.partition_point(|s| s.tokens.end <= i);
-    doc.sentences.get(k).map_or(i..i + 1, |s| s.tokens.clone())
+/// The token range of the sentence holding `token`.
+fn sentence_range(doc: &Doc, token: usize) -> Range<usize> {
+    let index = doc
+        .sentences
+        .partition_point(|sentence| sentence.tokens.end <= token);
+    doc.sentences
+        .get(index)
+        .map_or(token..token + 1, |sentence| sentence.tokens.clone())
 }
 
 /// The learned cue classifier.
@@ -253,15 +200,9 @@ impl Examples {
     ) -> HashMap<String, f32> {
         let mut w = vec![0f32; self.ids.len()];
         let mut order: Vec<usize> = (0..self.rows.len()).collect();
-        let mut rng = config.seed.max(1);
+        let mut rng = crate::xorshift::Xorshift(config.seed.max(1));
         for epoch in 0..config.epochs {
-            // Fisher-Yates with xorshift.
-            for k in (1..order.len()).rev() {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                order.swap(k, (rng % (k as u64 + 1)) as usize);
-            }
+            rng.shuffle(&mut order);
             let lr = config.learning_rate / (1.0 + epoch as f32);
             let mut loss = 0f64;
             for &e in &order {
@@ -328,121 +269,107 @@ fn token_class(t: &str) -> &'static str {
     }
 }
 
-/// Features of token `i` in the sentence over tokens `s`.
+/// Features of `token` in the sentence over tokens `sentence`.
 fn features(
     doc: &Doc,
     low: &[String],
-    s: &Range<usize>,
-    i: usize,
+    sentence: &Range<usize>,
+    token: usize,
     lexicon: &HashMap<String, (u32, u32)>,
 ) -> Vec<String> {
-    let at = |k: isize| -> &str {
-        let j = i as isize + k;
-        if j < s.start as isize || j >= s.end as isize {
-            if k < 0 { "<s>" } else { "</s>" }
-        } else {
-            low[j as usize].as_str()
+    let inside = |offset: isize| -> Option<usize> {
+        let at = token as isize + offset;
+        (at >= sentence.start as isize && at < sentence.end as isize).then_some(at as usize)
+    };
+    // The lowercase word `offset` tokens away, or a sentence boundary.
+    let at = |offset: isize| -> &str {
+        match inside(offset) {
+            Some(at) => low[at].as_str(),
+            None if offset < 0 => "<s>",
+            None => "</s>",
         }
     };
-    let w = low[i].as_str();
-    let text = doc.token_text(i);
+    let word = low[token].as_str();
+    let text = doc.token_text(token);
     let suffix: String = {
-        let chars: Vec<char> = w.chars().collect();
+        let chars: Vec<char> = word.chars().collect();
         chars[chars.len().saturating_sub(3)..].iter().collect()
     };
-    let mut f = vec![
+    let mut out = vec![
         "b".to_string(),
-        format!("w={w}"),
+        format!("w={word}"),
         format!("s3={suffix}"),
         format!("p1={}", at(-1)),
         format!("n1={}", at(1)),
         format!("p2={}", at(-2)),
         format!("n2={}", at(2)),
-        format!("p1w={}|{w}", at(-1)),
-        format!("wn1={w}|{}", at(1)),
+        format!("p1w={}|{word}", at(-1)),
+        format!("wn1={word}|{}", at(1)),
         format!("c={}", token_class(text)),
     ];
-    let class_at = |k: isize| -> &'static str {
-        let j = i as isize + k;
-        if j < s.start as isize || j >= s.end as isize {
-            "none"
-        } else {
-            token_class(doc.token_text(j as usize))
-        }
+    // The class of the token `offset` tokens away, or "none" outside the sentence.
+    let class_at = |offset: isize| -> &'static str {
+        inside(offset).map_or("none", |at| token_class(doc.token_text(at)))
     };
-    f.push(format!("pc={}|nc={}", class_at(-1), class_at(1)));
-    f.push(format!("pc2={}|pc={}", class_at(-2), class_at(-1)));
-    f.push(format!("nc={}|nc2={}", class_at(1), class_at(2)));
-    if i == s.start {
-        f.push("first".into());
+    out.push(format!("pc={}|nc={}", class_at(-1), class_at(1)));
+    out.push(format!("pc2={}|pc={}", class_at(-2), class_at(-1)));
+    out.push(format!("nc={}|nc2={}", class_at(1), class_at(2)));
+    if token == sentence.start {
+        out.push("first".into());
     }
-    let quote_before = (s.start..i).any(|k| is_quote(doc.token_text(k)));
-    let quote_after = (i + 1..s.end).any(|k| is_quote(doc.token_text(k)));
-    f.push(format!(
+    let quote_before = (sentence.start..token).any(|other| is_quote(doc.token_text(other)));
+    let quote_after = (token + 1..sentence.end).any(|other| is_quote(doc.token_text(other)));
+    out.push(format!(
         "q={}{}",
         u8::from(quote_before),
         u8::from(quote_after)
     ));
-    if (i + 1..(i + 4).min(s.end)).any(|k| low[k] == "that") {
-        f.push("that3".into());
-        f.push(format!("that3|w={w}"));
+    if (token + 1..(token + 4).min(sentence.end)).any(|next| low[next] == "that") {
+        out.push("that3".into());
+        out.push(format!("that3|w={word}"));
     }
-    f.push(format!(
-        "q={}{}|w={w}",
+    out.push(format!(
+        "q={}{}|w={word}",
         u8::from(quote_before),
         u8::from(quote_after)
     ));
-    f.push(format!("w={w}|nc={}", class_at(1)));
-    f.push(format!("lem={}", lemma(w)));
-    f.push(format!("lem={}|left={}", lemma(w), class_at(-1)));
-    f.push(format!("w={w}|pc={}", class_at(-1)));
+    out.push(format!("w={word}|nc={}", class_at(1)));
+    out.push(format!("lem={}", lemma(word)));
+    out.push(format!("lem={}|left={}", lemma(word), class_at(-1)));
+    out.push(format!("w={word}|pc={}", class_at(-1)));
     // The word before, past auxiliaries and adverbs: what a source would look like.
-    let mut k = i;
-    while k > s.start {
-        let l = low[k - 1].as_str();
-        let skip = matches!(
-            l,
-            "has"
-                | "have"
-                | "had"
-                | "also"
-                | "will"
-                | "would"
-                | "is"
-                | "was"
-                | "later"
-                | "then"
-                | "previously"
-                | "recently"
-                | "again"
-        ) || (l.ends_with("ly") && l.len() > 4);
+    let mut source_end = token;
+    while source_end > sentence.start {
+        let before = low[source_end - 1].as_str();
+        let skip =
+            CUE_FEATURE_SKIPS.contains(before) || (before.ends_with("ly") && before.len() > 4);
         if !skip {
             break;
         }
-        k -= 1;
+        source_end -= 1;
     }
-    let left = if k > s.start {
-        let l = low[k - 1].as_str();
-        if matches!(l, "he" | "she" | "they" | "i" | "we" | "it" | "who" | "you") {
-            format!("pron:{l}")
+    let left = if source_end > sentence.start {
+        let before = low[source_end - 1].as_str();
+        if CUE_FEATURE_PRONOUNS.contains(before) {
+            format!("pron:{before}")
         } else {
-            token_class(doc.token_text(k - 1)).to_string()
+            token_class(doc.token_text(source_end - 1)).to_string()
         }
     } else {
         "start".to_string()
     };
-    f.push(format!("left={left}"));
-    f.push(format!("left={left}|w={w}"));
-    match lexicon.get(w) {
+    out.push(format!("left={left}"));
+    out.push(format!("left={left}|w={word}"));
+    match lexicon.get(word) {
         Some(&(cue, total)) if total >= 3 => {
             let bucket = (10.0 * cue as f32 / total as f32).round() as u32;
-            f.push(format!("lex={bucket}"));
-            f.push(format!("lex={bucket}|pc={}", class_at(-1)));
+            out.push(format!("lex={bucket}"));
+            out.push(format!("lex={bucket}|pc={}", class_at(-1)));
         }
-        Some(_) => f.push("lex=rare".into()),
-        None => f.push("lex=none".into()),
+        Some(_) => out.push("lex=rare".into()),
+        None => out.push("lex=none".into()),
     }
-    f
+    out
 }
 
 pub(crate) fn sigmoid(x: f32) -> f32 {
@@ -450,9 +377,9 @@ pub(crate) fn sigmoid(x: f32) -> f32 {
 }
 
 impl CueModel {
-    /// Probability that token `i` is part of a cue.
-    fn prob(&self, doc: &Doc, low: &[String], s: &Range<usize>, i: usize) -> f32 {
-        let z: f32 = features(doc, low, s, i, &self.lexicon)
+    /// Probability that `token` of the sentence over tokens `sentence` is part of a cue.
+    fn prob(&self, doc: &Doc, low: &[String], sentence: &Range<usize>, token: usize) -> f32 {
+        let z: f32 = features(doc, low, sentence, token, &self.lexicon)
             .iter()
             .filter_map(|f| self.weights.get(f))
             .sum();
@@ -463,43 +390,40 @@ impl CueModel {
     pub fn cues(&self, doc: &Doc) -> Vec<Cue> {
         let low = lower_tokens(doc);
         let mut out: Vec<Cue> = Vec::new();
-        for s in &doc.sentences {
+        for sentence in &doc.sentences {
             let mut open: Option<Cue> = None;
-            for i in s.tokens.clone() {
-                let p = if candidate(doc.token_text(i)) {
-                    self.prob(doc, &low, &s.tokens, i)
+            for token in sentence.tokens.clone() {
+                let p = if candidate(doc.token_text(token)) {
+                    self.prob(doc, &low, &sentence.tokens, token)
                 } else {
                     0.0
                 };
                 if p >= self.threshold {
                     match open.as_mut() {
-                        Some(c) => {
-                            c.tokens.end = i + 1;
-                            c.confidence = c.confidence.max(p);
+                        Some(cue) => {
+                            cue.tokens.end = token + 1;
+                            cue.confidence = cue.confidence.max(p);
                         }
                         None => {
                             open = Some(Cue {
-                                tokens: i..i + 1,
+                                tokens: token..token + 1,
                                 confidence: p,
                             })
                         }
                     }
-                } else if let Some(c) = open.take() {
-                    out.push(c);
+                } else if let Some(cue) = open.take() {
+                    out.push(cue);
                 }
             }
             out.extend(open);
         }
         // Tokens below the extension threshold at either end of a cue are dropped ("said at"
         // -> "said"), keeping its most probable token.
-        for c in &mut out {
-            let probs: Vec<f32> = c
+        for cue in &mut out {
+            let probs: Vec<f32> = cue
                 .tokens
                 .clone()
-                .map(|i| {
-                    let s = sentence_range(doc, i);
-                    self.prob(doc, &low, &s, i)
-                })
+                .map(|token| self.prob(doc, &low, &sentence_range(doc, token), token))
                 .collect();
             let best = probs
                 .iter()
@@ -511,10 +435,10 @@ impl CueModel {
                 .rev()
                 .find(|&k| probs[k] >= EXTEND)
                 .unwrap_or(best);
-            c.tokens = c.tokens.start + first..c.tokens.start + last + 1;
+            cue.tokens = cue.tokens.start + first..cue.tokens.start + last + 1;
         }
         // A lone colon is a cue only when a word cue does not sit beside it.
-        out.retain(|c| !(c.tokens.len() == 1 && doc.token_text(c.tokens.start) == ":"));
+        out.retain(|cue| !(cue.tokens.len() == 1 && doc.token_text(cue.tokens.start) == ":"));
         out
     }
 
@@ -538,74 +462,41 @@ impl CueModel {
 
     /// Writes `cues.tsv` into `dir` (created if missing); returns the file's path.
     pub fn save(&self, dir: &Path) -> Result<PathBuf, NlpError> {
-        std::fs::create_dir_all(dir).map_err(|e| NlpError::io(dir, e))?;
-        let path = dir.join(CUE_MODEL_FILE);
-        let mut out = String::new();
-        let _ = writeln!(out, "{HEADER}");
-        let _ = writeln!(out, "threshold\t{}", self.threshold);
-        let mut lex: Vec<_> = self.lexicon.iter().collect();
-        lex.sort();
-        for (w, (c, t)) in lex {
-            let _ = writeln!(out, "lex\t{w}\t{c}\t{t}");
-        }
-        let mut ws: Vec<_> = self.weights.iter().collect();
-        ws.sort_by(|a, b| a.0.cmp(b.0));
-        for (f, w) in ws {
-            let _ = writeln!(out, "w\t{f}\t{w:.5}");
-        }
-        std::fs::write(&path, out).map_err(|e| NlpError::io(&path, e))?;
-        Ok(path)
+        let mut lexicon: Vec<_> = self.lexicon.iter().collect();
+        lexicon.sort();
+        let records = lexicon
+            .into_iter()
+            .map(|(word, (cues, seen))| format!("lex\t{word}\t{cues}\t{seen}"));
+        tsv::save(
+            dir,
+            CUE_MODEL_FILE,
+            HEADER,
+            &[("threshold", self.threshold)],
+            records,
+            &self.weights,
+        )
     }
 
     /// Loads `cues.tsv` from a model directory (or the file itself).
     pub fn load(path: &Path) -> Result<Self, NlpError> {
-        let file = if path.is_dir() {
-            path.join(CUE_MODEL_FILE)
-        } else {
-            path.to_path_buf()
-        };
-        let text = std::fs::read_to_string(&file).map_err(|e| NlpError::io(&file, e))?;
-        let bad = |message: String| NlpError::Model {
-            path: file.clone(),
-            message,
-        };
-        let mut lines = text.lines();
-        if lines.next() != Some(HEADER) {
-            return Err(bad("not a statements cue model (bad header)".into()));
-        }
-        let mut model = CueModel {
-            weights: HashMap::new(),
-            lexicon: HashMap::new(),
-            threshold: 0.5,
-        };
-        for (n, line) in lines.enumerate() {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let parse_err = || bad(format!("line {}: {line:?}", n + 2));
-            match fields.as_slice() {
-                ["threshold", t] => {
-                    model.threshold = t
-                        .parse::<f32>()
-                        .ok()
-                        .filter(|v| v.is_finite())
-                        .ok_or_else(parse_err)?;
+        let mut threshold = 0.5;
+        let mut lexicon = HashMap::new();
+        let weights = tsv::load(path, CUE_MODEL_FILE, HEADER, "cue", |fields| {
+            match fields {
+                ["threshold", value] => threshold = tsv::finite(value)?,
+                ["lex", word, cues, seen] => {
+                    let counts = (cues.parse().ok()?, seen.parse().ok()?);
+                    lexicon.insert((*word).to_string(), counts);
                 }
-                ["lex", w, c, t] => {
-                    let c = c.parse().map_err(|_| parse_err())?;
-                    let t = t.parse().map_err(|_| parse_err())?;
-                    model.lexicon.insert((*w).to_string(), (c, t));
-                }
-                ["w", f, w] => {
-                    let w: f32 = w.parse().map_err(|_| parse_err())?;
-                    if !w.is_finite() {
-                        return Err(parse_err());
-                    }
-                    model.weights.insert((*f).to_string(), w);
-                }
-                [""] => {}
-                _ => return Err(parse_err()),
+                _ => return None,
             }
-        }
-        Ok(model)
+            Some(())
+        })?;
+        Ok(CueModel {
+            weights,
+            lexicon,
+            threshold,
+        })
     }
 
     /// Trains the classifier on PolNeAR articles.
@@ -654,10 +545,11 @@ impl CueModel {
         lexicon.retain(|_, (c, _)| *c >= 2);
         let mut data = Examples::default();
         for (doc, low, labels) in &prepared {
-            for s in &doc.sentences {
-                for i in s.tokens.clone() {
-                    if candidate(doc.token_text(i)) {
-                        data.push(features(doc, low, &s.tokens, i, &lexicon), labels[i]);
+            for sentence in &doc.sentences {
+                for token in sentence.tokens.clone() {
+                    if candidate(doc.token_text(token)) {
+                        let features = features(doc, low, &sentence.tokens, token, &lexicon);
+                        data.push(features, labels[token]);
                     }
                 }
             }

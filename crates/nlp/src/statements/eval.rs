@@ -37,19 +37,12 @@ pub struct SpanCounts {
 impl SpanCounts {
     /// Precision, recall and F1; 0 where a denominator is 0.
     pub fn scores(&self) -> Scores {
-        let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        let precision = ratio(self.predicted_matched, self.predicted);
-        let recall = ratio(self.gold_matched, self.gold);
-        let f1 = if precision + recall == 0.0 {
-            0.0
-        } else {
-            2.0 * precision * recall / (precision + recall)
-        };
-        Scores {
-            precision,
-            recall,
-            f1,
-        }
+        Scores::from_counts(
+            self.predicted_matched,
+            self.predicted,
+            self.gold_matched,
+            self.gold,
+        )
     }
 
     fn add(&mut self, other: &SpanCounts) {

@@ -17,10 +17,11 @@
 
 use crate::doc::{Doc, Span};
 use crate::error::NlpError;
+use crate::lexicon::{WordSet, words};
 use crate::statements::cues::{Cue, sigmoid};
-use crate::statements::spans::Frame;
+use crate::statements::spans::{Frame, PRONOUN_SOURCES};
+use crate::statements::tsv;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// File name of the frame model inside a model directory.
@@ -37,10 +38,7 @@ pub struct FrameModel {
     pub cue_threshold: f32,
 }
 
-const DETERMINERS: &[&str] = &[
-    "the", "a", "an", "his", "her", "their", "its", "our", "my", "some", "many", "other",
-    "several", "most", "one", "two", "both", "these", "those", "this", "that", "another",
-];
+static DETERMINERS: WordSet = words!("statements/determiners.txt");
 
 fn bucket_len(n: usize) -> usize {
     match n {
@@ -55,36 +53,32 @@ fn bucket_len(n: usize) -> usize {
 
 /// Features of a candidate.
 pub(crate) fn features(doc: &Doc, cue: &Cue, frame: &Frame) -> Vec<String> {
-    let low = |i: usize| doc.token_text(i).to_lowercase();
+    let low = |token: usize| doc.token_text(token).to_lowercase();
     let cue_words: Vec<String> = cue.tokens.clone().map(low).collect();
-    let cw = cue_words.join("_");
-    let mut f = vec![
+    let cue_word = cue_words.join("_");
+    let mut out = vec![
         "b".to_string(),
         format!("cp={}", (cue.confidence * 10.0).floor().min(9.0) as u32),
-        format!("cw={cw}"),
+        format!("cw={cue_word}"),
         format!("clen={}", cue.tokens.len().min(3)),
         format!("kind={}", frame.kind.as_str()),
     ];
-    let stype = match &frame.source {
+    let source_shape = match &frame.source {
         None => "none".to_string(),
-        Some(r) => {
-            let side = if r.start < cue.tokens.start {
+        Some(source) => {
+            let side = if source.start < cue.tokens.start {
                 "left"
             } else {
                 "right"
             };
-            let first = low(r.start);
-            let last = low(r.end - 1);
-            let shape = if r.len() == 1
-                && matches!(
-                    first.as_str(),
-                    "he" | "she" | "they" | "it" | "i" | "we" | "you" | "who" | "which" | "that"
-                ) {
+            let first = low(source.start);
+            let last = low(source.end - 1);
+            let shape = if source.len() == 1 && PRONOUN_SOURCES.contains(first.as_str()) {
                 first.clone()
-            } else if DETERMINERS.contains(&first.as_str()) {
+            } else if DETERMINERS.contains(first.as_str()) {
                 "det".to_string()
             } else if doc
-                .token_text(r.start)
+                .token_text(source.start)
                 .chars()
                 .next()
                 .is_some_and(char::is_uppercase)
@@ -94,38 +88,38 @@ pub(crate) fn features(doc: &Doc, cue: &Cue, frame: &Frame) -> Vec<String> {
                 "low".to_string()
             };
             let span = Span::new(
-                doc.tokens[r.start].span.start,
-                doc.tokens[r.end - 1].span.end,
+                doc.tokens[source.start].span.start,
+                doc.tokens[source.end - 1].span.end,
             );
             let mention = doc
                 .mentions
                 .iter()
                 .find(|m| m.span.start < span.end && span.start < m.span.end)
                 .map_or("none", |m| m.label.as_str());
-            f.push(format!("slen={}", bucket_len(r.len())));
-            f.push(format!("sf={first}"));
-            f.push(format!("sl={last}"));
-            f.push(format!("sm={mention}"));
-            f.push(format!("sside={side}"));
-            f.push(format!("sside={side}|cw={cw}"));
+            out.push(format!("slen={}", bucket_len(source.len())));
+            out.push(format!("sf={first}"));
+            out.push(format!("sl={last}"));
+            out.push(format!("sm={mention}"));
+            out.push(format!("sside={side}"));
+            out.push(format!("sside={side}|cw={cue_word}"));
             format!("{side}:{shape}")
         }
     };
-    f.push(format!("src={stype}"));
-    f.push(format!("src={stype}|cw={cw}"));
-    let c = &frame.content;
-    let cside = if c.start >= cue.tokens.end {
+    out.push(format!("src={source_shape}"));
+    out.push(format!("src={source_shape}|cw={cue_word}"));
+    let content = &frame.content;
+    let content_side = if content.start >= cue.tokens.end {
         "after"
     } else {
         "before"
     };
-    f.push(format!("ctl={}", bucket_len(c.len())));
-    f.push(format!("cside={cside}"));
-    f.push(format!("cside={cside}|kind={}", frame.kind.as_str()));
-    f.push(format!("cf={}", low(c.start)));
-    f.push(format!("cw={cw}|kind={}", frame.kind.as_str()));
-    f.push(format!("cw={cw}|cside={cside}"));
-    f
+    out.push(format!("ctl={}", bucket_len(content.len())));
+    out.push(format!("cside={content_side}"));
+    out.push(format!("cside={content_side}|kind={}", frame.kind.as_str()));
+    out.push(format!("cf={}", low(content.start)));
+    out.push(format!("cw={cue_word}|kind={}", frame.kind.as_str()));
+    out.push(format!("cw={cue_word}|cside={content_side}"));
+    out
 }
 
 impl FrameModel {
@@ -140,61 +134,35 @@ impl FrameModel {
 
     /// Writes `frames.tsv` into `dir` (created if missing); returns the file's path.
     pub fn save(&self, dir: &Path) -> Result<PathBuf, NlpError> {
-        std::fs::create_dir_all(dir).map_err(|e| NlpError::io(dir, e))?;
-        let path = dir.join(FRAME_MODEL_FILE);
-        let mut out = String::new();
-        let _ = writeln!(out, "{HEADER}");
-        let _ = writeln!(out, "threshold\t{}", self.threshold);
-        let _ = writeln!(out, "cue_threshold\t{}", self.cue_threshold);
-        let mut ws: Vec<_> = self.weights.iter().collect();
-        ws.sort_by(|a, b| a.0.cmp(b.0));
-        for (f, w) in ws {
-            let _ = writeln!(out, "w\t{f}\t{w:.5}");
-        }
-        std::fs::write(&path, out).map_err(|e| NlpError::io(&path, e))?;
-        Ok(path)
+        tsv::save(
+            dir,
+            FRAME_MODEL_FILE,
+            HEADER,
+            &[
+                ("threshold", self.threshold),
+                ("cue_threshold", self.cue_threshold),
+            ],
+            [],
+            &self.weights,
+        )
     }
 
     /// Loads `frames.tsv` from a model directory (or the file itself).
     pub fn load(path: &Path) -> Result<Self, NlpError> {
-        let file = if path.is_dir() {
-            path.join(FRAME_MODEL_FILE)
-        } else {
-            path.to_path_buf()
-        };
-        let text = std::fs::read_to_string(&file).map_err(|e| NlpError::io(&file, e))?;
-        let bad = |message: String| NlpError::Model {
-            path: file.clone(),
-            message,
-        };
-        let mut lines = text.lines();
-        if lines.next() != Some(HEADER) {
-            return Err(bad("not a statements frame model (bad header)".into()));
-        }
-        let mut model = FrameModel {
-            weights: HashMap::new(),
-            threshold: 0.5,
-            cue_threshold: 0.5,
-        };
-        for (n, line) in lines.enumerate() {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let parse_err = || bad(format!("line {}: {line:?}", n + 2));
-            let number = |t: &str| -> Result<f32, NlpError> {
-                t.parse::<f32>()
-                    .ok()
-                    .filter(|v| v.is_finite())
-                    .ok_or_else(parse_err)
-            };
-            match fields.as_slice() {
-                ["threshold", t] => model.threshold = number(t)?,
-                ["cue_threshold", t] => model.cue_threshold = number(t)?,
-                ["w", f, w] => {
-                    model.weights.insert((*f).to_string(), number(w)?);
-                }
-                [""] => {}
-                _ => return Err(parse_err()),
+        let mut threshold = 0.5;
+        let mut cue_threshold = 0.5;
+        let weights = tsv::load(path, FRAME_MODEL_FILE, HEADER, "frame", |fields| {
+            match fields {
+                ["threshold", value] => threshold = tsv::finite(value)?,
+                ["cue_threshold", value] => cue_threshold = tsv::finite(value)?,
+                _ => return None,
             }
-        }
-        Ok(model)
+            Some(())
+        })?;
+        Ok(FrameModel {
+            weights,
+            threshold,
+            cue_threshold,
+        })
     }
 }

@@ -28,6 +28,7 @@ pub mod polnear;
 pub mod spans;
 #[cfg(feature = "train")]
 pub mod train;
+mod tsv;
 
 #[cfg(feature = "train")]
 pub use cues::CueTrainConfig;
@@ -109,29 +110,29 @@ pub fn candidates(detector: &CueDetector, doc: &Doc) -> Vec<(cues::Cue, spans::F
     if doc.tokens.is_empty() || doc.sentences.is_empty() {
         return out;
     }
-    let sent = spans::sentence_of(doc);
+    let sentence_of = spans::sentence_of(doc);
     for cue in detector.find(doc) {
         if cue.tokens.is_empty() || cue.tokens.end > doc.tokens.len() {
             continue;
         }
         if out
             .last()
-            .and_then(|(_, f)| f.source.as_ref())
-            .is_some_and(|src| src.start <= cue.tokens.start && cue.tokens.end <= src.end)
+            .and_then(|(_, previous)| previous.source.as_ref())
+            .is_some_and(|source| source.start <= cue.tokens.start && cue.tokens.end <= source.end)
         {
             continue;
         }
-        if let Some(frame) = spans::frame(doc, &sent, cue.tokens.clone()) {
+        if let Some(frame) = spans::frame(doc, &sentence_of, cue.tokens.clone()) {
             out.push((cue, frame));
         }
     }
     out
 }
 
-fn token_span(doc: &Doc, r: &Range<usize>) -> Span {
+fn token_span(doc: &Doc, tokens: &Range<usize>) -> Span {
     Span::new(
-        doc.tokens[r.start].span.start,
-        doc.tokens[r.end - 1].span.end,
+        doc.tokens[tokens.start].span.start,
+        doc.tokens[tokens.end - 1].span.end,
     )
 }
 
@@ -145,7 +146,7 @@ impl Stage for StatementFinder {
         if doc.tokens.is_empty() || doc.sentences.is_empty() {
             return Ok(());
         }
-        let sent = spans::sentence_of(doc);
+        let sentence_of = spans::sentence_of(doc);
         let mut statements: Vec<(Statement, Option<Range<usize>>)> = Vec::new();
         for (cue, frame) in candidates(&self.detector, doc) {
             let mut confidence = cue.confidence;
@@ -156,11 +157,13 @@ impl Stage for StatementFinder {
                 }
                 confidence = p;
             }
-            let previous = statements.last().map(|(s, src)| (s.entity, src.clone()));
+            let previous = statements
+                .last()
+                .map(|(statement, source)| (statement.entity, source.clone()));
             let entity = frame
                 .source
                 .as_ref()
-                .and_then(|src| resolve(doc, &sent, src, previous));
+                .and_then(|source| resolve(doc, &sentence_of, source, previous));
             statements.push((
                 Statement {
                     source: frame.source.as_ref().map(|r| token_span(doc, r)),
@@ -181,23 +184,23 @@ impl Stage for StatementFinder {
 /// How many sentences back a pronoun looks for its person.
 const PRONOUN_REACH: usize = 3;
 
-/// The entity a source (tokens) refers to; `previous` is the entity and source of the
-/// statement before.
+/// The entity a source (tokens) refers to; `sentence_of` is the sentence index of each token,
+/// `previous` the entity and source of the statement before.
 fn resolve(
     doc: &Doc,
-    sent: &[usize],
-    src: &Range<usize>,
+    sentence_of: &[usize],
+    source: &Range<usize>,
     previous: Option<(Option<usize>, Option<Range<usize>>)>,
 ) -> Option<usize> {
-    let span = token_span(doc, src);
+    let span = token_span(doc, source);
     // The head of the phrase: its end, or the end of its first part before a comma or an
     // opening bracket ("Flynn, a top Trump surrogate"; "Jason Chaffetz (R-Utah)").
     let mut heads = vec![span.end];
-    if let Some(k) = src
+    if let Some(break_at) = source
         .clone()
-        .find(|&k| matches!(doc.token_text(k), "," | "(") && k > src.start)
+        .find(|&token| matches!(doc.token_text(token), "," | "(") && token > source.start)
     {
-        heads.push(doc.tokens[k - 1].span.end);
+        heads.push(doc.tokens[break_at - 1].span.end);
     }
     let inside: Vec<&crate::doc::Mention> = doc
         .mentions
@@ -211,30 +214,30 @@ fn resolve(
             .or(inside.first())
             .and_then(|m| m.entity);
     }
-    if src.len() != 1 {
+    if source.len() != 1 {
         return None;
     }
-    let word = doc.token_text(src.start).to_lowercase();
-    let si = sent.get(src.start).copied().unwrap_or(0);
+    let word = doc.token_text(source.start).to_lowercase();
+    let sentence = sentence_of.get(source.start).copied().unwrap_or(0);
     let floor = doc
         .sentences
-        .get(si.saturating_sub(PRONOUN_REACH))
-        .map_or(0, |s| s.span.start);
-    let is_person = |e: usize| {
+        .get(sentence.saturating_sub(PRONOUN_REACH))
+        .map_or(0, |first| first.span.start);
+    let is_person = |entity: usize| {
         doc.entities
-            .get(e)
+            .get(entity)
             .is_some_and(|e| e.label == EntityType::Person)
     };
     match word.as_str() {
         "he" | "she" => {
-            if let Some((Some(e), Some(prev_src))) = previous
-                && is_person(e)
+            if let Some((Some(speaker), Some(previous_source))) = previous
+                && is_person(speaker)
                 && doc
                     .tokens
-                    .get(prev_src.start)
+                    .get(previous_source.start)
                     .is_some_and(|t| t.span.start >= floor)
             {
-                return Some(e);
+                return Some(speaker);
             }
             doc.mentions
                 .iter()
@@ -246,7 +249,7 @@ fn resolve(
         "who" | "which" => {
             // "Trump, who ..." / "the agency, which ...": the mention ending right before the
             // comma.
-            let comma = src.start.checked_sub(1)?;
+            let comma = source.start.checked_sub(1)?;
             if doc.token_text(comma) != "," {
                 return None;
             }

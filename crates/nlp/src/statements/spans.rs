@@ -20,6 +20,7 @@
 //! than "of", at most eight tokens.
 
 use crate::doc::{Doc, EntityType, StatementKind};
+use crate::lexicon::{WordSet, words};
 use std::ops::Range;
 
 /// The source, content and kind found for a cue (token ranges).
@@ -34,226 +35,34 @@ pub struct Frame {
 }
 
 /// Words that end a noun phrase read leftwards or rightwards from a cue.
-const NP_STOP: &[&str] = &[
-    "that",
-    "who",
-    "whom",
-    "which",
-    "what",
-    "and",
-    "but",
-    "or",
-    "nor",
-    "because",
-    "as",
-    "when",
-    "while",
-    "if",
-    "although",
-    "though",
-    "since",
-    "where",
-    "so",
-    "than",
-    "in",
-    "on",
-    "at",
-    "for",
-    "with",
-    "from",
-    "by",
-    "during",
-    "about",
-    "into",
-    "over",
-    "after",
-    "before",
-    "under",
-    "to",
-    "against",
-    "said",
-    "says",
-    "say",
-    "told",
-    "is",
-    "are",
-    "was",
-    "were",
-    "be",
-    "been",
-    "has",
-    "have",
-    "had",
-    "will",
-    "would",
-    "could",
-    "should",
-    "can",
-    "may",
-    "might",
-    "must",
-    "not",
-    "n't",
-    "do",
-    "does",
-    "did",
-    "also",
-    "then",
-    "yet",
-    "how",
-    "why",
-    "whether",
-    "once",
-    "until",
-    "unless",
-    "like",
-    "via",
-    "per",
-    "among",
-    "between",
-    "through",
-    "without",
-    "within",
-    "upon",
-    "amid",
-    "despite",
-    "across",
-    "toward",
-    "towards",
-    "according",
-    "saying",
-    "adding",
-    "in",
-    "this",
-    "these",
-    "those",
-    "there",
-    "here",
-    "now",
-    "today",
-    "yesterday",
-    "tonight",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "last",
-    "next",
-    "earlier",
-    "later",
-    "ago",
-];
+static NP_STOP: WordSet = words!("statements/noun-phrase-stops.txt");
 
 /// Words that stand between a source and its cue ("Trump has also repeatedly said").
-const SKIP_BEFORE_CUE: &[&str] = &[
-    "has",
-    "have",
-    "had",
-    "will",
-    "would",
-    "also",
-    "later",
-    "earlier",
-    "previously",
-    "then",
-    "again",
-    "once",
-    "did",
-    "does",
-    "do",
-    "is",
-    "was",
-    "were",
-    "are",
-    "been",
-    "had",
-    "just",
-    "never",
-    "often",
-    "still",
-    "recently",
-    "reportedly",
-    "publicly",
-    "privately",
-    "repeatedly",
-    "already",
-    "even",
-    "first",
-    "initially",
-    "further",
-    "could",
-    "may",
-    "might",
-    "can",
-    "should",
-    "must",
-    "always",
-    "'s",
-    "’s",
-    "'ve",
-    "’ve",
-    "'ll",
-    "’ll",
-    "'d",
-    "’d",
-    "'re",
-    "’re",
-];
+static SKIP_BEFORE_CUE: WordSet = words!("statements/skip-before-cue.txt");
 
 /// Pronouns and relative words that are a source on their own.
-const PRONOUN_SOURCES: &[&str] = &[
-    "he", "she", "they", "it", "i", "we", "you", "who", "which", "that",
-];
+pub(crate) static PRONOUN_SOURCES: WordSet = words!("statements/pronoun-sources.txt");
 
 /// Verbs whose object stands between the cue and a "that" clause ("told reporters that").
-const OBJECT_VERBS: &[&str] = &[
-    "told",
-    "tells",
-    "tell",
-    "telling",
-    "asked",
-    "asks",
-    "ask",
-    "asking",
-    "warned",
-    "warns",
-    "warning",
-    "urged",
-    "urges",
-    "assured",
-    "assures",
-    "reminded",
-    "reminds",
-    "informed",
-    "informs",
-    "convinced",
-    "promised",
-    "promises",
-    "advised",
-    "notified",
-    "persuaded",
-];
+static OBJECT_VERBS: WordSet = words!("statements/object-verbs.txt");
 
-fn lower(doc: &Doc, i: usize) -> String {
-    doc.token_text(i).to_lowercase()
+fn lower(doc: &Doc, token: usize) -> String {
+    doc.token_text(token).to_lowercase()
 }
 
-fn is_word(doc: &Doc, i: usize) -> bool {
-    let t = doc.token_text(i);
-    t.chars().next().is_some_and(char::is_alphanumeric)
-        || matches!(t, "'s" | "’s" | "'" | "’")
-            && i > 0
-            && doc.token_text(i - 1).chars().any(char::is_alphanumeric)
-            && !doc.tokens[i - 1].space_after
+fn is_word(doc: &Doc, token: usize) -> bool {
+    let text = doc.token_text(token);
+    text.chars().next().is_some_and(char::is_alphanumeric)
+        || matches!(text, "'s" | "’s" | "'" | "’")
+            && token > 0
+            && doc.token_text(token - 1).chars().any(char::is_alphanumeric)
+            && !doc.tokens[token - 1].space_after
 }
 
 /// Whether the token is made of quotation marks only.
-pub(crate) fn is_quote(t: &str) -> bool {
-    !t.is_empty()
-        && t.chars().all(|c| {
+pub(crate) fn is_quote(text: &str) -> bool {
+    !text.is_empty()
+        && text.chars().all(|c| {
             matches!(
                 c,
                 '"' | '\'' | '“' | '”' | '‘' | '’' | '«' | '»' | '„' | '`'
@@ -262,176 +71,141 @@ pub(crate) fn is_quote(t: &str) -> bool {
 }
 
 /// Whether a quote token opens a quotation (rather than closes one).
-fn opens(doc: &Doc, i: usize) -> bool {
-    let t = doc.token_text(i);
-    if !is_quote(t) {
+fn opens(doc: &Doc, token: usize) -> bool {
+    let text = doc.token_text(token);
+    if !is_quote(text) {
         return false;
     }
-    if t.chars().all(|c| matches!(c, '“' | '«' | '„' | '`')) {
+    if text.chars().all(|c| matches!(c, '“' | '«' | '„' | '`')) {
         return true;
     }
-    if t.chars().all(|c| matches!(c, '”' | '»')) {
+    if text.chars().all(|c| matches!(c, '”' | '»')) {
         return false;
     }
     // Straight quotes: opening when attached to what follows and not to what precedes.
-    let attached_after = !doc.tokens[i].space_after;
-    let attached_before = i > 0 && !doc.tokens[i - 1].space_after;
+    let attached_after = !doc.tokens[token].space_after;
+    let attached_before = token > 0 && !doc.tokens[token - 1].space_after;
     attached_after && !attached_before
 }
 
-fn is_punct(doc: &Doc, i: usize) -> bool {
-    !is_word(doc, i)
+fn is_punct(doc: &Doc, token: usize) -> bool {
+    !is_word(doc, token)
 }
 
 /// Sentence index of each token.
 pub(crate) fn sentence_of(doc: &Doc) -> Vec<usize> {
     let mut out = vec![0; doc.tokens.len()];
-    for (si, s) in doc.sentences.iter().enumerate() {
-        for t in s.tokens.clone() {
-            if let Some(slot) = out.get_mut(t) {
-                *slot = si;
+    for (index, sentence) in doc.sentences.iter().enumerate() {
+        for token in sentence.tokens.clone() {
+            if let Some(slot) = out.get_mut(token) {
+                *slot = index;
             }
         }
     }
     out
 }
 
-/// The noun phrase that ends at token `j` (inclusive), bounded below by `floor`.
-fn np_left(doc: &Doc, j: usize, floor: usize) -> Range<usize> {
-    let lj = lower(doc, j);
-    if PRONOUN_SOURCES.contains(&lj.as_str()) {
-        return j..j + 1;
+/// The noun phrase that ends at token `last` (inclusive), bounded below by `floor`.
+fn np_left(doc: &Doc, last: usize, floor: usize) -> Range<usize> {
+    if PRONOUN_SOURCES.contains(lower(doc, last).as_str()) {
+        return last..last + 1;
     }
-    let mut start = j;
-    if doc.token_text(j) == ")" {
-        match matching_open(doc, j, floor) {
-            Some(o) => start = o,
-            None => return j..j + 1,
+    let mut start = last;
+    if doc.token_text(last) == ")" {
+        match matching_open(doc, last, floor) {
+            Some(open) => start = open,
+            None => return last..last + 1,
         }
     }
-    while start > floor && j + 1 - start < 12 {
-        let k = start - 1;
-        if doc.token_text(k) == ")" {
-            match matching_open(doc, k, floor) {
-                Some(o) => {
-                    start = o;
+    while start > floor && last + 1 - start < 12 {
+        let before = start - 1;
+        if doc.token_text(before) == ")" {
+            match matching_open(doc, before, floor) {
+                Some(open) => {
+                    start = open;
                     continue;
                 }
                 None => break,
             }
         }
-        let lk = lower(doc, k);
-        if !is_word(doc, k)
-            || NP_STOP.contains(&lk.as_str())
-            || PRONOUN_SOURCES.contains(&lk.as_str())
+        let word = lower(doc, before);
+        if !is_word(doc, before)
+            || NP_STOP.contains(word.as_str())
+            || PRONOUN_SOURCES.contains(word.as_str())
         {
             break;
         }
-        start = k;
+        start = before;
     }
-    start..j + 1
+    start..last + 1
 }
 
-/// The "(" that a ")" at `k` closes, at or after `floor`.
-fn matching_open(doc: &Doc, k: usize, floor: usize) -> Option<usize> {
-    (floor..k).rev().take(8).find(|&m| doc.token_text(m) == "(")
+/// The "(" that a ")" at `close` closes, at or after `floor`.
+fn matching_open(doc: &Doc, close: usize, floor: usize) -> Option<usize> {
+    (floor..close)
+        .rev()
+        .take(8)
+        .find(|&token| doc.token_text(token) == "(")
 }
 
 /// Time words that may stand between a source and its cue ("Trump on Tuesday said").
-const TIME_WORDS: &[&str] = &[
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "week",
-    "month",
-    "year",
-    "night",
-    "morning",
-    "afternoon",
-    "evening",
-    "weekend",
-    "today",
-    "yesterday",
-    "tonight",
-    "earlier",
-    "later",
-    "recently",
-    "ago",
-];
+static TIME_WORDS: WordSet = words!("statements/time-words.txt");
 
 /// Words that open a time phrase ("on Tuesday", "last week").
-const TIME_OPENERS: &[&str] = &[
-    "on", "in", "at", "last", "this", "early", "late", "during", "the",
-];
+static TIME_OPENERS: WordSet = words!("statements/time-openers.txt");
 
 /// Asides between commas ("Trump, however, said").
-const ASIDES: &[&str] = &[
-    "however",
-    "meanwhile",
-    "too",
-    "though",
-    "instead",
-    "moreover",
-    "also",
-    "then",
-    "now",
-    "example",
-    "instance",
-    "one",
-    "turn",
-    "part",
-    "contrast",
-    "fact",
-    "addition",
-];
+static ASIDES: WordSet = words!("statements/asides.txt");
 
 /// The index just after the last token that belongs to the source side: auxiliaries,
 /// adverbs, time phrases and comma asides before the cue are skipped.
-fn skip_before_cue(doc: &Doc, ss: usize, cue_start: usize) -> usize {
-    let mut j = cue_start;
+fn skip_before_cue(doc: &Doc, sentence_start: usize, cue_start: usize) -> usize {
+    let mut source_end = cue_start;
     loop {
-        let before = j;
-        while j > ss {
-            let l = lower(doc, j - 1);
-            let adverb = l.ends_with("ly") && l.len() > 4 && l.chars().all(char::is_lowercase);
-            if SKIP_BEFORE_CUE.contains(&l.as_str()) || adverb {
-                j -= 1;
+        let before = source_end;
+        while source_end > sentence_start {
+            let word = lower(doc, source_end - 1);
+            let adverb =
+                word.ends_with("ly") && word.len() > 4 && word.chars().all(char::is_lowercase);
+            if SKIP_BEFORE_CUE.contains(word.as_str()) || adverb {
+                source_end -= 1;
             } else {
                 break;
             }
         }
         // A time phrase: "on Tuesday", "in 2010", "last week".
-        if j > ss {
-            let l = lower(doc, j - 1);
-            let year = l.len() == 4 && l.chars().all(|c| c.is_ascii_digit());
-            if TIME_WORDS.contains(&l.as_str()) || year {
-                let mut k = j - 1;
-                while k > ss && TIME_OPENERS.contains(&lower(doc, k - 1).as_str()) {
-                    k -= 1;
+        if source_end > sentence_start {
+            let word = lower(doc, source_end - 1);
+            let year = word.len() == 4 && word.chars().all(|c| c.is_ascii_digit());
+            if TIME_WORDS.contains(word.as_str()) || year {
+                let mut phrase_start = source_end - 1;
+                while phrase_start > sentence_start
+                    && TIME_OPENERS.contains(lower(doc, phrase_start - 1).as_str())
+                {
+                    phrase_start -= 1;
                 }
                 // Only when something precedes it that can be the source.
-                if k > ss && (is_word(doc, k - 1) || doc.token_text(k - 1) == ")") {
-                    j = k;
+                if phrase_start > sentence_start
+                    && (is_word(doc, phrase_start - 1) || doc.token_text(phrase_start - 1) == ")")
+                {
+                    source_end = phrase_start;
                 }
             }
         }
         // A comma aside: ", however," / ", for example,".
-        if j > ss + 2
-            && doc.token_text(j - 1) == ","
-            && let Some(c) = (j.saturating_sub(5).max(ss)..j - 1)
+        if source_end > sentence_start + 2
+            && doc.token_text(source_end - 1) == ","
+            && let Some(opening_comma) = (source_end.saturating_sub(5).max(sentence_start)
+                ..source_end - 1)
                 .rev()
-                .find(|&k| doc.token_text(k) == ",")
-            && c > ss
-            && ASIDES.contains(&lower(doc, j - 2).as_str())
+                .find(|&token| doc.token_text(token) == ",")
+            && opening_comma > sentence_start
+            && ASIDES.contains(lower(doc, source_end - 2).as_str())
         {
-            j = c;
+            source_end = opening_comma;
         }
-        if j == before {
-            return j;
+        if source_end == before {
+            return source_end;
         }
     }
 }
@@ -439,205 +213,226 @@ fn skip_before_cue(doc: &Doc, ss: usize, cue_start: usize) -> usize {
 /// The subject of the sentence before `end`: its first person, organization or group
 /// mention (with the title and name after it: "Kremlin spokesperson Dmitry Peskov"), else its
 /// first subject pronoun.
-fn subject(doc: &Doc, ss: usize, end: usize) -> Option<Range<usize>> {
+fn subject(doc: &Doc, sentence_start: usize, end: usize) -> Option<Range<usize>> {
     let named = |m: &&crate::doc::Mention| {
-        m.tokens.start >= ss
+        m.tokens.start >= sentence_start
             && m.tokens.end <= end
             && matches!(
                 m.label,
                 EntityType::Person | EntityType::Org | EntityType::Norp | EntityType::Gpe
             )
     };
-    if let Some(m) = doc.mentions.iter().find(named) {
-        let mut r = m.tokens.clone();
+    if let Some(mention) = doc.mentions.iter().find(named) {
+        let mut phrase = mention.tokens.clone();
         // Up to three title words, then another mention, continue the phrase.
         'extend: loop {
-            let mut k = r.end;
-            while k < end && k < r.end + 3 {
-                if let Some(next) = doc
+            let mut next = phrase.end;
+            while next < end && next < phrase.end + 3 {
+                if let Some(following) = doc
                     .mentions
                     .iter()
                     .filter(named)
-                    .find(|n| n.tokens.start == k)
+                    .find(|other| other.tokens.start == next)
                 {
-                    r.end = next.tokens.end;
+                    phrase.end = following.tokens.end;
                     continue 'extend;
                 }
-                let l = lower(doc, k);
-                if !is_word(doc, k) || NP_STOP.contains(&l.as_str()) {
+                if !is_word(doc, next) || NP_STOP.contains(lower(doc, next).as_str()) {
                     break;
                 }
-                k += 1;
+                next += 1;
             }
             break;
         }
-        return Some(r);
+        return Some(phrase);
     }
-    (ss..end)
-        .find(|&k| {
+    (sentence_start..end)
+        .find(|&token| {
             matches!(
-                lower(doc, k).as_str(),
+                lower(doc, token).as_str(),
                 "he" | "she" | "they" | "we" | "i" | "it"
             )
         })
-        .map(|k| k..k + 1)
+        .map(|token| token..token + 1)
 }
 
 /// "X, the spokesman for Y, said": with a comma right before the cue at `comma`, the name
 /// before the previous comma plus the aside, when no name follows the cue instead.
 fn appositive(
     doc: &Doc,
-    ss: usize,
+    sentence_start: usize,
     comma: usize,
     cue_end: usize,
-    se: usize,
+    sentence_end: usize,
 ) -> Option<Range<usize>> {
     // "..., said Trump": a capitalized name after the cue is the source instead.
-    if cue_end < se
+    if cue_end < sentence_end
         && doc
             .token_text(cue_end)
             .chars()
             .next()
             .is_some_and(char::is_uppercase)
-        && !TIME_WORDS.contains(&lower(doc, cue_end).as_str())
+        && !TIME_WORDS.contains(lower(doc, cue_end).as_str())
     {
         return None;
     }
-    let floor = ss.max(comma.saturating_sub(16));
-    let c1 = (floor..comma).rev().find(|&k| doc.token_text(k) == ",")?;
-    if c1 == ss || c1 + 1 >= comma {
+    let floor = sentence_start.max(comma.saturating_sub(16));
+    let previous_comma = (floor..comma)
+        .rev()
+        .find(|&token| doc.token_text(token) == ",")?;
+    if previous_comma == sentence_start || previous_comma + 1 >= comma {
         return None;
     }
     // The aside: words only (no quotes or sentence ends).
-    if (c1 + 1..comma).any(|k| {
-        !is_word(doc, k) && !matches!(doc.token_text(k), "(" | ")" | "." | "-" | "'s" | "’s")
+    if (previous_comma + 1..comma).any(|token| {
+        !is_word(doc, token)
+            && !matches!(doc.token_text(token), "(" | ")" | "." | "-" | "'s" | "’s")
     }) {
         return None;
     }
-    let head = c1 - 1;
+    let head = previous_comma - 1;
     let head_text = doc.token_text(head);
     let capitalized = head_text.chars().next().is_some_and(char::is_uppercase) || head_text == ")";
     if !capitalized {
         return None;
     }
-    let np = np_left(doc, head, ss);
-    Some(np.start..comma)
+    let name = np_left(doc, head, sentence_start);
+    Some(name.start..comma)
 }
 
-/// The noun phrase that starts at token `k`, bounded above by `ceil` (exclusive).
-fn np_right(doc: &Doc, k: usize, ceil: usize) -> Option<Range<usize>> {
-    if k >= ceil || !is_word(doc, k) {
+/// The noun phrase that starts at token `first`, bounded above by `ceil` (exclusive).
+fn np_right(doc: &Doc, first: usize, ceil: usize) -> Option<Range<usize>> {
+    if first >= ceil || !is_word(doc, first) {
         return None;
     }
-    let lk = lower(doc, k);
-    if PRONOUN_SOURCES.contains(&lk.as_str()) && lk != "that" && lk != "which" {
-        return Some(k..k + 1);
+    let first_word = lower(doc, first);
+    if PRONOUN_SOURCES.contains(first_word.as_str())
+        && first_word != "that"
+        && first_word != "which"
+    {
+        return Some(first..first + 1);
     }
-    let mut end = k;
-    while end < ceil && end - k < 8 {
-        let le = lower(doc, end);
-        let stop = NP_STOP.contains(&le.as_str()) && !(end == k && le == "the");
+    let mut end = first;
+    while end < ceil && end - first < 8 {
+        let word = lower(doc, end);
+        let stop = NP_STOP.contains(word.as_str()) && !(end == first && word == "the");
         if !is_word(doc, end) || stop {
             break;
         }
         end += 1;
     }
-    (end > k).then_some(k..end)
+    (end > first).then_some(first..end)
 }
 
 /// Drops quotes and punctuation at both ends of a token range.
-fn strip(doc: &Doc, mut r: Range<usize>) -> Range<usize> {
-    while r.start < r.end && is_punct(doc, r.start) {
-        r.start += 1;
+fn strip(doc: &Doc, mut range: Range<usize>) -> Range<usize> {
+    while range.start < range.end && is_punct(doc, range.start) {
+        range.start += 1;
     }
-    while r.end > r.start && is_punct(doc, r.end - 1) {
-        r.end -= 1;
+    while range.end > range.start && is_punct(doc, range.end - 1) {
+        range.end -= 1;
     }
-    r
+    range
 }
 
 /// How many sentences a quotation may run across.
 const QUOTE_REACH: usize = 6;
 
-/// Extends a content range that closes a quotation opened in an earlier sentence back to the
-/// opening quote.
-fn extend_back(doc: &Doc, sent: &[usize], r: Range<usize>) -> Range<usize> {
-    let mut depth = 0i32;
-    for i in r.clone() {
-        let t = doc.token_text(i);
-        if is_quote(t) {
-            if opens(doc, i) {
-                depth += 1;
-            } else if depth > 0 {
-                depth -= 1;
+/// How the quotation marks of a token range pair up.
+struct QuoteBalance {
+    /// A closing quote comes with no opening one before it in the range.
+    unmatched_close: bool,
+    /// Quotations still open at the end of the range.
+    open: usize,
+}
+
+fn quote_balance(doc: &Doc, range: Range<usize>) -> QuoteBalance {
+    let mut balance = QuoteBalance {
+        unmatched_close: false,
+        open: 0,
+    };
+    for token in range {
+        if is_quote(doc.token_text(token)) {
+            if opens(doc, token) {
+                balance.open += 1;
+            } else if balance.open > 0 {
+                balance.open -= 1;
             } else {
-                // A closing quote with no opening one in the range: look back.
-                let si = sent.get(r.start).copied().unwrap_or(0);
-                let floor_s = si.saturating_sub(QUOTE_REACH);
-                let floor = doc.sentences.get(floor_s).map_or(0, |s| s.tokens.start);
-                let mut k = r.start;
-                while k > floor {
-                    k -= 1;
-                    if is_quote(doc.token_text(k)) {
-                        if opens(doc, k) {
-                            return k..r.end;
-                        }
-                        break;
-                    }
-                }
-                return r;
+                balance.unmatched_close = true;
             }
         }
     }
-    r
+    balance
+}
+
+/// Extends a content range that closes a quotation opened in an earlier sentence back to the
+/// opening quote. `sentence_of` is the sentence index of each token.
+fn extend_back(doc: &Doc, sentence_of: &[usize], content: Range<usize>) -> Range<usize> {
+    if !quote_balance(doc, content.clone()).unmatched_close {
+        return content;
+    }
+    // A closing quote with no opening one in the range: look back.
+    let sentence = sentence_of.get(content.start).copied().unwrap_or(0);
+    let first_sentence = sentence.saturating_sub(QUOTE_REACH);
+    let floor = doc
+        .sentences
+        .get(first_sentence)
+        .map_or(0, |first| first.tokens.start);
+    let mut before = content.start;
+    while before > floor {
+        before -= 1;
+        if is_quote(doc.token_text(before)) {
+            if opens(doc, before) {
+                return before..content.end;
+            }
+            break;
+        }
+    }
+    content
 }
 
 /// Extends a content range that opens a quotation not closed in it forward to the closing
-/// quote.
-fn extend_forward(doc: &Doc, sent: &[usize], r: Range<usize>) -> Range<usize> {
-    let mut depth = 0i32;
-    for i in r.clone() {
-        if is_quote(doc.token_text(i)) {
-            if opens(doc, i) {
-                depth += 1;
-            } else if depth > 0 {
-                depth -= 1;
-            }
-        }
+/// quote. `sentence_of` is the sentence index of each token.
+fn extend_forward(doc: &Doc, sentence_of: &[usize], content: Range<usize>) -> Range<usize> {
+    if quote_balance(doc, content.clone()).open == 0 {
+        return content;
     }
-    if depth <= 0 {
-        return r;
-    }
-    let si = sent.get(r.end.saturating_sub(1)).copied().unwrap_or(0);
-    let ceil_s = (si + QUOTE_REACH).min(doc.sentences.len().saturating_sub(1));
-    let ceil = doc.sentences.get(ceil_s).map_or(r.end, |s| s.tokens.end);
-    let mut k = r.end;
-    while k < ceil {
-        if is_quote(doc.token_text(k)) {
-            if opens(doc, k) {
+    let sentence = sentence_of
+        .get(content.end.saturating_sub(1))
+        .copied()
+        .unwrap_or(0);
+    let last_sentence = (sentence + QUOTE_REACH).min(doc.sentences.len().saturating_sub(1));
+    let ceil = doc
+        .sentences
+        .get(last_sentence)
+        .map_or(content.end, |last| last.tokens.end);
+    let mut after = content.end;
+    while after < ceil {
+        if is_quote(doc.token_text(after)) {
+            if opens(doc, after) {
                 // Another quotation opens first: the first one never closed.
-                return r;
+                return content;
             }
-            return r.start..k + 1;
+            return content.start..after + 1;
         }
-        k += 1;
+        after += 1;
     }
-    r
+    content
 }
 
-fn kind_of(doc: &Doc, r: &Range<usize>) -> StatementKind {
-    let quotes: Vec<usize> = r
+fn kind_of(doc: &Doc, content: &Range<usize>) -> StatementKind {
+    let quotes: Vec<usize> = content
         .clone()
-        .filter(|&i| is_quote(doc.token_text(i)) && !is_word(doc, i))
+        .filter(|&token| is_quote(doc.token_text(token)) && !is_word(doc, token))
         .collect();
-    let inner = strip(doc, r.clone());
+    let inner = strip(doc, content.clone());
     if quotes.is_empty() {
         return StatementKind::Indirect;
     }
     let opens_at_start = quotes
         .first()
-        .is_some_and(|&q| q < inner.start || q == r.start);
-    let closes_at_end = quotes.last().is_some_and(|&q| q >= inner.end);
+        .is_some_and(|&quote| quote < inner.start || quote == content.start);
+    let closes_at_end = quotes.last().is_some_and(|&quote| quote >= inner.end);
     if opens_at_start && closes_at_end {
         StatementKind::Direct
     } else {
@@ -645,121 +440,135 @@ fn kind_of(doc: &Doc, r: &Range<usize>) -> StatementKind {
     }
 }
 
-/// Finds the source and content of the cue over tokens `cue` in sentence `s`.
-pub fn frame(doc: &Doc, sent: &[usize], cue: Range<usize>) -> Option<Frame> {
-    let si = *sent.get(cue.start)?;
-    let s = doc.sentences.get(si)?;
-    let (ss, se) = (s.tokens.start, s.tokens.end);
-    let first = lower(doc, cue.start);
+/// Finds the source and content of the cue over tokens `cue`; `sentence_of` is the sentence
+/// index of each token ([`sentence_of`]).
+pub fn frame(doc: &Doc, sentence_of: &[usize], cue: Range<usize>) -> Option<Frame> {
+    let sentence = doc.sentences.get(*sentence_of.get(cue.start)?)?;
+    let (sentence_start, sentence_end) = (sentence.tokens.start, sentence.tokens.end);
+    let cue_word = lower(doc, cue.start);
     // Content after the cue runs to the end of the sentence.
-    let after = |from: usize| -> Range<usize> { from..se };
-    if first == "according" {
-        let mut src_start = cue.end;
-        if src_start < se && lower(doc, src_start) == "to" {
-            src_start += 1;
-        }
-        let source = np_right_loose(doc, src_start, se);
-        let before = strip(doc, ss..cue.start);
-        let content = if !before.is_empty() {
-            extend_back(doc, sent, ss..cue.start)
+    let to_sentence_end = |from: usize| -> Range<usize> { from..sentence_end };
+    // The source is the phrase from `source_start` on, after the cue; the content what
+    // precedes the cue, or when nothing does, what follows the source.
+    let source_after_cue = |source_start: usize, kind: Option<StatementKind>| {
+        let source = np_right_loose(doc, source_start, sentence_end);
+        let before_cue = strip(doc, sentence_start..cue.start);
+        let content = if !before_cue.is_empty() {
+            extend_back(doc, sentence_of, sentence_start..cue.start)
         } else {
             let from = source.as_ref().map_or(cue.end, |r| r.end);
-            extend_forward(doc, sent, after(from))
+            extend_forward(doc, sentence_of, to_sentence_end(from))
         };
-        return finish(doc, source, content, Some(StatementKind::AccordingTo));
+        finish(doc, source, content, kind)
+    };
+    if cue_word == "according" {
+        let mut source_start = cue.end;
+        if source_start < sentence_end && lower(doc, source_start) == "to" {
+            source_start += 1;
+        }
+        return source_after_cue(source_start, Some(StatementKind::AccordingTo));
     }
-    // The word before the cue, skipping auxiliaries, adverbs, times and asides.
-    let j = skip_before_cue(doc, ss, cue.start);
+    // Where the source side ends, skipping auxiliaries, adverbs, times and asides.
+    let source_end = skip_before_cue(doc, sentence_start, cue.start);
     let content_after = || {
         let mut from = cue.end;
-        if OBJECT_VERBS.contains(&lower(doc, cue.end - 1).as_str())
-            && let Some(k) = (cue.end..(cue.end + 7).min(se)).find(|&k| lower(doc, k) == "that")
+        if OBJECT_VERBS.contains(lower(doc, cue.end - 1).as_str())
+            && let Some(that) = (cue.end..(cue.end + 7).min(sentence_end))
+                .find(|&token| lower(doc, token) == "that")
         {
-            from = k;
+            from = that;
         }
-        extend_forward(doc, sent, after(from))
+        extend_forward(doc, sentence_of, to_sentence_end(from))
     };
-    let left = if j > ss { Some(j - 1) } else { None };
-    let mut src: Option<Range<usize>> = None;
-    if let Some(t) = left {
-        let l = lower(doc, t);
-        let t_text = doc.token_text(t);
-        if is_word(doc, t) || t_text == ")" {
-            if NP_STOP.contains(&l.as_str()) && !PRONOUN_SOURCES.contains(&l.as_str()) {
-                // "... and criticized": the subject of the sentence.
-                return finish(doc, subject(doc, ss, cue.start), content_after(), None);
-            }
-            src = Some(np_left(doc, t, ss));
-        } else if t_text == "," {
-            let floor = ss.max(t.saturating_sub(25));
-            // X, who ..., said.
-            if let Some(w) = (floor + 1..t).rev().find(|&k| {
-                matches!(lower(doc, k).as_str(), "who" | "which") && doc.token_text(k - 1) == ","
-            }) && w >= 2
-                && w - 1 > ss
-                && (is_word(doc, w - 2) || doc.token_text(w - 2) == ")")
+    let mut source: Option<Range<usize>> = None;
+    if source_end > sentence_start {
+        let last = source_end - 1;
+        let last_word = lower(doc, last);
+        let last_text = doc.token_text(last);
+        if is_word(doc, last) || last_text == ")" {
+            if NP_STOP.contains(last_word.as_str()) && !PRONOUN_SOURCES.contains(last_word.as_str())
             {
-                let np = np_left(doc, w - 2, ss);
-                return finish(doc, Some(np), content_after(), None);
+                // "... and criticized": the subject of the sentence.
+                return finish(
+                    doc,
+                    subject(doc, sentence_start, cue.start),
+                    content_after(),
+                    None,
+                );
+            }
+            source = Some(np_left(doc, last, sentence_start));
+        } else if last_text == "," {
+            let floor = sentence_start.max(last.saturating_sub(25));
+            // X, who ..., said.
+            if let Some(relative) = (floor + 1..last).rev().find(|&token| {
+                matches!(lower(doc, token).as_str(), "who" | "which")
+                    && doc.token_text(token - 1) == ","
+            }) && relative >= 2
+                && relative - 1 > sentence_start
+                && (is_word(doc, relative - 2) || doc.token_text(relative - 2) == ")")
+            {
+                let name = np_left(doc, relative - 2, sentence_start);
+                return finish(doc, Some(name), content_after(), None);
             }
             // ..., saying CONTENT: the sentence's subject.
-            if first.ends_with("ing") {
-                return finish(doc, subject(doc, ss, cue.start), content_after(), None);
+            if cue_word.ends_with("ing") {
+                return finish(
+                    doc,
+                    subject(doc, sentence_start, cue.start),
+                    content_after(),
+                    None,
+                );
             }
             // X, the spokesman for Y, said.
-            if let Some(np) = appositive(doc, ss, t, cue.end, se) {
-                src = Some(np);
+            if let Some(name) = appositive(doc, sentence_start, last, cue.end, sentence_end) {
+                source = Some(name);
             }
         }
     }
-    if let Some(src) = src {
+    if let Some(source) = source {
         // “CONTENT,” X said / CONTENT, X said.
-        if src.start > ss
-            && (matches!(doc.token_text(src.start - 1), "," | ":" | "—" | "--")
-                || is_quote(doc.token_text(src.start - 1)))
+        if source.start > sentence_start
+            && (matches!(doc.token_text(source.start - 1), "," | ":" | "—" | "--")
+                || is_quote(doc.token_text(source.start - 1)))
         {
-            let before = strip(doc, ss..src.start - 1);
-            let after_words = strip(doc, cue.end..se);
-            let after_is_clause = after_words.len() > 3
-                && (lower(doc, cue.end) == "that" || opens_at(doc, cue.end, se));
+            // The comma or quote that ends the content.
+            let before_source = source.start - 1;
+            let content_before = strip(doc, sentence_start..before_source);
+            let words_after = strip(doc, cue.end..sentence_end);
+            let after_is_clause = words_after.len() > 3
+                && (lower(doc, cue.end) == "that" || opens_at(doc, cue.end, sentence_end));
             // A long clause after the cue ("..., leaders pressed Trump to act") is the content
             // rather than what precedes the comma, unless a quotation closes right there.
-            let quoted = is_quote(doc.token_text(src.start - 1))
-                || (src.start >= ss + 2 && is_quote(doc.token_text(src.start - 2)));
-            let after_len = (cue.end..se)
-                .take_while(|&k| doc.token_text(k) != ",")
-                .filter(|&k| is_word(doc, k))
+            let quoted = is_quote(doc.token_text(before_source))
+                || (source.start >= sentence_start + 2
+                    && is_quote(doc.token_text(source.start - 2)));
+            let words_to_comma = (cue.end..sentence_end)
+                .take_while(|&token| doc.token_text(token) != ",")
+                .filter(|&token| is_word(doc, token))
                 .count();
-            if !before.is_empty() && !after_is_clause && (quoted || after_len <= 8) {
-                let content = extend_back(doc, sent, ss..src.start);
-                return finish(doc, Some(src), content, None);
+            if !content_before.is_empty() && !after_is_clause && (quoted || words_to_comma <= 8) {
+                let content = extend_back(doc, sentence_of, sentence_start..source.start);
+                return finish(doc, Some(source), content, None);
             }
         }
-        return finish(doc, Some(src), content_after(), None);
+        return finish(doc, Some(source), content_after(), None);
     }
     // “CONTENT,” said X.
-    let source = np_right_loose(doc, cue.end, se);
-    let before = strip(doc, ss..cue.start);
-    let content = if !before.is_empty() {
-        extend_back(doc, sent, ss..cue.start)
-    } else {
-        let from = source.as_ref().map_or(cue.end, |r| r.end);
-        extend_forward(doc, sent, after(from))
-    };
-    finish(doc, source, content, None)
+    source_after_cue(cue.end, None)
 }
 
-fn opens_at(doc: &Doc, k: usize, ceil: usize) -> bool {
-    let mut k = k;
-    while k < ceil && matches!(doc.token_text(k), "," | ":") {
-        k += 1;
+/// Whether a quotation opens at `token`, past commas and colons, before `ceil`.
+fn opens_at(doc: &Doc, token: usize, ceil: usize) -> bool {
+    let mut token = token;
+    while token < ceil && matches!(doc.token_text(token), "," | ":") {
+        token += 1;
     }
-    k < ceil && is_quote(doc.token_text(k)) && opens(doc, k)
+    token < ceil && is_quote(doc.token_text(token)) && opens(doc, token)
 }
 
 /// A noun phrase to the right allowing "the", "of" and names: "according to the Kremlin".
-fn np_right_loose(doc: &Doc, k: usize, ceil: usize) -> Option<Range<usize>> {
-    np_right(doc, k, ceil)
+fn np_right_loose(doc: &Doc, first: usize, ceil: usize) -> Option<Range<usize>> {
+    np_right(doc, first, ceil)
 }
 
 fn finish(
@@ -790,20 +599,20 @@ mod tests {
     fn run(text: &str, cue_word: &str) -> (String, String, StatementKind) {
         let mut doc = Doc::new(text);
         Tokenizer.process(&mut doc).expect("tokenize");
-        let sent = sentence_of(&doc);
-        let i = (0..doc.tokens.len())
-            .find(|&i| doc.token_text(i) == cue_word)
+        let sentences = sentence_of(&doc);
+        let cue = (0..doc.tokens.len())
+            .find(|&token| doc.token_text(token) == cue_word)
             .expect("cue");
-        let f = frame(&doc, &sent, i..i + 1).expect("frame");
-        let text_of = |r: &Range<usize>| {
-            let a = doc.tokens[r.start].span.start;
-            let b = doc.tokens[r.end - 1].span.end;
-            doc.span_text(crate::doc::Span::new(a, b)).to_string()
+        let found = frame(&doc, &sentences, cue..cue + 1).expect("frame");
+        let text_of = |tokens: &Range<usize>| {
+            let start = doc.tokens[tokens.start].span.start;
+            let end = doc.tokens[tokens.end - 1].span.end;
+            doc.span_text(crate::doc::Span::new(start, end)).to_string()
         };
         (
-            f.source.as_ref().map(text_of).unwrap_or_default(),
-            text_of(&f.content),
-            f.kind,
+            found.source.as_ref().map(text_of).unwrap_or_default(),
+            text_of(&found.content),
+            found.kind,
         )
     }
 

@@ -36,6 +36,15 @@ pub fn typer() -> newsflow_nlp::types::FineTyper {
     newsflow_nlp::types::FineTyper::load(&dir).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The canonical names of the people (PERSON entities) a document found.
+pub fn people(doc: &newsflow_nlp::Doc) -> Vec<&str> {
+    doc.entities
+        .iter()
+        .filter(|e| e.label == newsflow_nlp::EntityType::Person)
+        .map(|e| e.canonical_name.as_str())
+        .collect()
+}
+
 /// The text of the shared example article (`../shared/examples` beside the checkout).
 pub fn example_article() -> String {
     let path = root().join("../shared/examples/western-troops-ukraine.txt");

@@ -4,7 +4,6 @@
 use tokenizers::Tokenizer;
 
 /// Number of word-shape classes (the rows of the shape embedding).
-#[cfg(feature = "train")]
 pub(crate) const SHAPES: usize = 9;
 
 /// Most word pieces kept per word: the first predicts the tag, the rest only add context.

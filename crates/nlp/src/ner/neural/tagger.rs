@@ -3,16 +3,10 @@
 //! tagging head. Training runs it with differentiable ops (candle's fused softmax and layer
 //! norm have no backward), inference with the fused ones.
 
+use super::input::SHAPES;
 use crate::encoder::{BertConfig, Dense, Encoder, Mode};
-use crate::error::NlpError;
 use candle_core::{Device, Result, Tensor};
-use std::collections::HashMap;
-
-use super::neural_err;
-
-/// Weights by name (the base model's names, plus `shape.weight`, `classifier.weight` and
-/// `classifier.bias`).
-pub(crate) type Weights = HashMap<String, Tensor>;
+use candle_nn::VarBuilder;
 
 /// The encoder, the shape embedding and the tagging head.
 pub(crate) struct Tagger {
@@ -54,23 +48,16 @@ impl Batch {
 }
 
 impl Tagger {
-    /// Builds the tagger from weights, with the first `layers` transformer layers of an
-    /// encoder of architecture `config`. The tensors are taken as they are, so trainable
-    /// variables in `w` stay linked.
-    pub fn new(
-        w: &Weights,
-        config: BertConfig,
-        layers: usize,
-    ) -> std::result::Result<Self, NlpError> {
-        let get = |name: &str| -> std::result::Result<Tensor, NlpError> {
-            w.get(name)
-                .cloned()
-                .ok_or_else(|| neural_err(format!("missing tensor {name}")))
-        };
+    /// The tagger under `vb` (the base model's names, plus `shape.weight`,
+    /// `classifier.weight` and `classifier.bias`), with the first `layers` transformer layers
+    /// of an encoder of architecture `config` and `labels` outputs. Trainable variables behind
+    /// `vb` stay linked.
+    pub fn new(vb: VarBuilder, config: BertConfig, layers: usize, labels: usize) -> Result<Self> {
+        let hidden = config.hidden_size;
         Ok(Self {
-            encoder: Encoder::from_tensors(&get, config, layers, Device::Cpu)?,
-            shape: get("shape.weight")?,
-            classifier: Dense::new(get("classifier.weight")?, get("classifier.bias")?),
+            shape: vb.get((SHAPES, hidden), "shape.weight")?,
+            classifier: Dense::new(vb.pp("classifier"), labels, hidden)?,
+            encoder: Encoder::new(vb, config, layers)?,
         })
     }
 
@@ -124,19 +111,4 @@ pub(crate) fn trainable(name: &str) -> bool {
             | "embeddings.token_type_embeddings.weight"
             | "embeddings.position_ids"
     )
-}
-
-/// Turns the trainable tensors of `w` into variables (in place) and returns them by name.
-#[cfg(feature = "train")]
-pub(crate) fn make_vars(w: &mut Weights) -> Result<Vec<(String, candle_core::Var)>> {
-    let mut names: Vec<String> = w.keys().filter(|n| trainable(n)).cloned().collect();
-    names.sort();
-    let mut vars = Vec::new();
-    for n in names {
-        let t = w[&n].to_dtype(candle_core::DType::F32)?;
-        let v = candle_core::Var::from_tensor(&t)?;
-        w.insert(n.clone(), v.as_tensor().clone());
-        vars.push((n, v));
-    }
-    Ok(vars)
 }

@@ -2,13 +2,15 @@
 //! with linear warm-up and decay, cross-entropy on the first word piece of each word.
 
 use super::input::{self, SHAPES};
-use super::tagger::{self, Batch, Tagger, Weights};
-use super::{NeuralConfig, NeuralModel, load_base, load_tokenizer, neural_err, save_delta};
+use super::tagger::{Batch, Tagger, trainable};
+use super::{NeuralConfig, NeuralModel, load_tokenizer, neural_err, save_delta};
 use crate::conll::TaggedDocument;
-use crate::encoder::BertConfig;
+use crate::encoder::{BertConfig, add_var, load_base_weights, named_vars, var_builder};
 use crate::error::NlpError;
+use crate::ner::bio::entity_types;
+use crate::xorshift::Xorshift;
 use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
 use std::path::Path;
 use std::time::Instant;
 
@@ -66,45 +68,20 @@ pub struct Progress {
     pub tokens: usize,
 }
 
-struct Xorshift(u64);
-
-impl Xorshift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
-    }
-
-    /// Roughly normal (sum of uniforms), mean 0, standard deviation `std`.
-    fn normal(&mut self, std: f32) -> f32 {
-        let s: f32 = (0..12)
-            .map(|_| (self.next() >> 40) as f32 / (1u64 << 24) as f32)
-            .sum();
-        (s - 6.0) * std
-    }
-}
-
-/// The labels of the data: "O" first, then `B-` and `I-` of every type seen, sorted (the
-/// perceptron's set, so the two can be combined).
+/// The labels of the data: "O", then `B-` of every type seen, then `I-` (sorted as text; the
+/// perceptron's set in another order: the two are combined by name).
 fn label_set(data: &[TaggedDocument]) -> Vec<String> {
-    let mut labels: Vec<String> = data
-        .iter()
-        .flat_map(|d| d.sentences.iter().flat_map(|s| s.tags.iter()))
-        .filter_map(|t| t.strip_prefix("B-").or_else(|| t.strip_prefix("I-")))
-        .flat_map(|ty| [format!("B-{ty}"), format!("I-{ty}")])
-        .collect();
-    labels.sort();
-    labels.dedup();
-    labels.insert(0, "O".to_string());
-    labels
+    let types = entity_types(
+        data.iter()
+            .flat_map(|d| d.sentences.iter().flat_map(|s| s.tags.iter()))
+            .map(String::as_str),
+    );
+    let begin = types.iter().map(|ty| format!("B-{ty}"));
+    let inside = types.iter().map(|ty| format!("I-{ty}"));
+    std::iter::once("O".to_string())
+        .chain(begin)
+        .chain(inside)
+        .collect()
 }
 
 struct Example {
@@ -126,29 +103,39 @@ pub fn train(
     let labels = label_set(data);
     let l = labels.len();
     let (tokenizer, specials) = load_tokenizer(base)?;
-    let mut weights: Weights = load_base(base)?;
+    let weights = load_base_weights(base)?;
     let bert = BertConfig::load(base)?;
     let hidden = bert.hidden_size;
     let mut rng = Xorshift(config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let classifier: Vec<f32> = (0..l * hidden).map(|_| rng.normal(0.02)).collect();
-    let new = |v: Vec<f32>, shape: &[usize]| Tensor::from_vec(v, shape, &Device::Cpu);
-    weights.insert(
-        "classifier.weight".into(),
-        new(classifier, &[l, hidden]).map_err(neural_err)?,
-    );
-    weights.insert(
-        "classifier.bias".into(),
-        new(vec![0.0; l], &[l]).map_err(neural_err)?,
-    );
-    weights.insert(
-        "shape.weight".into(),
-        new(vec![0.0; SHAPES * hidden], &[SHAPES, hidden]).map_err(neural_err)?,
-    );
-    let layers = (0..)
-        .take_while(|i| weights.contains_key(&format!("encoder.layer.{i}.output.dense.weight")))
-        .count();
-    let vars = tagger::make_vars(&mut weights).map_err(neural_err)?;
-    let tagger = Tagger::new(&weights, bert.clone(), layers)?;
+    // Trainable copies of all but the frozen embeddings, and the new head and shape
+    // embedding; the tagger reads them with the frozen tensors through one var builder.
+    let vars = VarMap::new();
+    (|| {
+        for (name, tensor) in weights.iter().filter(|(name, _)| trainable(name)) {
+            add_var(&vars, name, tensor)?;
+        }
+        let cpu = &Device::Cpu;
+        add_var(
+            &vars,
+            "classifier.weight",
+            &Tensor::from_vec(classifier, (l, hidden), cpu)?,
+        )?;
+        add_var(
+            &vars,
+            "classifier.bias",
+            &Tensor::zeros(l, DType::F32, cpu)?,
+        )?;
+        add_var(
+            &vars,
+            "shape.weight",
+            &Tensor::zeros((SHAPES, hidden), DType::F32, cpu)?,
+        )
+    })()
+    .map_err(neural_err)?;
+    let vb = var_builder(weights, &vars).map_err(neural_err)?;
+    let layers = bert.num_hidden_layers;
+    let tagger = Tagger::new(vb.clone(), bert.clone(), layers, l).map_err(neural_err)?;
 
     let label_ix = |t: &str| labels.iter().position(|x| x == t).unwrap_or(0) as u32;
     let mut examples = Vec::new();
@@ -174,8 +161,9 @@ pub fn train(
         return Err(NlpError::Training("no training sentences".into()));
     }
 
-    let (head, body): (Vec<_>, Vec<_>) = vars
-        .iter()
+    let (head, body): (Vec<_>, Vec<_>) = named_vars(&vars)
+        .map_err(neural_err)?
+        .into_iter()
         .partition(|(n, _)| n.starts_with("classifier.") || n.starts_with("shape."));
     let adamw = |vars: Vec<Var>, lr: f64| {
         AdamW::new(
@@ -209,11 +197,6 @@ pub fn train(
         window: config.window,
         weight: 0.5,
         gate: 2.0,
-    };
-    let snapshot = |vars: &[(String, Var)]| -> Vec<(String, Tensor)> {
-        vars.iter()
-            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
-            .collect()
     };
     'epochs: for _ in 0..config.epochs.max(1) {
         for batch in plan_batches(&examples, config, &mut rng) {
@@ -273,14 +256,14 @@ pub fn train(
                 loss_n = 0;
             }
             if config.checkpoint_every > 0 && step.is_multiple_of(config.checkpoint_every) {
-                save_delta(&snapshot(&vars), out)?;
+                save_delta(&vars, out)?;
                 model_config.save(out)?;
             }
         }
     }
-    save_delta(&snapshot(&vars), out)?;
+    save_delta(&vars, out)?;
     model_config.save(out)?;
-    NeuralModel::from_parts(&weights, bert, tokenizer, specials, model_config)
+    NeuralModel::from_parts(vb, bert, tokenizer, specials, model_config)
 }
 
 /// Batches of example indexes: shuffled, then sorted by length within pools of 50 batches
