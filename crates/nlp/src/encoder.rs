@@ -31,9 +31,6 @@ use std::path::{Path, PathBuf};
 /// The base model's weights inside its directory.
 pub const BASE_WEIGHTS: &str = "model.safetensors";
 
-/// Where the base encoder lives, relative to the workspace root.
-pub const DEFAULT_BASE_DIR: &str = "models/base/all-MiniLM-L6-v2";
-
 /// The architecture numbers of a BERT encoder (`config.json`).
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct BertConfig {

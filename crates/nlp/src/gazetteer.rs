@@ -26,9 +26,6 @@ use serde::Deserialize;
 
 use crate::error::NlpError;
 
-/// Where the gazetteers live by default, relative to the workspace root.
-pub const DEFAULT_GAZETTEERS_DIR: &str = "models/gazetteers";
-
 /// Cities at least this large count as well-known places: a PERSON-tagged "Kharkiv" becomes
 /// GPE. Smaller towns share their names with too many people and words ("Reading", "Of").
 pub const LARGE_CITY_POPULATION: u64 = 1_000_000;

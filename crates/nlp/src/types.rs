@@ -36,7 +36,7 @@ pub struct FineTyper {
 }
 
 impl FineTyper {
-    /// Loads the gazetteers from `dir` (default [`crate::gazetteer::DEFAULT_GAZETTEERS_DIR`],
+    /// Loads the gazetteers from `dir` (`models/gazetteers` in a checkout,
     /// filled by `scripts/fetch-gazetteers.sh`).
     pub fn load(dir: &Path) -> Result<Self, NlpError> {
         Gazetteers::load(dir).map(Self::new)
@@ -307,7 +307,7 @@ mod tests {
     fn fetched() -> FineTyper {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../..")
-            .join(crate::gazetteer::DEFAULT_GAZETTEERS_DIR);
+            .join("models/gazetteers");
         FineTyper::load(&dir).unwrap_or_else(|e| panic!("{e}"))
     }
 

@@ -159,7 +159,7 @@ fn train_save_load_classify_round_trip() {
 #[test]
 fn committed_model_classifies() {
     let base = base_encoder();
-    let dir = committed(newsflow_nlp::stance::DEFAULT_MODEL_DIR);
+    let dir = committed("models/stance-minilm");
     let model = StanceClassifier::load_with_base(&dir, &base).unwrap();
     let s = "Opposition leaders condemned Johnson's handling of the crisis as a disgrace.";
     let start = s.find("Johnson").unwrap();

@@ -81,16 +81,6 @@ pub struct NerPaths {
     pub base: PathBuf,
 }
 
-impl Default for NerPaths {
-    fn default() -> Self {
-        Self {
-            perceptron: PathBuf::from("models/ner-perceptron"),
-            neural: PathBuf::from("models/ner-minilm"),
-            base: PathBuf::from(neural::DEFAULT_BASE_DIR),
-        }
-    }
-}
-
 /// Smallest probability taken from the perceptron's marginals before the logarithm, so one
 /// confident model cannot veto a label outright.
 const MIN_PROBABILITY: f32 = 1e-6;

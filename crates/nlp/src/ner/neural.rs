@@ -33,9 +33,6 @@ pub use crate::encoder::BASE_WEIGHTS;
 /// The base model's tokenizer.
 pub const BASE_TOKENIZER: &str = "tokenizer.json";
 
-/// Where the base encoder lives, relative to the workspace root.
-pub use crate::encoder::DEFAULT_BASE_DIR;
-
 /// Padded word pieces per inference batch (batch x longest window), by default: 512 ran
 /// 1.3-1.4x faster per CPU second than 4,096 on one thread here (cache).
 pub const DEFAULT_BATCH_TOKENS: usize = 512;

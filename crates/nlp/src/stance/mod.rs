@@ -37,9 +37,6 @@ pub use stage::StanceStage;
 #[cfg(feature = "train")]
 pub use train::{TrainConfig, TrainReport};
 
-/// Where the committed stance model lives, relative to the workspace root.
-pub const DEFAULT_MODEL_DIR: &str = "models/stance-minilm";
-
 /// The polarity of a stance, the contract's `Polarity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Polarity {

@@ -19,7 +19,7 @@ use candle_core::{DType, Tensor};
 use candle_nn::VarBuilder;
 use std::collections::HashMap;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// File with the settings.
 pub const CONFIG_FILE: &str = "stance.json";
@@ -111,17 +111,6 @@ pub struct StanceClassifier {
 const BATCH: usize = 32;
 
 impl StanceClassifier {
-    /// The base encoder directory used when none is given: `../base/all-MiniLM-L6-v2` from the
-    /// model directory (so `models/stance-minilm` finds `models/base/all-MiniLM-L6-v2`).
-    pub fn default_base_dir(model_dir: &Path) -> PathBuf {
-        model_dir.join("..").join("base").join("all-MiniLM-L6-v2")
-    }
-
-    /// Loads a model directory over the base encoder beside it.
-    pub fn load(dir: &Path) -> Result<Self, NlpError> {
-        Self::load_with_base(dir, &Self::default_base_dir(dir))
-    }
-
     /// Loads a model directory over the base encoder in `base_dir`.
     pub fn load_with_base(dir: &Path, base_dir: &Path) -> Result<Self, NlpError> {
         let config_path = dir.join(CONFIG_FILE);

@@ -21,7 +21,7 @@ pub fn committed(path: &str) -> PathBuf {
 
 /// The base encoder directory; fails when `scripts/fetch-base-model.sh` has not fetched it.
 pub fn base_encoder() -> PathBuf {
-    let dir = root().join(newsflow_nlp::encoder::DEFAULT_BASE_DIR);
+    let dir = root().join("models/base/all-MiniLM-L6-v2");
     assert!(
         dir.join("model.safetensors").is_file() && dir.join("tokenizer.json").is_file(),
         "no base encoder in {}: run scripts/fetch-base-model.sh",
@@ -32,7 +32,7 @@ pub fn base_encoder() -> PathBuf {
 
 /// The fine-typing stage over the gazetteers `scripts/fetch-gazetteers.sh` fetched.
 pub fn typer() -> newsflow_nlp::types::FineTyper {
-    let dir = root().join(newsflow_nlp::gazetteer::DEFAULT_GAZETTEERS_DIR);
+    let dir = root().join("models/gazetteers");
     newsflow_nlp::types::FineTyper::load(&dir).unwrap_or_else(|e| panic!("{e}"))
 }
 
