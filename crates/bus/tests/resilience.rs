@@ -12,9 +12,8 @@ use std::{
     time::Duration,
 };
 
-use newsflow_bus::{Consumer, HandlerFn, Incoming, Outcome};
-use support::{Fixture, STAGE, eventually, message, spawn_consumer};
-use tokio_util::sync::CancellationToken;
+use newsflow_bus::{HandlerFn, Incoming, Outcome};
+use support::{Fixture, eventually, message, spawn, spawn_consumer};
 
 #[tokio::test]
 async fn consumer_and_publisher_recover_when_the_broker_closes_their_connections() {
@@ -34,15 +33,7 @@ async fn consumer_and_publisher_recover_when_the_broker_closes_their_connections
             Outcome::Done
         }
     });
-    let consumer = Consumer::new(
-        fixture.config.clone(),
-        fixture.topology.clone(),
-        STAGE,
-        handler,
-        publisher.clone(),
-    );
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(consumer.run(shutdown.clone()));
+    let (shutdown, task) = spawn(&fixture, publisher.clone(), handler);
 
     // Publish 300 messages, closing every connection of this test from the broker's side after
     // the first 100 and again after 200. A publish that fails because its connection just went
@@ -108,15 +99,7 @@ async fn shut_down_mid_message(fixture: &Fixture, id: &str, handling: Duration) 
             Outcome::Done
         }
     });
-    let consumer = Consumer::new(
-        fixture.config.clone(),
-        fixture.topology.clone(),
-        STAGE,
-        handler,
-        publisher.clone(),
-    );
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(consumer.run(shutdown.clone()));
+    let (shutdown, task) = spawn(fixture, publisher.clone(), handler);
     publisher.publish(&message(id)).await.unwrap();
     assert!(
         eventually(Duration::from_secs(10), || started.load(Ordering::SeqCst)

@@ -63,6 +63,13 @@ pub struct EntityArgs {
     json: bool,
 }
 
+/// Prints a contract message in protobuf's canonical JSON mapping, indented.
+fn print_json<M: prost::Message + prost::Name>(message: &M) -> anyhow::Result<()> {
+    let json = newsflow_proto::json::to_json(message);
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(())
+}
+
 pub fn get(args: &GetArgs) -> anyhow::Result<()> {
     tokio::runtime::Runtime::new()?.block_on(async {
         let mut client = args.target.connect().await?;
@@ -74,10 +81,7 @@ pub fn get(args: &GetArgs) -> anyhow::Result<()> {
             .map_err(refused)?
             .into_inner();
         if args.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&newsflow_proto::json::to_json(&document))?
-            );
+            print_json(&document)?;
         } else {
             crate::render::print(&document);
         }
@@ -111,11 +115,7 @@ pub fn entity(args: &EntityArgs) -> anyhow::Result<()> {
             .map_err(refused)?
             .into_inner();
         if args.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&newsflow_proto::json::to_json(&timeline))?
-            );
-            return Ok(());
+            return print_json(&timeline);
         }
         println!(
             "{} ({}), in {} articles",

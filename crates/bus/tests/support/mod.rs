@@ -12,7 +12,8 @@ use std::{
 };
 
 use newsflow_bus::{
-    BusError, Consumer, HandlerFn, Incoming, Outcome, Outgoing, Publisher, Topology, TraceContext,
+    BusError, Consumer, Handler, HandlerFn, Incoming, Outcome, Outgoing, Publisher, Topology,
+    TraceContext,
     dead_letter::{self, DeadLetter},
 };
 use newsflow_test_support::broker::{self, TestBus};
@@ -128,6 +129,19 @@ pub fn spawn_consumer(
             outcome
         }
     });
+    let (shutdown, task) = spawn(fixture, publisher, handler);
+    (seen, shutdown, task)
+}
+
+/// Runs a consumer of the test stage with `handler` until the returned token is cancelled.
+pub fn spawn(
+    fixture: &Fixture,
+    publisher: newsflow_bus::Publisher,
+    handler: impl Handler,
+) -> (
+    CancellationToken,
+    tokio::task::JoinHandle<Result<(), BusError>>,
+) {
     let consumer = Consumer::new(
         fixture.config.clone(),
         fixture.topology.clone(),
@@ -137,7 +151,7 @@ pub fn spawn_consumer(
     );
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(consumer.run(shutdown.clone()));
-    (seen, shutdown, task)
+    (shutdown, task)
 }
 
 /// The ids of the messages seen.

@@ -213,18 +213,9 @@ impl Doc {
     }
 }
 
+/// The type as keys spell it ("PERSON").
 fn type_label(ty: EntityType) -> &'static str {
-    match ty {
-        EntityType::Person => "PERSON",
-        EntityType::Org => "ORG",
-        EntityType::Gpe => "GPE",
-        EntityType::Loc => "LOC",
-        EntityType::Norp => "NORP",
-        EntityType::Event => "EVENT",
-        EntityType::Date => "DATE",
-        EntityType::Misc => "MISC",
-        EntityType::Unspecified => "UNSPECIFIED",
-    }
+    ty.as_str_name().trim_start_matches("ENTITY_TYPE_")
 }
 
 pub const PUTIN: &str = "PERSON:vladimir putin";
