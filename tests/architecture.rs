@@ -1,6 +1,6 @@
 //! The dependency rules of ARCHITECTURE.md, checked against `cargo metadata`: each crate's
 //! normal dependencies (dev-dependencies are the tests' business) stay within its layer's
-//! allowance, only `bus` knows lapin, only `storage` knows sqlx, no crate depends on a
+//! allowance, only `bus` knows lapin, only `store` knows sqlx, no crate depends on a
 //! service, and only the command line links the training code.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -75,6 +75,7 @@ fn crates_depend_only_on_the_layers_below_them() {
         ("newsflow-article", &["newsflow-proto", "newsflow-nlp"][..]),
         ("newsflow-analysis", &["newsflow-proto", "newsflow-nlp"][..]),
         ("newsflow-runtime", &["newsflow-proto", "newsflow-bus"][..]),
+        ("newsflow-store", &["newsflow-proto"][..]),
     ]);
     let service_may_use = [
         "newsflow-proto",
@@ -82,6 +83,7 @@ fn crates_depend_only_on_the_layers_below_them() {
         "newsflow-runtime",
         "newsflow-analysis",
         "newsflow-article",
+        "newsflow-store",
     ];
     let all = dependencies();
     let mut broken = Vec::new();
@@ -112,7 +114,7 @@ fn crates_depend_only_on_the_layers_below_them() {
 }
 
 #[test]
-fn only_bus_knows_the_broker_and_only_storage_the_database() {
+fn only_bus_knows_the_broker_and_only_store_the_database() {
     let all = dependencies();
     let mut broken = Vec::new();
     for (name, deps) in &all {
@@ -122,7 +124,7 @@ fn only_bus_knows_the_broker_and_only_storage_the_database() {
         for (dependency, _) in deps {
             let owner = match dependency.as_str() {
                 "lapin" => "newsflow-bus",
-                "sqlx" => "newsflow-storage",
+                "sqlx" => "newsflow-store",
                 _ => continue,
             };
             if name != owner {

@@ -9,7 +9,7 @@ use newsflow_proto::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::{Store, StoreError};
+use newsflow_store::{Store, StoreError};
 
 /// The `StorageService` implementation.
 #[derive(Clone, Debug)]

@@ -1,13 +1,12 @@
 //! newsflow-storage: the last stage. Consumes `article.classified`, saves each article in
 //! PostgreSQL in one transaction and publishes `article.processed` ([`stage`]); answers the
 //! `StorageService` queries ([`grpc`]); re-publishes what it holds ([`republish`]); configured
-//! in [`config`]. The database itself, schema, writes and queries, is [`store`].
+//! in [`config`]. The database itself, schema, writes and queries, is `newsflow-store`.
 
 pub mod config;
 pub mod grpc;
 pub mod republish;
 pub mod stage;
-pub mod store;
 
 use std::process::ExitCode;
 
@@ -18,11 +17,7 @@ use newsflow_runtime::GrpcServer;
 use tracing::info;
 
 pub use config::Config;
-pub use store::{
-    DEFAULT_PAGE_SIZE, DEFAULT_SEARCH_LIMIT, MAX_EXISTS_IDS, MAX_PAGE_SIZE, MAX_SEARCH_LIMIT,
-    MIGRATOR, ReplayFilter, SaveOutcome, SaveStatus, Store, StoreError, StoredArticle, TimeBasis,
-    time,
-};
+use newsflow_store::{ReplayFilter, Store, TimeBasis};
 
 use config::Command;
 

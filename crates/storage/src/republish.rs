@@ -8,7 +8,9 @@ use newsflow_proto::v1::{Analysis, AnalyzedArticle, ProcessedReason};
 use newsflow_runtime::stage::article_id;
 use tracing::warn;
 
-use crate::{ReplayFilter, Store, StoreError, config::ReplayAs, stage::publish_processed};
+use newsflow_store::{ReplayFilter, Store, StoreError};
+
+use crate::{config::ReplayAs, stage::publish_processed};
 
 /// Re-publishes the stored articles `filter` selects; returns how many. Stops at the first
 /// publish the broker does not confirm (run it again: replays are idempotent downstream).

@@ -6,7 +6,7 @@ use newsflow_proto::v1::{AnalyzedArticle, ArticleProcessed, ProcessedReason};
 use newsflow_runtime::{Stage, StageError, stage::article_id};
 use tracing::info;
 
-use crate::{Store, StoredArticle, time::to_proto};
+use newsflow_store::{Store, StoredArticle, time::to_proto};
 
 /// Saves each classified article and announces it downstream.
 pub struct StoreStage {

@@ -1,13 +1,15 @@
 //! The storage stage on the real broker and database: `article.classified` in, stored once,
 //! `article.processed` out, whatever the redeliveries; undecodable input dead-lettered; replay.
 
-mod common;
-
-use common::{Doc, TestDb, at};
 use newsflow_bus::{Outgoing, Publisher, TraceContext, topology::ARTICLE_CLASSIFIED};
 use newsflow_proto::v1::{AnalyzedArticle, ArticleProcessed, EntityType, ProcessedReason};
-use newsflow_storage::{ReplayFilter, config::ReplayAs, republish::replay, stage::StoreStage};
-use newsflow_test_support::broker::{self, DOWNSTREAM, TestBus};
+use newsflow_storage::{config::ReplayAs, republish::replay, stage::StoreStage};
+use newsflow_store::{ReplayFilter, Store};
+use newsflow_test_support::{
+    broker::{self, DOWNSTREAM, TestBus},
+    database::TestSchema,
+    fixtures::{Doc, at},
+};
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -18,6 +20,13 @@ async fn events(bus: &TestBus, count: usize) -> Vec<ArticleProcessed> {
         .iter()
         .map(|delivery| ArticleProcessed::decode(delivery.data.as_slice()).unwrap())
         .collect()
+}
+
+/// A migrated store in a schema of the test's own.
+async fn store(schema: &TestSchema) -> Store {
+    let store = Store::new(schema.pool.clone());
+    store.migrate().await.expect("migrations apply");
+    store
 }
 
 fn classified(id: &str) -> AnalyzedArticle {
@@ -31,12 +40,13 @@ fn classified(id: &str) -> AnalyzedArticle {
 
 #[tokio::test]
 async fn classified_articles_are_stored_once_and_announced_downstream() {
-    let db = TestDb::new().await;
+    let db = TestSchema::new(4).await;
+    let store = store(&db).await;
     let bus = TestBus::pipeline("storage-flow").await;
     let publisher = Publisher::connect(bus.config.clone(), bus.topology.clone())
         .await
         .expect("publisher connects");
-    let stage = StoreStage::new(db.store.clone());
+    let stage = StoreStage::new(store.clone());
     let consumer =
         newsflow_runtime::stage::consumer(bus.config.clone(), bus.topology.clone(), stage);
     let shutdown = CancellationToken::new();
@@ -110,23 +120,19 @@ async fn classified_articles_are_stored_once_and_announced_downstream() {
 
 #[tokio::test]
 async fn stored_articles_replay_as_events_or_as_new_input() {
-    let db = TestDb::new().await;
+    let db = TestSchema::new(4).await;
+    let store = store(&db).await;
     let bus = TestBus::pipeline("storage-replay").await;
     let publisher = Publisher::connect(bus.config.clone(), bus.topology.clone())
         .await
         .expect("publisher connects");
     for id in ["r1", "r2", "r3"] {
-        db.store.save(&classified(id)).await.unwrap();
+        store.save(&classified(id)).await.unwrap();
     }
 
-    let count = replay(
-        &db.store,
-        &publisher,
-        ReplayFilter::all(),
-        ReplayAs::Processed,
-    )
-    .await
-    .unwrap();
+    let count = replay(&store, &publisher, ReplayFilter::all(), ReplayAs::Processed)
+        .await
+        .unwrap();
     assert_eq!(count, 3);
     let events = events(&bus, 3).await;
     assert!(
@@ -135,14 +141,9 @@ async fn stored_articles_replay_as_events_or_as_new_input() {
             .all(|e| e.reason == ProcessedReason::Replay as i32)
     );
 
-    let count = replay(
-        &db.store,
-        &publisher,
-        ReplayFilter::all(),
-        ReplayAs::Ingested,
-    )
-    .await
-    .unwrap();
+    let count = replay(&store, &publisher, ReplayFilter::all(), ReplayAs::Ingested)
+        .await
+        .unwrap();
     assert_eq!(count, 3);
     let again = broker::take_many(&bus.work_queue("extractor"), 3).await;
     assert_eq!(again.len(), 3);

@@ -58,6 +58,16 @@ impl TestSchema {
     }
 }
 
+impl TestSchema {
+    /// Rows of `table` in this schema.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+            .fetch_one(&self.pool)
+            .await
+            .unwrap_or_else(|e| panic!("counting {table}: {e}"))
+    }
+}
+
 impl Drop for TestSchema {
     fn drop(&mut self) {
         drop_later(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));

@@ -4,6 +4,7 @@
 //!   ends; taking and counting messages; closing connections from the broker's side.
 //! - [`database`]: a fresh schema or database on the local PostgreSQL, dropped when the test
 //!   ends.
+//! - [`fixtures`]: analysed articles to store and query.
 //! - [`workspace`]: the workspace root, the committed models, the shared example article.
 //! - [`run_ok`], [`free_port`], [`unique_name`], [`eventually`].
 //!
@@ -13,6 +14,7 @@
 
 pub mod broker;
 pub mod database;
+pub mod fixtures;
 pub mod workspace;
 
 use std::{

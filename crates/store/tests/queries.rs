@@ -4,14 +4,11 @@
 mod common;
 
 use common::*;
-use newsflow_proto::v1::storage_service_server::StorageService;
 use newsflow_proto::v1::{
-    EntityTimelineRequest, EntityType, ExistsRequest, GetArticleRequest, ListArticlesRequest,
-    Polarity, SearchEntitiesRequest, StanceFilter,
+    EntityTimelineRequest, EntityType, ListArticlesRequest, Polarity, SearchEntitiesRequest,
+    StanceFilter,
 };
-use newsflow_storage::grpc::StorageGrpc;
-use newsflow_storage::{SaveStatus, StoreError};
-use tonic::{Code, Request};
+use newsflow_store::{SaveStatus, StoreError};
 
 async fn list(db: &TestDb, req: ListArticlesRequest) -> Vec<String> {
     ids(&db.store.list_articles(&req).await.unwrap())
@@ -145,7 +142,6 @@ async fn list_pages_walk_every_article_once() {
 async fn bad_page_tokens_and_filters_are_invalid_arguments() {
     let db = TestDb::new().await;
     save_all(&db.store, &corpus()).await;
-    let grpc = StorageGrpc::new(db.store.clone());
     let bad_requests = [
         ListArticlesRequest {
             page_token: "not-a-token".into(),
@@ -182,15 +178,9 @@ async fn bad_page_tokens_and_filters_are_invalid_arguments() {
     for req in bad_requests {
         let err = db.store.list_articles(&req).await.expect_err("refused");
         assert!(
-            matches!(err, StoreError::InvalidArgument(_)),
+            matches!(err, StoreError::InvalidArgument(ref why) if !why.is_empty()),
             "{req:?}: {err:?}"
         );
-        let status = grpc
-            .list_articles(Request::new(req.clone()))
-            .await
-            .expect_err("refused");
-        assert_eq!(status.code(), Code::InvalidArgument, "{req:?}");
-        assert!(!status.message().is_empty());
     }
 }
 
@@ -276,21 +266,15 @@ async fn entity_timeline_buckets_by_utc_day() {
     assert_eq!(days.len(), 3);
 
     // Unknown and missing keys.
-    let grpc = StorageGrpc::new(db.store.clone());
     let unknown = EntityTimelineRequest {
         entity_key: "PERSON:nobody".into(),
         ..Default::default()
     };
-    let status = grpc
-        .entity_timeline(Request::new(unknown))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::NotFound);
-    let status = grpc
-        .entity_timeline(Request::new(EntityTimelineRequest::default()))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::InvalidArgument);
+    let error = db.store.entity_timeline(&unknown).await.unwrap_err();
+    assert!(matches!(error, StoreError::NotFound(_)), "{error:?}");
+    let missing = EntityTimelineRequest::default();
+    let error = db.store.entity_timeline(&missing).await.unwrap_err();
+    assert!(matches!(error, StoreError::InvalidArgument(_)), "{error:?}");
 }
 
 async fn search(db: &TestDb, query: &str, fuzzy: bool, ty: EntityType) -> Vec<(String, f32)> {
@@ -373,62 +357,24 @@ async fn search_entities_by_prefix_word_and_similarity() {
     );
     assert!(search(&db, "nato", false, none).await.is_empty());
 
-    let grpc = StorageGrpc::new(db.store.clone());
-    let status = grpc
-        .search_entities(Request::new(SearchEntitiesRequest {
-            query: "   ".into(),
-            ..Default::default()
-        }))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::InvalidArgument);
+    let blank = SearchEntitiesRequest {
+        query: "   ".into(),
+        ..Default::default()
+    };
+    let error = db.store.search_entities(&blank).await.unwrap_err();
+    assert!(matches!(error, StoreError::InvalidArgument(_)), "{error:?}");
 }
 
 #[tokio::test]
 async fn exists_answers_in_request_order() {
     let db = TestDb::new().await;
     save_all(&db.store, &corpus()).await;
-    let grpc = StorageGrpc::new(db.store.clone());
     let ids: Vec<String> = ["zz", "a3", "nope", "a1"].map(String::from).into();
-    let existing = grpc
-        .exists(Request::new(ExistsRequest { ids }))
-        .await
-        .unwrap()
-        .into_inner()
-        .existing;
-    assert_eq!(existing, ["a3", "a1"]);
+    assert_eq!(db.store.exists(&ids).await.unwrap(), ["a3", "a1"]);
     assert!(db.store.exists(&[]).await.unwrap().is_empty());
 
     let many: Vec<String> = (0..1001).map(|i| format!("id{i}")).collect();
-    let status = grpc
-        .exists(Request::new(ExistsRequest { ids: many.clone() }))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::InvalidArgument);
+    let error = db.store.exists(&many).await.unwrap_err();
+    assert!(matches!(error, StoreError::InvalidArgument(_)), "{error:?}");
     assert!(db.store.exists(&many[..1000]).await.unwrap().is_empty());
-}
-
-#[tokio::test]
-async fn grpc_get_article() {
-    let db = TestDb::new().await;
-    let docs = corpus();
-    save_all(&db.store, &docs).await;
-    let grpc = StorageGrpc::new(db.store.clone());
-    let got = grpc
-        .get_article(Request::new(GetArticleRequest { id: "a2".into() }))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(got, docs[1]);
-    let status = grpc
-        .get_article(Request::new(GetArticleRequest { id: "zz".into() }))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::NotFound);
-    assert!(status.message().contains("zz"));
-    let status = grpc
-        .get_article(Request::new(GetArticleRequest::default()))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::InvalidArgument);
 }

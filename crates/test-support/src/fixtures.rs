@@ -1,81 +1,21 @@
-//! Test support: a fresh schema per test on the local PostgreSQL, and article fixtures.
-
-#![allow(dead_code)] // Each test binary uses a different part of this module.
+//! Article fixtures: a builder of consistent `AnalyzedArticle`s and a small corpus over three
+//! days, for the tests of storage and of what reads it.
 
 use chrono::{DateTime, TimeZone, Utc};
 use newsflow_proto::v1::{
     Analysis, AnalyzedArticle, Article, Entity, EntitySummary, EntityType, Mention, MentionKind,
     Polarity, Span, Stance, Statement, StatementKind, Target, target,
 };
-use newsflow_storage::{Store, time};
-use newsflow_test_support::database::{TestDatabase, TestSchema};
-
-/// A migrated store in a schema (or a database) of its own, dropped when the value is.
-pub struct TestDb {
-    pub store: Store,
-    pub schema: String,
-    /// Drops the schema or database with the value.
-    _place: Place,
-}
-
-enum Place {
-    Schema(TestSchema),
-    Database(TestDatabase),
-}
-
-impl TestDb {
-    /// A fresh schema in the `DATABASE_URL` database.
-    pub async fn new() -> Self {
-        let schema = TestSchema::new(8).await;
-        let store = Store::new(schema.pool.clone());
-        store.migrate().await.expect("migrations apply");
-        Self {
-            store,
-            schema: schema.name.clone(),
-            _place: Place::Schema(schema),
-        }
-    }
-
-    /// A fresh, empty database (no pg_trgm yet) on the `DATABASE_URL` server, used through
-    /// its `public` schema.
-    pub async fn new_database() -> Self {
-        let database = TestDatabase::new("storage").await;
-        let store = Store::new(database.pool(4).await);
-        store.migrate().await.expect("migrations apply");
-        Self {
-            store,
-            schema: "public".to_owned(),
-            _place: Place::Database(database),
-        }
-    }
-
-    /// Rows of `table` belonging to the test schema.
-    pub async fn count(&self, table: &str) -> i64 {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
-            .fetch_one(self.store.pool())
-            .await
-            .expect("count rows")
-    }
-
-    /// Row counts of every table, for comparing states.
-    pub async fn counts(&self) -> [i64; 6] {
-        [
-            self.count("articles").await,
-            self.count("entities").await,
-            self.count("article_entities").await,
-            self.count("mentions").await,
-            self.count("statements").await,
-            self.count("stances").await,
-        ]
-    }
-}
 
 pub fn at(y: i32, mo: u32, d: u32, h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, 0, 0).unwrap()
 }
 
 pub fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
-    time::to_proto(t)
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
 }
 
 /// A small builder for `AnalyzedArticle` fixtures. Spans are made up but consistent.
@@ -253,17 +193,4 @@ pub fn corpus() -> Vec<AnalyzedArticle> {
         .entity("e1", Gpe, "Ukraine", 3)
         .build();
     vec![a1, a2, a3, a4]
-}
-
-pub async fn save_all(store: &Store, docs: &[AnalyzedArticle]) {
-    for doc in docs {
-        store.save(doc).await.expect("save fixture");
-    }
-}
-
-pub fn ids(page: &newsflow_proto::v1::ListArticlesResponse) -> Vec<String> {
-    page.articles
-        .iter()
-        .map(|a| a.article.as_ref().unwrap().id.clone())
-        .collect()
 }
