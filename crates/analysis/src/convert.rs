@@ -111,12 +111,11 @@ pub fn summaries(doc: &Doc, entity_ids: &[String]) -> Vec<EntitySummary> {
         .collect()
 }
 
-/// A tokenized doc over `text` (normalized; every span indexes into it) with the given
-/// entities and their mentions, entity `i` of the slice becoming entity `i` of the doc.
-/// Mentions whose span does not cover whole tokens are widened to the tokens they touch;
-/// mentions outside the text are an error.
-pub fn doc_with_entities(text: String, entities: &[Entity]) -> Result<Doc, NlpError> {
-    let mut doc = Doc::from_normalized(text);
+/// `doc` (over normalized text, no annotations yet) tokenized, with the given entities and
+/// their mentions, entity `i` of the slice becoming entity `i` of the doc. Mentions whose span
+/// does not cover whole tokens are widened to the tokens they touch; mentions outside the
+/// text are an error.
+pub fn doc_with_entities(mut doc: Doc, entities: &[Entity]) -> Result<Doc, NlpError> {
     Tokenizer.process(&mut doc)?;
     let mut owned: Vec<(NlpSpan, usize, f32)> = Vec::new();
     for (index, entity) in entities.iter().enumerate() {
@@ -138,20 +137,18 @@ pub fn doc_with_entities(text: String, entities: &[Entity]) -> Result<Doc, NlpEr
     owned.sort_by_key(|(s, _, _)| (s.start, s.end));
     let mut mentions_of: Vec<Vec<usize>> = vec![Vec::new(); entities.len()];
     for (mention_span, entity, confidence) in owned {
+        // Tokens are in text order: the first one ending after the mention's start and the
+        // last one starting before its end, by binary search.
         let first = doc
             .tokens
-            .iter()
-            .position(|t| t.span.end > mention_span.start);
-        let last = doc
+            .partition_point(|t| t.span.end <= mention_span.start);
+        let after_last = doc
             .tokens
-            .iter()
-            .rposition(|t| t.span.start < mention_span.end);
-        let (Some(first), Some(last)) = (first, last) else {
-            continue;
-        };
-        if first > last {
+            .partition_point(|t| t.span.start < mention_span.end);
+        if first >= after_last {
             continue;
         }
+        let last = after_last - 1;
         let label = nlp_type(entities[entity].r#type());
         doc.push_mention(first..last + 1, label, confidence)?;
         let at = doc.mentions.len() - 1;
@@ -269,7 +266,7 @@ mod tests {
             entity("e1", EntityType::Person, &[(10, 16), (18, 24)]),
             entity("e2", EntityType::Org, &[(0, 3)]), // widened to the token "NATO"
         ];
-        let doc = doc_with_entities(text, &given).expect("laid");
+        let doc = doc_with_entities(Doc::from_normalized(text), &given).expect("laid");
         assert_eq!(doc.entities.len(), 2);
         assert_eq!(doc.entities[0].mentions.len(), 2);
         assert_eq!(doc.mentions[0].span, NlpSpan::new(0, 4));
@@ -283,6 +280,7 @@ mod tests {
     #[test]
     fn a_mention_outside_the_text_is_an_error() {
         let given = [entity("e1", EntityType::Person, &[(3, 40)])];
-        assert!(doc_with_entities("Short text.".to_owned(), &given).is_err());
+        let doc = Doc::from_normalized("Short text.".to_owned());
+        assert!(doc_with_entities(doc, &given).is_err());
     }
 }

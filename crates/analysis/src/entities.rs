@@ -1,20 +1,22 @@
 //! The extractor's part of the analysis: entities.
 
-use newsflow_nlp::{Doc, Pipeline, group::EntityGrouper, tokenize::Tokenizer};
+use newsflow_nlp::{Pipeline, group::EntityGrouper, tokenize::Tokenizer};
 use newsflow_proto::v1::{AnalyzedArticle, Entity};
 
-use crate::{AnalysisError, ModelArgs, convert};
+use crate::{AnalysisError, Budget, ModelArgs, convert};
 
 /// Tokenize, NER, fine types, grouping: the entities of an article, with the models loaded
 /// once.
 pub struct EntityAnalysis {
     pipeline: Pipeline,
     version: String,
+    budget: Budget,
 }
 
 impl EntityAnalysis {
-    /// Loads the NER models of the configured mode and the gazetteers.
-    pub fn load(models: &ModelArgs) -> Result<Self, AnalysisError> {
+    /// Loads the NER models of the configured mode and the gazetteers; every article's
+    /// analysis keeps to `budget`.
+    pub fn load(models: &ModelArgs, budget: Budget) -> Result<Self, AnalysisError> {
         let pipeline = Pipeline::new()
             .with(Tokenizer)
             .with(models.ner_tagger()?)
@@ -23,6 +25,7 @@ impl EntityAnalysis {
         Ok(Self {
             pipeline,
             version: format!("ner-{}@{}", models.ner_mode, env!("CARGO_PKG_VERSION")),
+            budget,
         })
     }
 
@@ -33,7 +36,7 @@ impl EntityAnalysis {
 
     /// The entities of an already normalized text (spans index into it as given).
     pub fn entities(&self, normalized: String) -> Result<Vec<Entity>, AnalysisError> {
-        let mut doc = Doc::from_normalized(normalized);
+        let mut doc = self.budget.doc(normalized);
         self.pipeline.process(&mut doc)?;
         Ok(convert::entities(&doc))
     }

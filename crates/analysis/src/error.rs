@@ -24,7 +24,19 @@ pub enum AnalysisError {
     /// The input cannot be analysed: no article, an empty body, entities outside the text.
     #[error("{0}")]
     Invalid(String),
+    /// The analysis ran past its deadline and stopped (the message reads "deadline: ...").
+    #[error("{0}")]
+    Deadline(NlpError),
     /// A stage failed on this input.
     #[error("analysis failed: {0}")]
-    Stage(#[from] NlpError),
+    Stage(NlpError),
+}
+
+impl From<NlpError> for AnalysisError {
+    fn from(error: NlpError) -> Self {
+        match error {
+            NlpError::Deadline { .. } => Self::Deadline(error),
+            other => Self::Stage(other),
+        }
+    }
 }

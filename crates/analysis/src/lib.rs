@@ -19,12 +19,15 @@
 //! No async runtime and no I/O beyond reading model files: the services run these calls on
 //! their CPU slots.
 
+mod budget;
 pub mod convert;
 mod entities;
 mod error;
+pub mod hostile;
 pub mod models;
 mod stance;
 
+pub use budget::{Budget, BudgetArgs};
 pub use entities::EntityAnalysis;
 pub use error::AnalysisError;
 pub use models::{ModelArgs, ModelPaths};
@@ -42,11 +45,16 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    /// Loads every model `models` names; `topics` are stance targets besides the entities.
-    pub fn load(models: &ModelArgs, topics: &[String]) -> Result<Self, AnalysisError> {
+    /// Loads every model `models` names; `topics` are stance targets besides the entities;
+    /// each part keeps to `budget`.
+    pub fn load(
+        models: &ModelArgs,
+        topics: &[String],
+        budget: Budget,
+    ) -> Result<Self, AnalysisError> {
         Ok(Self {
-            entities: EntityAnalysis::load(models)?,
-            stance: StanceAnalysis::load(models, topics)?,
+            entities: EntityAnalysis::load(models, budget)?,
+            stance: StanceAnalysis::load(models, topics, budget)?,
         })
     }
 

@@ -4,7 +4,7 @@
 use newsflow_nlp::{Stage, stance::StanceStage, statements::StatementFinder};
 use newsflow_proto::v1::{AnalyzedArticle, Entity, EntitySummary, Stance, Statement};
 
-use crate::{AnalysisError, ModelArgs, convert, entities::body};
+use crate::{AnalysisError, Budget, ModelArgs, convert, entities::body};
 
 /// Statements then stances, with the models loaded once and the operator's topics.
 pub struct StanceAnalysis {
@@ -12,6 +12,7 @@ pub struct StanceAnalysis {
     stance: StanceStage,
     topics: Vec<String>,
     version: String,
+    budget: Budget,
 }
 
 /// What the stance part adds to an article.
@@ -27,8 +28,18 @@ pub struct Classified {
 
 impl StanceAnalysis {
     /// Loads the statement and stance models; `topics` are targets besides the entities in
-    /// every article (blank ones are dropped).
-    pub fn load(models: &ModelArgs, topics: &[String]) -> Result<Self, AnalysisError> {
+    /// every article (blank ones are dropped); every article's analysis keeps to `budget`.
+    pub fn load(
+        models: &ModelArgs,
+        topics: &[String],
+        budget: Budget,
+    ) -> Result<Self, AnalysisError> {
+        let topics: Vec<String> = topics
+            .iter()
+            .map(|topic| topic.trim().to_owned())
+            .filter(|topic| !topic.is_empty())
+            .collect();
+        check_topics(&budget, &topics, "the configured topics")?;
         let version = format!(
             "{}@{}",
             models
@@ -41,12 +52,9 @@ impl StanceAnalysis {
         Ok(Self {
             statements: models.statement_finder()?,
             stance: StanceStage::new(models.stance_classifier()?),
-            topics: topics
-                .iter()
-                .map(|topic| topic.trim().to_owned())
-                .filter(|topic| !topic.is_empty())
-                .collect(),
+            topics,
             version,
+            budget,
         })
     }
 
@@ -68,13 +76,14 @@ impl StanceAnalysis {
         entities: &[Entity],
         extra_topics: &[String],
     ) -> Result<Classified, AnalysisError> {
-        let mut doc = convert::doc_with_entities(text, entities)?;
+        let mut doc = convert::doc_with_entities(self.budget.doc(text), entities)?;
         doc.topics = self.topics.clone();
         for topic in extra_topics {
             if !topic.trim().is_empty() && !doc.topics.contains(topic) {
                 doc.topics.push(topic.clone());
             }
         }
+        check_topics(&self.budget, &doc.topics, "topics")?;
         self.statements.process(&mut doc)?;
         self.stance.process(&mut doc)?;
         let ids: Vec<String> = entities.iter().map(|entity| entity.id.clone()).collect();
@@ -95,4 +104,27 @@ impl StanceAnalysis {
         analysis.summaries = classified.summaries;
         Ok(())
     }
+}
+
+/// Refuses more topics, or longer ones, than the budget allows: each topic is searched for in
+/// every sentence.
+fn check_topics(budget: &Budget, topics: &[String], what: &str) -> Result<(), AnalysisError> {
+    if topics.len() > budget.max_topics {
+        return Err(AnalysisError::Invalid(format!(
+            "{what}: {} of them; the limit is {}",
+            topics.len(),
+            budget.max_topics
+        )));
+    }
+    if let Some(long) = topics
+        .iter()
+        .find(|topic| topic.chars().count() > budget.max_topic_chars)
+    {
+        return Err(AnalysisError::Invalid(format!(
+            "{what}: {:?}... is longer than {} characters",
+            long.chars().take(20).collect::<String>(),
+            budget.max_topic_chars
+        )));
+    }
+    Ok(())
 }

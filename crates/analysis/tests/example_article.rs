@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use newsflow_analysis::{Analysis, ModelArgs, ModelPaths, NerMode, normalize};
+use newsflow_analysis::{Analysis, Budget, ModelArgs, ModelPaths, NerMode, normalize};
 use newsflow_proto::v1::{Polarity, Stance, target};
 
 fn root() -> PathBuf {
@@ -38,7 +38,7 @@ fn western_troops_example() {
         "the base encoder is missing: run scripts/fetch-base-model.sh"
     );
     let topics = ["Western troops", "air support", "ground troops"].map(String::from);
-    let analysis = Analysis::load(&models, &topics).expect("models load");
+    let analysis = Analysis::load(&models, &topics, Budget::default()).expect("models load");
     let text = normalize(&raw);
     let entities = analysis.entities.entities(text.clone()).unwrap();
     let id_of = |name: &str| {

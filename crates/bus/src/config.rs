@@ -24,6 +24,10 @@ pub struct BusConfig {
     /// How long a shutting-down consumer waits for the messages in flight to finish before it
     /// closes anyway (they are then redelivered to another consumer).
     pub shutdown_grace: Duration,
+    /// Handle a redelivered message alone: it is moved to the stage's suspect queue and taken
+    /// from there only while nothing else is handled in this process, so a message that kills
+    /// its consumer is the only one counted against when it does (see [`crate::consumer`]).
+    pub isolate_redeliveries: bool,
 }
 
 impl BusConfig {
@@ -39,6 +43,7 @@ impl BusConfig {
             reconnect_min: Duration::from_millis(200),
             reconnect_max: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(30),
+            isolate_redeliveries: false,
         }
     }
 }

@@ -21,18 +21,35 @@
 //! the unacked messages of the old channel are redelivered by the broker. On shutdown it stops
 //! taking messages, lets those in flight finish (up to a grace period), and closes the channel:
 //! whatever it did not ack goes back to the queue.
+//!
+//! **Crash isolation** ([`BusConfig::isolate_redeliveries`], for stages whose handler could
+//! kill the process, such as an analysis running out of memory): the broker counts a crash
+//! against every message the dead consumer held, the culprit and the innocent messages merely
+//! delivered beside it alike. So a redelivered message is not handled with the others: it is
+//! moved to the stage's suspect queue, and a second loop takes suspects one at a time, by
+//! `basic.get`, only while no other message is being handled in this process. A suspect that
+//! kills the process is then the only message in flight that the crash is counted against;
+//! past [`crate::topology::SUSPECT_DELIVERY_LIMIT`] such crashes the broker parks it, while the
+//! messages delivered beside it are handled, alone, and pass.
 
-use std::{future::Future, panic::AssertUnwindSafe, sync::Arc, time::Instant};
+use std::{
+    future::Future,
+    panic::AssertUnwindSafe,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use futures::{FutureExt, StreamExt};
 use lapin::{
     Channel, Connection,
     message::Delivery,
     options::{
-        BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+        BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicGetOptions,
+        BasicNackOptions, BasicQosOptions, QueueDeclareOptions,
     },
     types::{AMQPValue, FieldTable, LongString},
 };
+use tokio::sync::RwLock;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::{Instrument, debug, info, info_span, warn};
 
@@ -85,6 +102,8 @@ pub struct Consumer<H> {
     queue: String,
     handler: Arc<H>,
     publisher: Publisher,
+    /// Handlers hold it shared; a suspect holds it alone (see the module docs).
+    alone: RwLock<()>,
 }
 
 enum Ended {
@@ -109,6 +128,7 @@ impl<H: Handler> Consumer<H> {
             queue,
             handler: Arc::new(handler),
             publisher,
+            alone: RwLock::new(()),
         }
     }
 
@@ -117,6 +137,12 @@ impl<H: Handler> Consumer<H> {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), BusError> {
         let this = Arc::new(self);
         let in_flight = TaskTracker::new();
+        let stop_suspects = shutdown.child_token();
+        let suspects = this.config.isolate_redeliveries.then(|| {
+            let this = Arc::clone(&this);
+            let stop = stop_suspects.clone();
+            tokio::spawn(async move { this.take_suspects(stop).await })
+        });
         let mut backoff = Backoff::new(this.config.reconnect_min, this.config.reconnect_max);
         let result = loop {
             if shutdown.is_cancelled() {
@@ -143,6 +169,73 @@ impl<H: Handler> Consumer<H> {
         {
             warn!(queue = %this.queue, "messages still in flight at the end of the grace period; the broker redelivers them");
         }
+        if let Some(suspects) = suspects {
+            stop_suspects.cancel();
+            let _ = tokio::time::timeout(this.config.shutdown_grace, suspects).await;
+        }
+        result
+    }
+
+    /// The suspect loop: while the suspect queue holds messages, takes them one at a time,
+    /// each only once no other message is being handled (see the module docs).
+    async fn take_suspects(&self, shutdown: CancellationToken) {
+        let suspect_queue = self.topology.suspect_queue(&self.queue);
+        let mut backoff = Backoff::new(self.config.reconnect_min, self.config.reconnect_max);
+        while !shutdown.is_cancelled() {
+            match self.drain_suspects(&suspect_queue, &shutdown).await {
+                Ok(()) => backoff.reset(),
+                Err(error) => warn!(queue = %suspect_queue, %error, "cannot take suspects"),
+            }
+            let pause = backoff.next_delay().max(SUSPECT_POLL);
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    /// Handles the suspects waiting now, one at a time, each alone in this process.
+    async fn drain_suspects(
+        &self,
+        suspect_queue: &str,
+        shutdown: &CancellationToken,
+    ) -> Result<(), BusError> {
+        let connection = connect(&self.config, "suspects").await?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(BusError::Unavailable)?;
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let result = async {
+            while !shutdown.is_cancelled() {
+                // Counting does not hold a message: nothing is in flight until it is taken.
+                let waiting = channel
+                    .queue_declare(suspect_queue.into(), passive, FieldTable::default())
+                    .await
+                    .map_err(|e| refused(format!("count {suspect_queue}"), e))?
+                    .message_count();
+                if waiting == 0 {
+                    return Ok(());
+                }
+                let _alone = self.alone.write().await;
+                let Some(message) = channel
+                    .basic_get(suspect_queue.into(), BasicGetOptions::default())
+                    .await
+                    .map_err(|e| refused(format!("take from {suspect_queue}"), e))?
+                else {
+                    return Ok(());
+                };
+                info!(queue = %suspect_queue, "handling a redelivered message alone");
+                self.handle(message.delivery, suspect_queue).await;
+            }
+            Ok(())
+        }
+        .await;
+        let _ = channel.close(200, "suspects taken".into()).await;
+        let _ = connection.close(200, "suspects taken".into()).await;
         result
     }
 
@@ -227,10 +320,35 @@ impl<H: Handler> Consumer<H> {
     }
 
     async fn process(&self, delivery: Delivery) {
+        if self.config.isolate_redeliveries && delivery.redelivered {
+            self.move_to_suspects(delivery).await;
+            return;
+        }
+        let _shared = self.alone.read().await;
+        self.handle(delivery, &self.queue).await;
+    }
+
+    /// Moves a redelivered message to the suspect queue, untouched; it is acked only once the
+    /// copy is confirmed.
+    async fn move_to_suspects(&self, delivery: Delivery) {
+        let suspect_queue = self.topology.suspect_queue(&self.queue);
         let message = Incoming::from_delivery(&self.queue, &delivery);
+        let moved = self
+            .publisher
+            .publish_to_queue(
+                &suspect_queue,
+                &delivery.data,
+                message.republish_properties(Vec::new()),
+            )
+            .await;
+        self.acknowledge(&delivery, moved).await;
+    }
+
+    async fn handle(&self, delivery: Delivery, queue: &str) {
+        let message = Incoming::from_delivery(queue, &delivery);
         let span = info_span!(
             "handle",
-            queue = %self.queue,
+            queue = %queue,
             message_id = message.message_id.as_deref().unwrap_or(""),
             trace_id = %message.trace.trace_id(),
             span_id = %message.trace.span_id(),
@@ -269,6 +387,12 @@ impl<H: Handler> Consumer<H> {
             }
             Outcome::Reject(reason) => self.dead_letter(message, &reason).await,
         };
+        self.acknowledge(delivery, moved).await;
+    }
+
+    /// Acks a message whose fate is settled; nacks it back onto its queue when moving it
+    /// elsewhere failed.
+    async fn acknowledge(&self, delivery: &Delivery, moved: Result<(), BusError>) {
         match moved {
             Ok(()) => {
                 if let Err(error) = delivery.acker.ack(BasicAckOptions::default()).await {
@@ -277,7 +401,7 @@ impl<H: Handler> Consumer<H> {
                 }
             }
             Err(error) => {
-                warn!(%error, "could not move the message to its retry or dead-letter queue; requeueing it");
+                warn!(%error, "could not move the message to its retry, suspect or dead-letter queue; requeueing it");
                 let requeue = BasicNackOptions {
                     requeue: true,
                     ..Default::default()
@@ -329,6 +453,9 @@ impl<H: Handler> Consumer<H> {
             .await
     }
 }
+
+/// How often the suspect loop looks at its queue when it was empty.
+const SUSPECT_POLL: Duration = Duration::from_secs(1);
 
 /// The routing key the message was first published with: a message back from a retry queue
 /// is routed by the work queue's name, so the first retry records the original in a header.

@@ -43,8 +43,11 @@ impl DeadLetter {
             message_id: properties.message_id().as_ref().map(|id| id.to_string()),
             reason,
             attempts: header_u32(&headers, ATTEMPTS_HEADER).unwrap_or(0),
-            origin_queue: header_str(&headers, ORIGIN_QUEUE_HEADER)
-                .or_else(|| header_str(&headers, "x-first-death-queue")),
+            // A suspect the broker parked goes back to the work queue it came from.
+            origin_queue: header_str(&headers, ORIGIN_QUEUE_HEADER).or_else(|| {
+                header_str(&headers, "x-first-death-queue")
+                    .map(|queue| queue.trim_end_matches(".suspect").to_owned())
+            }),
             dead_lettered_at: match headers.inner().get(DEAD_LETTERED_AT_HEADER) {
                 Some(AMQPValue::LongLongInt(at)) => u64::try_from(*at).ok(),
                 _ => None,
@@ -54,9 +57,17 @@ impl DeadLetter {
     }
 }
 
-/// The reason the broker records when it dead-letters a message itself.
+/// The reason the broker records when it dead-letters a message itself; a suspect past its
+/// delivery limit killed its consumer while handled alone.
 fn broker_reason(headers: &FieldTable) -> Option<String> {
-    header_str(headers, "x-first-death-reason")
+    let reason = header_str(headers, "x-first-death-reason")?;
+    let from_suspects =
+        header_str(headers, "x-first-death-queue").is_some_and(|queue| queue.ends_with(".suspect"));
+    Some(if from_suspects {
+        format!("crashed its consumer while handled alone ({reason})")
+    } else {
+        reason
+    })
 }
 
 /// Reads up to `limit` messages of a dead-letter queue without removing them: they are taken
@@ -85,12 +96,14 @@ pub async fn list(
 
 /// Sends up to `limit` parked messages back to the work queues they failed in, with their
 /// attempts reset, each removed from the dead-letter queue only once its replay is confirmed.
+/// With `reason`, only those whose reason contains it are replayed; the others stay parked.
 /// Returns how many were replayed.
 pub async fn replay(
     config: &BusConfig,
     publisher: &Publisher,
     queue: &str,
     limit: usize,
+    reason: Option<&str>,
 ) -> Result<usize, BusError> {
     let connection = connect(config, "dead-letters").await?;
     let channel = connection
@@ -106,6 +119,10 @@ pub async fn replay(
         let Some(message) = delivery else { break };
         let delivery = message.delivery;
         let letter = DeadLetter::from_parts(&delivery.properties, Vec::new());
+        if reason.is_some_and(|wanted| !letter.reason.contains(wanted)) {
+            // Not asked for: left unacked, it returns to the queue when we close.
+            continue;
+        }
         let Some(origin) = letter.origin_queue else {
             // Nowhere to send it: leave it parked (it returns to the queue when we close).
             continue;

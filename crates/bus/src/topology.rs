@@ -46,6 +46,11 @@ pub struct StageQueue {
     pub binding_key: String,
 }
 
+/// A suspect (a message handled alone after a consumer died holding it) is parked by the
+/// broker once it has come back from a dead consumer more than this many times while handled
+/// alone: the crashes were its own.
+pub const SUSPECT_DELIVERY_LIMIT: u32 = 2;
+
 /// The names and settings of every broker object, under one prefix.
 ///
 /// Production uses the prefix `newsflow`; tests use a unique prefix each so they never share a
@@ -132,6 +137,17 @@ impl Topology {
         format!("{}.{stage}", self.prefix)
     }
 
+    /// The suspect queue of a work queue (`newsflow.extractor.suspect`): messages redelivered
+    /// after a consumer died, each handled alone (see [`crate::consumer`]).
+    pub fn suspect_queue(&self, work_queue: &str) -> String {
+        format!("{work_queue}.suspect")
+    }
+
+    /// The work queue a suspect queue belongs to.
+    pub fn work_queue_of_suspect<'a>(&self, queue: &'a str) -> &'a str {
+        queue.strip_suffix(".suspect").unwrap_or(queue)
+    }
+
     /// The dead-letter queue of a work queue (`newsflow.extractor.dead`).
     pub fn dead_letter_queue(&self, work_queue: &str) -> String {
         format!("{work_queue}.dead")
@@ -184,9 +200,13 @@ impl Topology {
                     .iter()
                     .map(|&delay| self.retry_queue(&work, delay))
                     .collect();
-                [self.dead_letter_queue(&work), work]
-                    .into_iter()
-                    .chain(retries)
+                [
+                    self.dead_letter_queue(&work),
+                    self.suspect_queue(&work),
+                    work,
+                ]
+                .into_iter()
+                .chain(retries)
             })
             .collect()
     }
@@ -223,6 +243,17 @@ impl Topology {
         work_args.insert("x-dead-letter-exchange".into(), string(""));
         work_args.insert("x-dead-letter-routing-key".into(), string(&dead));
         declare_queue(channel, &work, work_args).await?;
+        // A suspect handled alone that still kills its consumer this many times is parked by
+        // the broker: the crash was its own.
+        let mut suspect_args = self.queue_args();
+        suspect_args.insert("x-queue-type".into(), string("quorum"));
+        suspect_args.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongInt(SUSPECT_DELIVERY_LIMIT as i32),
+        );
+        suspect_args.insert("x-dead-letter-exchange".into(), string(""));
+        suspect_args.insert("x-dead-letter-routing-key".into(), string(&dead));
+        declare_queue(channel, &self.suspect_queue(&work), suspect_args).await?;
         channel
             .queue_bind(
                 work.as_str().into(),

@@ -156,31 +156,38 @@ async fn dead_letters_can_be_replayed() {
     let publisher = fixture.publisher().await;
     let fixed = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let is_fixed = Arc::clone(&fixed);
-    let (seen, shutdown, task) = spawn_consumer(&fixture, publisher.clone(), move |_| {
-        if is_fixed.load(std::sync::atomic::Ordering::SeqCst) {
+    let (seen, shutdown, task) = spawn_consumer(&fixture, publisher.clone(), move |message| {
+        if message.body == b"garbage" {
+            Outcome::Reject("undecodable body".into())
+        } else if is_fixed.load(std::sync::atomic::Ordering::SeqCst) {
             Outcome::Done
         } else {
             Outcome::Reject("model not loaded".into())
         }
     });
+    publisher.publish(&message("garbage")).await.unwrap();
     publisher.publish(&message("later")).await.unwrap();
     let dead_queue = fixture.dead_letter_queue();
-    assert!(eventually(Duration::from_secs(10), || !seen.lock().unwrap().is_empty()).await);
+    assert!(eventually(Duration::from_secs(10), || seen.lock().unwrap().len() == 2).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(fixture.ready(&dead_queue).await, 1);
+    assert_eq!(fixture.ready(&dead_queue).await, 2);
 
+    // Only the messages parked for the cause that is now fixed go back.
     fixed.store(true, std::sync::atomic::Ordering::SeqCst);
-    let replayed = dead_letter::replay(&fixture.config, &publisher, &dead_queue, 10)
+    let reason = Some("model not loaded");
+    let replayed = dead_letter::replay(&fixture.config, &publisher, &dead_queue, 10, reason)
         .await
         .unwrap();
     assert_eq!(replayed, 1);
-    assert!(eventually(Duration::from_secs(10), || seen.lock().unwrap().len() == 2).await);
-    let second = seen.lock().unwrap()[1].clone();
-    assert_eq!(second.body, b"later");
-    assert_eq!(second.attempts, 0, "a replay starts its attempts afresh");
+    assert!(eventually(Duration::from_secs(10), || seen.lock().unwrap().len() == 3).await);
+    let replayed = seen.lock().unwrap()[2].clone();
+    assert_eq!(replayed.body, b"later");
+    assert_eq!(replayed.attempts, 0, "a replay starts its attempts afresh");
     shutdown.cancel();
     task.await.unwrap().unwrap();
-    assert_eq!(fixture.ready(&dead_queue).await, 0);
+    let still = fixture.parked(|parked| parked.len() == 1).await;
+    assert_eq!(still.len(), 1, "the other cause stays parked");
+    assert_eq!(still[0].message_id.as_deref(), Some("garbage"));
     assert_eq!(fixture.ready(&fixture.work_queue()).await, 0);
 }
 

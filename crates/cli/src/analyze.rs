@@ -7,7 +7,7 @@ use std::{io::Read, path::PathBuf, sync::Arc, time::SystemTime};
 
 use anyhow::Context;
 use clap::Args;
-use newsflow_analysis::{Analysis, ModelArgs};
+use newsflow_analysis::{Analysis, Budget, BudgetArgs, ModelArgs};
 use newsflow_article::{Policy, validate};
 use newsflow_proto::v1::{Analysis as Found, AnalyzedArticle, SubmitRequest};
 use newsflow_runtime::{CpuSlots, stage::record};
@@ -33,6 +33,8 @@ pub struct AnalyzeArgs {
 pub struct AnalysisArgs {
     #[command(flatten)]
     pub models: ModelArgs,
+    #[command(flatten)]
+    pub budget: BudgetArgs,
     /// Topics treated as stance targets, comma-separated (`Western troops,ceasefire`).
     #[arg(long, env = "NEWSFLOW_TOPICS", value_delimiter = ',')]
     pub topics: Vec<String>,
@@ -50,7 +52,11 @@ impl Analyzer {
     pub fn load(args: &AnalysisArgs) -> anyhow::Result<Self> {
         Ok(Self {
             policy: Policy::default(),
-            analysis: Arc::new(Analysis::load(&args.models, &args.topics)?),
+            analysis: Arc::new(Analysis::load(
+                &args.models,
+                &args.topics,
+                Budget::from(&args.budget),
+            )?),
             cpu: CpuSlots::per_core(),
         })
     }

@@ -194,7 +194,9 @@ pub fn articles(args: &ArticlesArgs) -> anyhow::Result<()> {
         .map(|a| newsflow_analysis::normalize(a))
         .collect();
     let load_started = Instant::now();
-    let analysis = newsflow_analysis::Analysis::load(&args.analysis.models, &args.analysis.topics)?;
+    let budget = newsflow_analysis::Budget::from(&args.analysis.budget);
+    let analysis =
+        newsflow_analysis::Analysis::load(&args.analysis.models, &args.analysis.topics, budget)?;
     let load_s = load_started.elapsed().as_secs_f64();
     let topics = analysis.stance.topics();
 

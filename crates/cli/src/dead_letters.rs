@@ -18,6 +18,9 @@ pub struct DeadLetterArgs {
     /// At most this many messages per stage.
     #[arg(long, global = true, default_value_t = 100)]
     limit: usize,
+    /// Only the messages whose reason contains this (`deadline`, `undecodable`).
+    #[arg(long, global = true)]
+    reason: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -41,7 +44,10 @@ pub fn run(args: &DeadLetterArgs) -> anyhow::Result<()> {
             let queue = topology.dead_letter_queue(&topology.work_queue(&stage));
             match args.action {
                 Action::List => {
-                    let parked = dead_letter::list(&config, &queue, args.limit).await?;
+                    let mut parked = dead_letter::list(&config, &queue, args.limit).await?;
+                    if let Some(wanted) = &args.reason {
+                        parked.retain(|letter| letter.reason.contains(wanted.as_str()));
+                    }
                     for letter in &parked {
                         let line = serde_json::json!({
                             "queue": queue,
@@ -57,8 +63,10 @@ pub fn run(args: &DeadLetterArgs) -> anyhow::Result<()> {
                     eprintln!("{queue}: {} listed", parked.len());
                 }
                 Action::Replay => {
+                    let reason = args.reason.as_deref();
                     let replayed =
-                        dead_letter::replay(&config, &publisher, &queue, args.limit).await?;
+                        dead_letter::replay(&config, &publisher, &queue, args.limit, reason)
+                            .await?;
                     eprintln!("{queue}: {replayed} replayed");
                 }
             }

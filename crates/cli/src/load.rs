@@ -490,7 +490,7 @@ async fn ceiling_run(
     )
     .expire_when_idle(Duration::from_secs(60));
     let mut config = args.bus.config("load-ceiling");
-    config.prefetch = args.bus.prefetch.max(1);
+    config.prefetch = args.bus.prefetch.unwrap_or(64).max(1);
     let publisher = Publisher::connect(config.clone(), topology.clone()).await?;
     let received = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let all_in = CancellationToken::new();

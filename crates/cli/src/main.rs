@@ -17,6 +17,7 @@ mod analyze;
 mod bench;
 mod ner;
 mod ner_neural;
+mod scaling;
 mod stance;
 mod statements;
 
@@ -102,6 +103,8 @@ enum BenchTask {
     /// Articles per second of the stance service's whole analysis (statements, targets,
     /// classification) over the extractor's entities, and peak memory.
     Articles(bench::ArticlesArgs),
+    /// Seconds and output size of the whole analysis of hostile inputs at doubling sizes.
+    Scaling(scaling::ScalingArgs),
 }
 
 /// Where a training command reads its data and writes its model.
@@ -143,6 +146,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
             BenchTask::Ner(args) => bench::run(&args)?,
             BenchTask::Stance(args) => stance::bench(&args)?,
             BenchTask::Articles(args) => bench::articles(&args)?,
+            BenchTask::Scaling(args) => return scaling::run(&args),
         },
         Command::Health(args) => health::run(&args)?,
     }

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use newsflow_analysis::ModelArgs;
+use newsflow_analysis::{BudgetArgs, ModelArgs};
 use newsflow_runtime::ServiceArgs;
 
 /// newsflow-extractor: finds the entities of each article.
@@ -21,4 +21,7 @@ pub struct Config {
     /// The models (this stage loads the NER models and the gazetteers).
     #[command(flatten)]
     pub models: ModelArgs,
+    /// What one article's analysis may cost.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
 }

@@ -9,7 +9,7 @@ pub mod stage;
 use std::{process::ExitCode, sync::Arc};
 
 use clap::Parser;
-use newsflow_analysis::EntityAnalysis;
+use newsflow_analysis::{Budget, EntityAnalysis};
 use newsflow_runtime::{CpuSlots, GrpcServer};
 use tracing::info;
 
@@ -24,7 +24,8 @@ pub fn main() -> ExitCode {
 /// Consumes and serves until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let started = newsflow_runtime::start(&config.service)?;
-    let analysis = Arc::new(EntityAnalysis::load(&config.models)?);
+    let budget = Budget::from(&config.budget);
+    let analysis = Arc::new(EntityAnalysis::load(&config.models, budget)?);
     info!(models = analysis.version(), "models loaded");
     let cpu = CpuSlots::per_core();
     let grpc = GrpcServer::new().add_service(grpc::ExtractionGrpc::server(

@@ -21,7 +21,8 @@ const TEXT: &str = "Russian President Vladimir Putin warned on Friday that Weste
 
 fn analysis() -> Arc<EntityAnalysis> {
     let models = ModelArgs::with_paths(NerMode::Accurate, ModelPaths::under(&workspace::root()));
-    Arc::new(EntityAnalysis::load(&models).unwrap_or_else(|e| panic!("{e}")))
+    let budget = newsflow_analysis::Budget::default();
+    Arc::new(EntityAnalysis::load(&models, budget).unwrap_or_else(|e| panic!("{e}")))
 }
 
 fn article(id: &str, body: &str) -> AnalyzedArticle {

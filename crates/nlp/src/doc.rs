@@ -4,6 +4,7 @@
 //! service.
 
 use crate::error::NlpError;
+use crate::limits::{Deadline, Limits};
 use crate::normalize::normalize;
 use crate::stance::Polarity;
 use std::fmt;
@@ -281,6 +282,10 @@ pub struct Doc {
     pub stances: Vec<Stance>,
     /// One summary per entity, in the order of [`Doc::entities`].
     pub summaries: Vec<EntitySummary>,
+    /// The caps every stage keeps to on this document.
+    pub limits: Limits,
+    /// When the analysis of this document must stop, if ever.
+    pub deadline: Option<Deadline>,
 }
 
 impl Doc {
@@ -382,6 +387,12 @@ impl Doc {
             entity: None,
         });
         Ok(())
+    }
+
+    /// An error once the document's deadline has passed; stages call it between sentences or
+    /// batches.
+    pub fn check_deadline(&self, stage: &str) -> Result<(), NlpError> {
+        crate::limits::check(self.deadline.as_ref(), stage)
     }
 
     /// The text of a mention.

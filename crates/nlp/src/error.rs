@@ -63,6 +63,14 @@ pub enum NlpError {
     /// Training was asked to do something it cannot.
     #[error("training: {0}")]
     Training(String),
+    /// The analysis ran past its deadline and stopped.
+    #[error("deadline: the analysis took longer than {}s and stopped in the {stage} stage", budget.as_secs_f32())]
+    Deadline {
+        /// The stage that noticed.
+        stage: String,
+        /// The budget the analysis had.
+        budget: std::time::Duration,
+    },
     /// Input the caller passed that cannot be analyzed (an empty sentence, a span outside it).
     #[error("invalid input: {0}")]
     InvalidInput(String),

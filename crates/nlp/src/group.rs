@@ -109,7 +109,10 @@ impl Stage for EntityGrouper {
             });
             groups[gi].mentions.push(mi);
         }
-        // Pass 2: short names join a longer name of the same family.
+        // Pass 2: short names join a longer name of the same family. The longer names a short
+        // one may join are looked up by the words it would share with them, so the pass stays
+        // linear in the number of names.
+        let joinable = joinable_names(&groups);
         let mut parent: Vec<usize> = (0..groups.len()).collect();
         for short_index in 0..groups.len() {
             let short = &groups[short_index];
@@ -118,21 +121,12 @@ impl Stage for EntityGrouper {
             }
             let first_mention = doc.mentions[short.mentions[0]].span.start;
             let mut best: Option<(bool, usize, usize)> = None;
-            for (long_index, long) in groups.iter().enumerate() {
-                if long_index == short_index
-                    || long.family != short.family
-                    || long.words.len() <= short.words.len()
-                {
-                    continue;
-                }
-                let fits = if short.family == PERSON_FAMILY {
-                    long.words.ends_with(&short.words) || long.words.starts_with(&short.words)
-                } else {
-                    short.words.len() == 1
-                        && long.words.len() > 1
-                        && initials(&long.words) == short.words[0]
-                };
-                if !fits {
+            let candidates = joinable
+                .get(&(short.family, short.words.join(" ")))
+                .map_or(&[][..], Vec::as_slice);
+            for &long_index in candidates {
+                let long = &groups[long_index];
+                if long_index == short_index || long.words.len() <= short.words.len() {
                     continue;
                 }
                 let long_start = doc.mentions[long.mentions[0]].span.start;
@@ -227,6 +221,38 @@ impl Stage for EntityGrouper {
         doc.entities = entities;
         Ok(())
     }
+}
+
+/// Words of a longer name beyond which it joins no shorter one: real names are short, and the
+/// bound keeps a mention of hundreds of tokens from filling the index.
+const MAX_JOINABLE_WORDS: usize = 8;
+
+/// For each (family, name) a shorter mention could have, the groups whose longer name it
+/// may join, in group order: a person's first or last words ("Putin" -> "Vladimir Putin",
+/// "Donald" -> "Donald Trump"), an organization's initials ("NATO").
+fn joinable_names(groups: &[Group]) -> HashMap<(u8, String), Vec<usize>> {
+    let mut joinable: HashMap<(u8, String), Vec<usize>> = HashMap::new();
+    for (index, group) in groups.iter().enumerate() {
+        let words = &group.words;
+        if words.len() < 2 || words.len() > MAX_JOINABLE_WORDS {
+            continue;
+        }
+        let mut keys: Vec<String> = Vec::new();
+        if group.family == PERSON_FAMILY {
+            for len in 1..words.len() {
+                keys.push(words[..len].join(" "));
+                keys.push(words[words.len() - len..].join(" "));
+            }
+        } else {
+            keys.push(initials(words));
+        }
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            joinable.entry((group.family, key)).or_default().push(index);
+        }
+    }
+    joinable
 }
 
 /// How much an entity of this type can be what a document is about.

@@ -28,6 +28,7 @@ pub mod eval;
 pub mod gazetteer;
 pub mod group;
 mod lexicon;
+pub mod limits;
 mod model_file;
 pub mod ner;
 pub mod normalize;
@@ -43,6 +44,7 @@ pub use doc::{
     Statement, StatementKind, Target, Token,
 };
 pub use error::NlpError;
+pub use limits::{Deadline, Limits};
 
 /// The entity pipeline: tokenize, tag, refine types, group mentions into entities.
 pub fn entity_pipeline(tagger: ner::NerTagger, typer: types::FineTyper) -> Pipeline {

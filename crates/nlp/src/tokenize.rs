@@ -68,8 +68,14 @@ fn is_apostrophe(c: char) -> bool {
     c == '\'' || c == '’'
 }
 
+/// Longer words are no abbreviation; the bound keeps a word of thousands of ".)" linear.
+const MAX_ABBREVIATION_BYTES: usize = 16;
+
 /// Whether a word (without its final period) keeps the period as an abbreviation.
 fn abbreviation_class(core: &str) -> Option<AbbrevKind> {
+    if core.len() > MAX_ABBREVIATION_BYTES {
+        return None;
+    }
     if PREFIX_ABBREVIATIONS.contains(core) {
         return Some(AbbrevKind::Prefix);
     }
@@ -244,8 +250,35 @@ fn split_clitics(text: &str, range: Range<usize>, out: &mut Vec<Range<usize>>) {
     out.push(range);
 }
 
-/// Groups the document's tokens into sentences.
+/// Groups the document's tokens into sentences, none longer than the document's
+/// [`crate::Limits::max_sentence_tokens`].
 pub fn split_sentences(doc: &Doc) -> Vec<Sentence> {
+    let max = doc.limits.max_sentence_tokens.max(1);
+    let mut sentences = Vec::new();
+    for sentence in split_at_ends(doc) {
+        let mut start = sentence.tokens.start;
+        while sentence.tokens.end - start > max {
+            let end = cut_point(doc, start, start + max);
+            sentences.push(make_sentence(doc, start..end));
+            start = end;
+        }
+        sentences.push(make_sentence(doc, start..sentence.tokens.end));
+    }
+    sentences
+}
+
+/// Where to cut a run of tokens that is too long for one sentence: after the last comma,
+/// semicolon or colon of its last quarter, else at its end.
+fn cut_point(doc: &Doc, start: usize, end: usize) -> usize {
+    let quarter = start + (end - start) * 3 / 4;
+    (quarter..end)
+        .rev()
+        .find(|&token| matches!(doc.token_text(token), "," | ";" | ":"))
+        .map_or(end, |token| token + 1)
+}
+
+/// The sentences the text's punctuation and line breaks make, however long.
+fn split_at_ends(doc: &Doc) -> Vec<Sentence> {
     let count = doc.tokens.len();
     let mut sentences = Vec::new();
     let mut start = 0;

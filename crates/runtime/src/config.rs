@@ -16,6 +16,9 @@ pub struct ServiceArgs {
     pub telemetry: TelemetryArgs,
 }
 
+/// Messages a consumer holds at once when neither the setting nor the stage says otherwise.
+pub const DEFAULT_PREFETCH: u16 = 32;
+
 /// How a service reaches RabbitMQ and handles messages.
 #[derive(clap::Args, Clone, Debug)]
 pub struct BusArgs {
@@ -29,9 +32,11 @@ pub struct BusArgs {
     /// Name of the exchange and prefix of every queue.
     #[arg(long, env = "NEWSFLOW_BUS_PREFIX", default_value = "newsflow")]
     pub bus_prefix: String,
-    /// Most messages a consumer holds unacknowledged, and so handles at once.
-    #[arg(long, env = "NEWSFLOW_PREFETCH", default_value_t = 32)]
-    pub prefetch: u16,
+    /// Most messages a consumer holds unacknowledged, and so handles at once (default: one per
+    /// core for the analysis stages, so that a message is held only while it is analysed; 32
+    /// for the others).
+    #[arg(long, env = "NEWSFLOW_PREFETCH")]
+    pub prefetch: Option<u16>,
     /// Attempts at a message before it is dead-lettered.
     #[arg(long, env = "NEWSFLOW_MAX_ATTEMPTS", default_value_t = 5)]
     pub max_attempts: u32,
@@ -56,7 +61,7 @@ impl BusArgs {
     /// The bus connection settings, naming connections after `service`.
     pub fn config(&self, service: &str) -> BusConfig {
         let mut config = BusConfig::new(self.amqp_url.clone(), format!("newsflow-{service}"));
-        config.prefetch = self.prefetch.max(1);
+        config.prefetch = self.prefetch.unwrap_or(DEFAULT_PREFETCH).max(1);
         config.max_attempts = self.max_attempts.max(1);
         config.confirm_timeout = self.confirm_timeout;
         config.shutdown_grace = self.shutdown_grace;

@@ -9,6 +9,7 @@ use tokio::sync::Semaphore;
 #[derive(Clone, Debug)]
 pub struct CpuSlots {
     slots: Arc<Semaphore>,
+    count: usize,
 }
 
 /// The work could not run to its end: it panicked (a bug), or the slots were closed.
@@ -27,7 +28,13 @@ impl CpuSlots {
     pub fn new(slots: usize) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(slots.max(1))),
+            count: slots.max(1),
         }
+    }
+
+    /// How many pieces of work run at once.
+    pub fn slots(&self) -> usize {
+        self.count
     }
 
     /// Runs `work` for a gRPC call: its error is the caller's (`INVALID_ARGUMENT`), a task that

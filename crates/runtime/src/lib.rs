@@ -49,7 +49,11 @@ pub async fn serve_stage<S: Stage>(
     grpc_addr: std::net::SocketAddr,
     shutdown: &tokio_util::sync::CancellationToken,
 ) -> Result<(), RuntimeError> {
-    let consumer = stage::consumer(bus.config(stage.name()), bus.topology(), stage);
+    let mut config = bus.config(stage.name());
+    if let (None, Some(concurrency)) = (bus.prefetch, stage.concurrency()) {
+        config.prefetch = concurrency.max(1);
+    }
+    let consumer = stage::consumer(config, bus.topology(), stage);
     let server = grpc.serve(grpc::bind(grpc_addr).await?, shutdown.clone());
     consume_and_serve(consumer.run(shutdown.clone()), server, shutdown).await?;
     tracing::info!("stopped");

@@ -7,19 +7,26 @@
 //! | the body is not an `AnalyzedArticle` | reject: parked in the dead-letter queue at once |
 //! | the stage's work fails permanently ([`StageError::Permanent`]) | reject |
 //! | the stage's work fails for now ([`StageError::Transient`]) | retry after a delay |
-//! | the output is not confirmed by the broker | retry |
+//! | the broker does not take the output for now (down, or blocked by a memory or disk alarm) | the same output is published again, with backoff, for up to [`PUBLISH_PATIENCE`]; the work is not redone |
+//! | the output is still not confirmed after that, or is refused | retry |
 //! | the output is confirmed | done: the input is acked |
 //!
 //! An analysis stage is an [`AnalysisStage`]: a function on the document, run on a CPU slot,
 //! followed by the stage's [`record`].
 
-use std::{fmt::Display, future::Future, sync::Arc, time::SystemTime};
+use std::{
+    fmt::Display,
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant, SystemTime},
+};
 
 use newsflow_bus::{
-    BusConfig, Consumer, Handler, Incoming, Outcome, Outgoing, Publisher, Topology, TraceContext,
+    BusConfig, BusError, Consumer, Handler, Incoming, Outcome, Outgoing, Publisher, Topology,
+    TraceContext,
 };
 use newsflow_proto::v1::{AnalyzedArticle, StageRecord};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::cpu::CpuSlots;
 
@@ -38,6 +45,18 @@ pub enum StageError {
 pub trait Stage: Send + Sync + 'static {
     /// The stage's name: its work queue (`<prefix>.<name>`), its record, its logs.
     fn name(&self) -> &'static str;
+
+    /// How many articles the stage works on at once, when it knows better than the bus
+    /// settings' default (an analysis stage: one per CPU slot).
+    fn concurrency(&self) -> Option<u16> {
+        None
+    }
+
+    /// Whether an article the stage was working on when its process died is retried alone
+    /// (`BusConfig::isolate_redeliveries`): for stages that can kill their process.
+    fn isolates_crashes(&self) -> bool {
+        false
+    }
 
     /// Processes one article and returns the message to publish (in `trace`).
     fn process(
@@ -72,7 +91,7 @@ impl<S: Stage> Handler for StageHandler<S> {
             Err(StageError::Permanent(why)) => return Outcome::Reject(why),
             Err(StageError::Transient(why)) => return Outcome::Retry(why),
         };
-        match self.publisher.publish(&output).await {
+        match publish_patiently(&self.publisher, &output).await {
             Ok(()) => {
                 info!(article_id = %id, stage = self.stage.name(), "done");
                 Outcome::Done
@@ -82,14 +101,37 @@ impl<S: Stage> Handler for StageHandler<S> {
     }
 }
 
+/// How long a stage keeps offering its output to a broker that does not take it (down, or
+/// blocked by a resource alarm) before it gives the input back for a retry: redoing an
+/// analysis for every failed confirm would loop on the same message for the whole alarm.
+pub const PUBLISH_PATIENCE: Duration = Duration::from_secs(300);
+
+/// Publishes `output`, trying again with backoff while the broker is unavailable, for up to
+/// [`PUBLISH_PATIENCE`].
+async fn publish_patiently(publisher: &Publisher, output: &Outgoing) -> Result<(), BusError> {
+    let given_up_at = Instant::now() + PUBLISH_PATIENCE;
+    let mut pause = Duration::from_millis(500);
+    loop {
+        match publisher.publish(output).await {
+            Err(error) if error.is_unavailable() && Instant::now() < given_up_at => {
+                warn!(%error, routing_key = %output.routing_key, ?pause, "the broker does not take the output; offering it again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
+            result => return result,
+        }
+    }
+}
+
 /// The consumer of a stage's work queue, publishing (output, retries, dead letters) over one
-/// connection of its own.
+/// connection of its own, with crash isolation when the stage asks for it.
 pub fn consumer<S: Stage>(
-    config: BusConfig,
+    mut config: BusConfig,
     topology: Topology,
     stage: S,
 ) -> Consumer<StageHandler<S>> {
     let name = stage.name();
+    config.isolate_redeliveries |= stage.isolates_crashes();
     let publisher = Publisher::new(config.clone(), topology.clone());
     let handler = StageHandler::new(stage, publisher.clone());
     Consumer::new(config, topology, name, handler, publisher)
@@ -138,6 +180,14 @@ where
 {
     fn name(&self) -> &'static str {
         self.name
+    }
+
+    fn concurrency(&self) -> Option<u16> {
+        Some(u16::try_from(self.cpu.slots()).unwrap_or(u16::MAX))
+    }
+
+    fn isolates_crashes(&self) -> bool {
+        true
     }
 
     async fn process(

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use newsflow_analysis::ModelArgs;
+use newsflow_analysis::{BudgetArgs, ModelArgs};
 use newsflow_runtime::ServiceArgs;
 
 /// newsflow-stance: statements and stances of each article.
@@ -22,6 +22,9 @@ pub struct Config {
     /// the first `Classify` call that brings no entities).
     #[command(flatten)]
     pub models: ModelArgs,
+    /// What one article's analysis may cost.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
     /// Topics to treat as targets, comma-separated ("Western troops,ceasefire").
     #[arg(long, env = "NEWSFLOW_TOPICS", value_delimiter = ',')]
     pub topics: Vec<String>,

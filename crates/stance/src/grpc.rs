@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use newsflow_analysis::{EntityAnalysis, ModelArgs, StanceAnalysis, normalize};
+use newsflow_analysis::{Budget, EntityAnalysis, ModelArgs, StanceAnalysis, normalize};
 use newsflow_proto::v1::{
     ClassifyRequest, ClassifyResponse, Entity,
     stance_service_server::{StanceService, StanceServiceServer},
@@ -19,7 +19,8 @@ pub const MAX_TEXT_BYTES: usize = 1 << 20;
 /// service, so replicas do not hold them in memory unless someone calls `Classify` that way.
 pub struct StanceGrpc {
     analysis: Arc<StanceAnalysis>,
-    models: ModelArgs,
+    /// What the NER models are loaded from, and the budget they keep to, when first needed.
+    entity_models: (ModelArgs, Budget),
     entities: OnceCell<Arc<EntityAnalysis>>,
     cpu: CpuSlots,
 }
@@ -28,12 +29,12 @@ impl StanceGrpc {
     /// The service, ready for the server; it shares the stage's models and CPU slots.
     pub fn server(
         analysis: Arc<StanceAnalysis>,
-        models: ModelArgs,
+        entity_models: (ModelArgs, Budget),
         cpu: CpuSlots,
     ) -> StanceServiceServer<Self> {
         StanceServiceServer::new(Self {
             analysis,
-            models,
+            entity_models,
             entities: OnceCell::new(),
             cpu,
         })
@@ -45,9 +46,9 @@ impl StanceGrpc {
         let entities = self
             .entities
             .get_or_try_init(|| async {
-                let models = self.models.clone();
+                let (models, budget) = self.entity_models.clone();
                 self.cpu
-                    .run(move || EntityAnalysis::load(&models).map(Arc::new))
+                    .run(move || EntityAnalysis::load(&models, budget).map(Arc::new))
                     .await
                     .map_err(|error| Status::internal(error.to_string()))?
                     .map_err(|error| {

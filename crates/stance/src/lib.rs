@@ -10,7 +10,7 @@ pub mod stage;
 use std::{process::ExitCode, sync::Arc};
 
 use clap::Parser;
-use newsflow_analysis::StanceAnalysis;
+use newsflow_analysis::{Budget, StanceAnalysis};
 use newsflow_runtime::{CpuSlots, GrpcServer};
 use tracing::info;
 
@@ -25,12 +25,17 @@ pub fn main() -> ExitCode {
 /// Consumes and serves until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let started = newsflow_runtime::start(&config.service)?;
-    let analysis = Arc::new(StanceAnalysis::load(&config.models, &config.topics)?);
+    let budget = Budget::from(&config.budget);
+    let analysis = Arc::new(StanceAnalysis::load(
+        &config.models,
+        &config.topics,
+        budget,
+    )?);
     info!(models = analysis.version(), topics = ?analysis.topics(), "models loaded");
     let cpu = CpuSlots::per_core();
     let grpc = GrpcServer::new().add_service(grpc::StanceGrpc::server(
         Arc::clone(&analysis),
-        config.models.clone(),
+        (config.models.clone(), budget),
         cpu.clone(),
     ));
     let stage = stage::classify(analysis, cpu);

@@ -17,6 +17,7 @@ use newsflow_bus::{
     dead_letter::{self, DeadLetter},
 };
 use newsflow_test_support::broker::{self, TestBus};
+#[allow(unused_imports)] // not every test file waits
 pub use newsflow_test_support::eventually;
 use tokio_util::sync::CancellationToken;
 

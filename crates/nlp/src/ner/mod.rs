@@ -26,6 +26,7 @@ pub use train::{EpochReport, TrainConfig, calibrate, doc_context, evaluate, trai
 use crate::conll::TaggedDocument;
 use crate::doc::{Doc, EntityType, Stage};
 use crate::error::NlpError;
+use crate::limits::Deadline;
 use bio::chunks;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -236,6 +237,16 @@ impl NerTagger {
         &self,
         sentences: &[&[S]],
     ) -> Result<Vec<SentenceScores>, NlpError> {
+        self.scores_until(sentences, None)
+    }
+
+    /// [`NerTagger::scores`], stopping with an error once `deadline` has passed (checked
+    /// between encoder batches).
+    pub fn scores_until<S: AsRef<str>>(
+        &self,
+        sentences: &[&[S]],
+        deadline: Option<&Deadline>,
+    ) -> Result<Vec<SentenceScores>, NlpError> {
         let ctx = DocContext::new(sentences);
         let l = self.model.labels().len();
         let mut out: Vec<SentenceScores> = sentences
@@ -263,7 +274,10 @@ impl NerTagger {
             .collect();
         let subset: Vec<&[S]> = chosen.iter().map(|&i| sentences[i]).collect();
         let nl = n.model.labels().len();
-        for (&i, lp) in chosen.iter().zip(n.model.word_log_probs(&subset)?) {
+        for (&i, lp) in chosen
+            .iter()
+            .zip(n.model.word_log_probs_until(&subset, deadline)?)
+        {
             let rows = lp.len() / nl.max(1);
             let mut reordered = vec![0.0f32; rows * l];
             for r in 0..rows {
@@ -333,15 +347,28 @@ impl NerTagger {
         &self,
         sentences: &[&[S]],
     ) -> Result<Vec<Tagging>, NlpError> {
+        self.tag_document_until(sentences, None)
+    }
+
+    /// [`NerTagger::tag_document`], stopping with an error once `deadline` has passed
+    /// (checked between sentences, and between encoder batches).
+    pub fn tag_document_until<S: AsRef<str>>(
+        &self,
+        sentences: &[&[S]],
+        deadline: Option<&Deadline>,
+    ) -> Result<Vec<Tagging>, NlpError> {
         if self.neural.is_none() {
             let ctx = DocContext::new(sentences);
-            return Ok(sentences
+            return sentences
                 .iter()
-                .map(|tokens| self.model.tag_with_confidence(tokens, Some(&ctx)))
-                .collect());
+                .map(|tokens| {
+                    crate::limits::check(deadline, "ner")?;
+                    Ok(self.model.tag_with_confidence(tokens, Some(&ctx)))
+                })
+                .collect();
         }
         Ok(self
-            .scores(sentences)?
+            .scores_until(sentences, deadline)?
             .iter()
             .map(|s| self.decode(s, None))
             .collect())
@@ -375,7 +402,7 @@ impl Stage for NerTagger {
         let sentences = doc.sentences.clone();
         let words: Vec<Vec<&str>> = sentences.iter().map(|s| doc.sentence_tokens(s)).collect();
         let slices: Vec<&[&str]> = words.iter().map(Vec::as_slice).collect();
-        let taggings = self.tag_document(&slices)?;
+        let taggings = self.tag_document_until(&slices, doc.deadline.as_ref())?;
         drop(slices);
         drop(words);
         for (sentence, tagging) in sentences.iter().zip(taggings) {
@@ -396,6 +423,9 @@ impl Stage for NerTagger {
         propagate_names(doc)
     }
 }
+
+/// Longest name, in tokens, whose untagged repeats become mentions.
+const MAX_PROPAGATED_WORDS: usize = 8;
 
 /// Confidence of mentions added by document consistency rather than by the model.
 const PROPAGATED_CONFIDENCE: f32 = 0.5;
@@ -421,7 +451,13 @@ fn propagate_names(doc: &mut Doc) -> Result<(), NlpError> {
     if names.is_empty() {
         return Ok(());
     }
-    let longest = names.keys().map(Vec::len).max().unwrap_or(0);
+    // Names longer than this are not looked for again: the bound keeps the search linear.
+    let longest = names
+        .keys()
+        .map(Vec::len)
+        .max()
+        .unwrap_or(0)
+        .min(MAX_PROPAGATED_WORDS);
     let mut taken = vec![false; doc.tokens.len()];
     for m in &doc.mentions {
         taken[m.tokens.clone()].iter_mut().for_each(|t| *t = true);

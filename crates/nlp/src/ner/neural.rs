@@ -268,12 +268,23 @@ impl NeuralModel {
         &self,
         sentences: &[&[S]],
     ) -> Result<Vec<Vec<f32>>, NlpError> {
+        self.word_log_probs_until(sentences, None)
+    }
+
+    /// [`NeuralModel::word_log_probs`], stopping with an error once `deadline` has passed
+    /// (checked between batches).
+    pub fn word_log_probs_until<S: AsRef<str>>(
+        &self,
+        sentences: &[&[S]],
+        deadline: Option<&crate::limits::Deadline>,
+    ) -> Result<Vec<Vec<f32>>, NlpError> {
         let l = self.config.labels.len();
         let mut out: Vec<Vec<f32>> = sentences.iter().map(|s| vec![0.0; s.len() * l]).collect();
         let mut windows = self.windows(sentences);
         windows.sort_by_key(|w| w.ids.len());
         let mut start = 0;
         while start < windows.len() {
+            crate::limits::check(deadline, "ner")?;
             let mut end = start + 1;
             while end < windows.len()
                 && (end - start + 1) * windows[end].ids.len() <= self.batch_tokens

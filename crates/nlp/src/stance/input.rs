@@ -3,7 +3,7 @@
 //! WordPieces), and a window cropped around the target when the sentence is too long.
 
 use crate::doc::Span;
-use crate::encoder::WordPieceTokenizer;
+use crate::encoder::{Piece, WordPieceTokenizer};
 use crate::error::NlpError;
 use std::ops::Range;
 
@@ -66,12 +66,22 @@ pub fn build_input(
     max_len: usize,
 ) -> Result<StanceInput, NlpError> {
     check_span(sentence, span)?;
+    input_from_pieces(special, &tok.pieces(sentence)?, span, max_len)
+}
+
+/// Builds the input for `span` (code points) of a sentence already split into `pieces`, at
+/// most `max_len` ids long: every target of one sentence shares one tokenization.
+pub fn input_from_pieces(
+    special: SpecialIds,
+    pieces: &[Piece],
+    span: Span,
+    max_len: usize,
+) -> Result<StanceInput, NlpError> {
     if max_len < 8 {
         return Err(NlpError::InvalidInput(format!(
             "max_len {max_len} is too short"
         )));
     }
-    let pieces = tok.pieces(sentence)?;
     let n = pieces.len();
     // Target pieces: those overlapping the span; `a..b` (empty when none does).
     let a = pieces.iter().position(|p| p.end > span.start).unwrap_or(n);

@@ -8,13 +8,14 @@
 //! `models/base/all-MiniLM-L6-v2` beside the model directory or from a given directory.
 
 use super::Polarity;
-use super::input::{SpecialIds, StanceInput, build_input};
+use super::input::{SpecialIds, StanceInput, build_input, check_span, input_from_pieces};
 use crate::doc::Span;
 use crate::encoder::{
-    BertConfig, BertLayer, Dense, Encoder, Mode, WordPieceTokenizer, model_error, pad_ids,
+    BertConfig, BertLayer, Dense, Encoder, Mode, Piece, WordPieceTokenizer, model_error, pad_ids,
     read_safetensors, tensor_builder,
 };
 use crate::error::NlpError;
+use crate::limits::Deadline;
 use candle_core::{DType, Tensor};
 use candle_nn::VarBuilder;
 use std::collections::HashMap;
@@ -217,17 +218,37 @@ impl StanceClassifier {
         &self,
         items: &[(&str, Span)],
     ) -> Result<Vec<(Polarity, [f32; 3])>, NlpError> {
-        let inputs = items
-            .iter()
-            .enumerate()
-            .map(|(i, (s, span))| {
-                self.input(s, *span).map_err(|e| match e {
-                    NlpError::InvalidInput(m) => NlpError::InvalidInput(format!("item {i}: {m}")),
-                    other => other,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let probs = self.probabilities(&inputs)?;
+        self.classify_batch_until(items, None)
+    }
+
+    /// [`StanceClassifier::classify_batch`], stopping with an error once `deadline` has
+    /// passed (checked between forward passes). Consecutive items of one sentence share its
+    /// tokenization.
+    pub fn classify_batch_until(
+        &self,
+        items: &[(&str, Span)],
+        deadline: Option<&Deadline>,
+    ) -> Result<Vec<(Polarity, [f32; 3])>, NlpError> {
+        let mut last: Option<(&str, Vec<Piece>)> = None;
+        let mut inputs = Vec::with_capacity(items.len());
+        for (i, &(sentence, span)) in items.iter().enumerate() {
+            let numbered = |e: NlpError| match e {
+                NlpError::InvalidInput(m) => NlpError::InvalidInput(format!("item {i}: {m}")),
+                other => other,
+            };
+            check_span(sentence, span).map_err(numbered)?;
+            if last.as_ref().is_none_or(|(seen, _)| *seen != sentence) {
+                last = Some((sentence, self.tokenizer.pieces(sentence)?));
+            }
+            let pieces = last
+                .as_ref()
+                .map_or(&[][..], |(_, pieces)| pieces.as_slice());
+            inputs.push(
+                input_from_pieces(self.special, pieces, span, self.config.max_len)
+                    .map_err(numbered)?,
+            );
+        }
+        let probs = self.probabilities_until(&inputs, deadline)?;
         Ok(probs
             .into_iter()
             .map(|p| {
@@ -239,11 +260,21 @@ impl StanceClassifier {
 
     /// Member-averaged probabilities of prepared inputs, in input order.
     pub fn probabilities(&self, inputs: &[StanceInput]) -> Result<Vec<[f32; 3]>, NlpError> {
+        self.probabilities_until(inputs, None)
+    }
+
+    /// [`StanceClassifier::probabilities`], stopping with an error once `deadline` has passed.
+    fn probabilities_until(
+        &self,
+        inputs: &[StanceInput],
+        deadline: Option<&Deadline>,
+    ) -> Result<Vec<[f32; 3]>, NlpError> {
         let mut order: Vec<usize> = (0..inputs.len()).collect();
         order.sort_by_key(|&i| inputs[i].ids.len());
         let mut out = vec![[0f32; 3]; inputs.len()];
         let lower_layers = self.encoder.layers.len() - self.config.trained_layers;
         for chunk in order.chunks(BATCH) {
+            crate::limits::check(deadline, "stance")?;
             let seqs: Vec<&[u32]> = chunk.iter().map(|&i| inputs[i].ids.as_slice()).collect();
             let targets: Vec<Range<usize>> =
                 chunk.iter().map(|&i| inputs[i].target.clone()).collect();

@@ -107,13 +107,34 @@ pub struct Governing {
 /// the sentence), if any: the nearest one before the target in the same clause (see the
 /// module docs).
 pub fn governing(sentence: &str, target: Span) -> Option<Governing> {
-    let words = words(sentence);
-    let first = words.iter().position(|w| w.span.end > target.start)?;
+    SentenceWords::of(sentence).governing(target)
+}
+
+/// A sentence split into the words the predicate rules read, once for all its targets.
+pub struct SentenceWords(Vec<Word>);
+
+impl SentenceWords {
+    /// The words of `sentence`.
+    pub fn of(sentence: &str) -> Self {
+        Self(words(sentence))
+    }
+
+    /// [`governing`] for a target of this sentence.
+    pub fn governing(&self, target: Span) -> Option<Governing> {
+        governing_in(&self.0, target)
+    }
+}
+
+fn governing_in(words: &[Word], target: Span) -> Option<Governing> {
+    let first = words.partition_point(|w| w.span.end <= target.start);
+    if first == words.len() {
+        return None;
+    }
     // Walk back from the target over at most MAX_GAP plain words to a predicate's last word.
     let mut gap = 0;
     let mut end = first;
     while end > 0 {
-        let (polarity, len) = match match_ending_at(&words, end) {
+        let (polarity, len) = match match_ending_at(words, end) {
             Some(found) => found,
             None => {
                 let w = &words[end - 1].text;

@@ -4,20 +4,25 @@
 //!    topics ([`Doc::topics`]), each within its sentence. A target inside a statement's content
 //!    gives the speaker's stance (holder and statement set); any other gives the text's own
 //!    stance (no holder). A speaker is not a target of their own statement.
-//! 2. The classifier ([`StanceClassifier`]) reads each target in its sentence. For a speaker's
+//! 2. At most [`crate::Limits::max_targets`] of them are classified: the topics first, then a
+//!    speaker's stances, then the text's own, toward the more salient entities first.
+//! 3. The classifier ([`StanceClassifier`]) reads each target in its sentence. For a speaker's
 //!    stance, a stance predicate that governs the target in its clause ("ruled out sending
-//!    ground troops", "backed the deal"; see [`predicates`]) takes precedence over the model,
-//!    which reads the sentence's overall tone: the speaker is against the object of a
-//!    rejection and for the object of support, with score and confidence
+//!    ground troops", "backed the deal"; see [`crate::stance::predicates`]) takes precedence
+//!    over the model, which reads the sentence's overall tone: the speaker is against the
+//!    object of a rejection and for the object of support, with score and confidence
 //!    [`PREDICATE_CONFIDENCE`].
-//! 3. Per entity, a summary: mentions, mean score, counts per class, the strongest evidence,
+//! 4. Per entity, a summary: mentions, mean score, counts per class, the strongest evidence,
 //!    and how many statements it made.
 //!
-//! Run it after the statement stage, on a document whose entities are grouped.
+//! Run it after the statement stage, on a document whose entities are grouped. Every step is
+//! linear in the document's length: mentions are matched to sentences in one pass, each
+//! sentence is split into words once, and the statements scanned per target are capped.
 
 use crate::doc::{Doc, EntitySummary, EntityType, Span, Stage, Stance, Target};
 use crate::error::NlpError;
-use crate::stance::{Polarity, StanceClassifier, predicates};
+use crate::stance::predicates::SentenceWords;
+use crate::stance::{Polarity, StanceClassifier};
 
 /// Score magnitude and confidence of a stance given by a governing predicate rather than the
 /// model: a rule, so a fixed value below certainty.
@@ -56,7 +61,7 @@ impl Stage for StanceStage {
     }
 
     fn process(&self, doc: &mut Doc) -> Result<(), NlpError> {
-        let candidates = candidates(doc);
+        let candidates = most_salient(doc, candidates(doc), doc.limits.max_targets);
         // Each target's span within its sentence, for the classifier and the predicate rules.
         let items: Vec<(&str, Span)> = candidates
             .iter()
@@ -71,16 +76,25 @@ impl Stage for StanceStage {
         let predictions = if items.is_empty() {
             Vec::new()
         } else {
-            self.classifier.classify_batch(&items)?
+            self.classifier
+                .classify_batch_until(&items, doc.deadline.as_ref())?
         };
+        // The predicate rules read each sentence's words once, for all its targets.
+        let mut words: Option<(Span, SentenceWords)> = None;
         let stances: Vec<Stance> = candidates
             .iter()
             .zip(&items)
             .zip(predictions)
             .map(|((candidate, &(sentence, target)), (polarity, p))| {
-                let rule = candidate
-                    .holder
-                    .and_then(|_| predicates::governing(sentence, target));
+                let rule = candidate.holder.and_then(|_| {
+                    if words
+                        .as_ref()
+                        .is_none_or(|(span, _)| *span != candidate.sentence)
+                    {
+                        words = Some((candidate.sentence, SentenceWords::of(sentence)));
+                    }
+                    words.as_ref().and_then(|(_, w)| w.governing(target))
+                });
                 let (polarity, score, confidence) = match rule {
                     Some(rule) => {
                         let sign = rule.polarity.index() as f32 - 1.0;
@@ -110,14 +124,54 @@ impl Stage for StanceStage {
     }
 }
 
+/// The `max` candidates toward what matters most: the topics a caller asked about, then a
+/// speaker's stances, then the text's own, each toward the more salient entities first; in
+/// text order (all of them when there are no more).
+fn most_salient(doc: &Doc, mut candidates: Vec<Candidate>, max: usize) -> Vec<Candidate> {
+    if candidates.len() <= max {
+        return candidates;
+    }
+    let rank = |c: &Candidate| {
+        let salience = match c.target {
+            Target::Topic(_) => 2.0,
+            Target::Entity(entity) => doc.entities.get(entity).map_or(0.0, |e| e.salience),
+        };
+        (c.holder.is_some(), salience)
+    };
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (held_a, salience_a) = rank(&candidates[a]);
+        let (held_b, salience_b) = rank(&candidates[b]);
+        (salience_b >= 2.0)
+            .cmp(&(salience_a >= 2.0))
+            .then(held_b.cmp(&held_a))
+            .then(salience_b.total_cmp(&salience_a))
+            .then(a.cmp(&b))
+    });
+    let mut keep = vec![false; candidates.len()];
+    for &index in &order[..max] {
+        keep[index] = true;
+    }
+    let mut index = 0;
+    candidates.retain(|_| {
+        index += 1;
+        keep[index - 1]
+    });
+    candidates
+}
+
 /// Every target in every sentence, with the statement whose content holds it.
 fn candidates(doc: &Doc) -> Vec<Candidate> {
+    // Statements are capped per document, so this scan is bounded.
     let statement_at = |target: Span| {
         doc.statements
             .iter()
             .position(|s| s.content.start <= target.start && target.end <= s.content.end)
     };
     let mut found = Vec::new();
+    // Mentions and sentences are both in text order: one pass over the mentions serves all
+    // the sentences.
+    let mut next_mention = 0;
     for sentence in &doc.sentences {
         let inside = |s: Span| sentence.span.start <= s.start && s.end <= sentence.span.end;
         let mut push = |target: Target, target_span: Span, own: Option<usize>| {
@@ -134,7 +188,15 @@ fn candidates(doc: &Doc) -> Vec<Candidate> {
                 statement,
             });
         };
-        for mention in doc.mentions.iter().filter(|m| inside(m.span)) {
+        while next_mention < doc.mentions.len()
+            && doc.mentions[next_mention].span.start < sentence.span.start
+        {
+            next_mention += 1;
+        }
+        let in_sentence = doc.mentions[next_mention..]
+            .iter()
+            .take_while(|m| m.span.start < sentence.span.end);
+        for mention in in_sentence.filter(|m| inside(m.span)) {
             let Some(entity) = mention.entity else {
                 continue;
             };

@@ -55,22 +55,49 @@ pub struct Cue {
 
 impl CueDetector {
     /// The cues of a tokenized document, in text order.
-    pub fn find(&self, doc: &Doc) -> Vec<Cue> {
+    pub fn find(&self, doc: &Doc) -> Result<Vec<Cue>, NlpError> {
         match self {
-            CueDetector::Rules => rule_cues(doc),
+            CueDetector::Rules => Ok(rule_cues(doc)),
             CueDetector::Learned(m) => m.cues(doc),
         }
     }
 }
 
-fn lower_tokens(doc: &Doc) -> Vec<String> {
-    (0..doc.tokens.len())
-        .map(|i| doc.token_text(i).to_lowercase())
-        .collect()
+/// A document's tokens as the cue features read them, computed once: lowercased, and how
+/// many quotation marks come before each, so "a quote before / after this token in its
+/// sentence" costs O(1) rather than a scan of the sentence.
+pub(crate) struct TokenView {
+    low: Vec<String>,
+    /// `quotes[i]`: quotation-mark tokens among tokens `0..i`.
+    quotes: Vec<u32>,
 }
 
+impl TokenView {
+    pub(crate) fn of(doc: &Doc) -> Self {
+        let low = (0..doc.tokens.len())
+            .map(|i| doc.token_text(i).to_lowercase())
+            .collect();
+        let mut quotes = Vec::with_capacity(doc.tokens.len() + 1);
+        let mut seen = 0u32;
+        quotes.push(seen);
+        for token in 0..doc.tokens.len() {
+            seen += u32::from(is_quote(doc.token_text(token)));
+            quotes.push(seen);
+        }
+        Self { low, quotes }
+    }
+
+    /// Whether any token of `tokens` is a quotation mark.
+    fn has_quote(&self, tokens: Range<usize>) -> bool {
+        tokens.start < tokens.end && self.quotes[tokens.end] > self.quotes[tokens.start]
+    }
+}
+
+/// How far back from a cue the source feature looks past auxiliaries and adverbs.
+const MAX_SKIPPED_BEFORE_CUE: usize = 6;
+
 fn rule_cues(doc: &Doc) -> Vec<Cue> {
-    let low = lower_tokens(doc);
+    let low = TokenView::of(doc).low;
     let mut out = Vec::new();
     for sentence in &doc.sentences {
         let Range { start, end } = sentence.tokens;
@@ -272,11 +299,12 @@ fn token_class(t: &str) -> &'static str {
 /// Features of `token` in the sentence over tokens `sentence`.
 fn features(
     doc: &Doc,
-    low: &[String],
+    view: &TokenView,
     sentence: &Range<usize>,
     token: usize,
     lexicon: &HashMap<String, (u32, u32)>,
 ) -> Vec<String> {
+    let low = &view.low;
     let inside = |offset: isize| -> Option<usize> {
         let at = token as isize + offset;
         (at >= sentence.start as isize && at < sentence.end as isize).then_some(at as usize)
@@ -317,8 +345,8 @@ fn features(
     if token == sentence.start {
         out.push("first".into());
     }
-    let quote_before = (sentence.start..token).any(|other| is_quote(doc.token_text(other)));
-    let quote_after = (token + 1..sentence.end).any(|other| is_quote(doc.token_text(other)));
+    let quote_before = view.has_quote(sentence.start..token);
+    let quote_after = view.has_quote(token + 1..sentence.end);
     out.push(format!(
         "q={}{}",
         u8::from(quote_before),
@@ -339,7 +367,7 @@ fn features(
     out.push(format!("w={word}|pc={}", class_at(-1)));
     // The word before, past auxiliaries and adverbs: what a source would look like.
     let mut source_end = token;
-    while source_end > sentence.start {
+    while source_end > sentence.start && token - source_end < MAX_SKIPPED_BEFORE_CUE {
         let before = low[source_end - 1].as_str();
         let skip =
             CUE_FEATURE_SKIPS.contains(before) || (before.ends_with("ly") && before.len() > 4);
@@ -378,8 +406,8 @@ pub(crate) fn sigmoid(x: f32) -> f32 {
 
 impl CueModel {
     /// Probability that `token` of the sentence over tokens `sentence` is part of a cue.
-    fn prob(&self, doc: &Doc, low: &[String], sentence: &Range<usize>, token: usize) -> f32 {
-        let z: f32 = features(doc, low, sentence, token, &self.lexicon)
+    fn prob(&self, doc: &Doc, view: &TokenView, sentence: &Range<usize>, token: usize) -> f32 {
+        let z: f32 = features(doc, view, sentence, token, &self.lexicon)
             .iter()
             .filter_map(|f| self.weights.get(f))
             .sum();
@@ -387,14 +415,15 @@ impl CueModel {
     }
 
     /// The cues of a tokenized document.
-    pub fn cues(&self, doc: &Doc) -> Vec<Cue> {
-        let low = lower_tokens(doc);
+    pub fn cues(&self, doc: &Doc) -> Result<Vec<Cue>, NlpError> {
+        let view = TokenView::of(doc);
         let mut out: Vec<Cue> = Vec::new();
         for sentence in &doc.sentences {
+            doc.check_deadline("statements")?;
             let mut open: Option<Cue> = None;
             for token in sentence.tokens.clone() {
                 let p = if candidate(doc.token_text(token)) {
-                    self.prob(doc, &low, &sentence.tokens, token)
+                    self.prob(doc, &view, &sentence.tokens, token)
                 } else {
                     0.0
                 };
@@ -423,7 +452,7 @@ impl CueModel {
             let probs: Vec<f32> = cue
                 .tokens
                 .clone()
-                .map(|token| self.prob(doc, &low, &sentence_range(doc, token), token))
+                .map(|token| self.prob(doc, &view, &sentence_range(doc, token), token))
                 .collect();
             let best = probs
                 .iter()
@@ -439,7 +468,7 @@ impl CueModel {
         }
         // A lone colon is a cue only when a word cue does not sit beside it.
         out.retain(|cue| !(cue.tokens.len() == 1 && doc.token_text(cue.tokens.start) == ":"));
-        out
+        Ok(out)
     }
 
     /// Number of weights.
@@ -512,12 +541,12 @@ impl CueModel {
         // Tokenize, label, count the lexicon.
         use crate::doc::Stage;
         use crate::tokenize::Tokenizer;
-        let mut prepared: Vec<(Doc, Vec<String>, Vec<bool>)> = Vec::new();
+        let mut prepared: Vec<(Doc, TokenView, Vec<bool>)> = Vec::new();
         let mut lexicon: HashMap<String, (u32, u32)> = HashMap::new();
         for a in articles {
             let mut doc = Doc::from_normalized(a.text.clone());
             Tokenizer.process(&mut doc)?;
-            let low = lower_tokens(&doc);
+            let view = TokenView::of(&doc);
             let fragments: Vec<_> = a
                 .attributions
                 .iter()
@@ -535,20 +564,20 @@ impl CueModel {
                 .collect();
             for (i, l) in labels.iter().enumerate() {
                 if candidate(doc.token_text(i)) {
-                    let e = lexicon.entry(low[i].clone()).or_default();
+                    let e = lexicon.entry(view.low[i].clone()).or_default();
                     e.1 += 1;
                     e.0 += u32::from(*l);
                 }
             }
-            prepared.push((doc, low, labels));
+            prepared.push((doc, view, labels));
         }
         lexicon.retain(|_, (c, _)| *c >= 2);
         let mut data = Examples::default();
-        for (doc, low, labels) in &prepared {
+        for (doc, view, labels) in &prepared {
             for sentence in &doc.sentences {
                 for token in sentence.tokens.clone() {
                     if candidate(doc.token_text(token)) {
-                        let features = features(doc, low, &sentence.tokens, token, &lexicon);
+                        let features = features(doc, view, &sentence.tokens, token, &lexicon);
                         data.push(features, labels[token]);
                     }
                 }

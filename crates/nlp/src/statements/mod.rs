@@ -105,13 +105,17 @@ impl StatementFinder {
 /// The candidate statements of a tokenized document: each cue the detector finds with the
 /// source and content the rules give it (a cue inside the previous candidate's source, part
 /// of a name, is skipped).
-pub fn candidates(detector: &CueDetector, doc: &Doc) -> Vec<(cues::Cue, spans::Frame)> {
+pub fn candidates(
+    detector: &CueDetector,
+    doc: &Doc,
+) -> Result<Vec<(cues::Cue, spans::Frame)>, NlpError> {
     let mut out: Vec<(cues::Cue, spans::Frame)> = Vec::new();
     if doc.tokens.is_empty() || doc.sentences.is_empty() {
-        return out;
+        return Ok(out);
     }
     let sentence_of = spans::sentence_of(doc);
-    for cue in detector.find(doc) {
+    for cue in detector.find(doc)? {
+        doc.check_deadline("statements")?;
         if cue.tokens.is_empty() || cue.tokens.end > doc.tokens.len() {
             continue;
         }
@@ -122,11 +126,13 @@ pub fn candidates(detector: &CueDetector, doc: &Doc) -> Vec<(cues::Cue, spans::F
         {
             continue;
         }
-        if let Some(frame) = spans::frame(doc, &sentence_of, cue.tokens.clone()) {
+        if let Some(mut frame) = spans::frame(doc, &sentence_of, cue.tokens.clone()) {
+            let cap = frame.content.start + doc.limits.max_statement_tokens.max(1);
+            frame.content.end = frame.content.end.min(cap);
             out.push((cue, frame));
         }
     }
-    out
+    Ok(out)
 }
 
 fn token_span(doc: &Doc, tokens: &Range<usize>) -> Span {
@@ -148,7 +154,8 @@ impl Stage for StatementFinder {
         }
         let sentence_of = spans::sentence_of(doc);
         let mut statements: Vec<(Statement, Option<Range<usize>>)> = Vec::new();
-        for (cue, frame) in candidates(&self.detector, doc) {
+        for (cue, frame) in candidates(&self.detector, doc)? {
+            doc.check_deadline("statements")?;
             let mut confidence = cue.confidence;
             if let Some(model) = &self.frames {
                 let p = model.prob(doc, &cue, &frame);
@@ -176,9 +183,36 @@ impl Stage for StatementFinder {
                 frame.source,
             ));
         }
-        doc.statements = statements.into_iter().map(|(s, _)| s).collect();
+        doc.statements = most_confident(
+            statements.into_iter().map(|(s, _)| s).collect(),
+            doc.limits.max_statements,
+        );
         Ok(())
     }
+}
+
+/// The `max` most confident statements, in text order (all of them when there are no more).
+fn most_confident(mut statements: Vec<Statement>, max: usize) -> Vec<Statement> {
+    if statements.len() <= max {
+        return statements;
+    }
+    let mut order: Vec<usize> = (0..statements.len()).collect();
+    order.sort_by(|&a, &b| {
+        statements[b]
+            .confidence
+            .total_cmp(&statements[a].confidence)
+            .then(a.cmp(&b))
+    });
+    let mut keep = vec![false; statements.len()];
+    for &index in &order[..max] {
+        keep[index] = true;
+    }
+    let mut index = 0;
+    statements.retain(|_| {
+        index += 1;
+        keep[index - 1]
+    });
+    statements
 }
 
 /// How many sentences back a pronoun looks for its person.
@@ -202,10 +236,12 @@ fn resolve(
     {
         heads.push(doc.tokens[break_at - 1].span.end);
     }
-    let inside: Vec<&crate::doc::Mention> = doc
-        .mentions
+    // Mentions are in text order: those inside the source are a slice found by binary search.
+    let first = doc.mentions.partition_point(|m| m.span.start < span.start);
+    let inside: Vec<&crate::doc::Mention> = doc.mentions[first..]
         .iter()
-        .filter(|m| m.span.start >= span.start && heads.contains(&m.span.end) && m.entity.is_some())
+        .take_while(|m| m.span.start < span.end)
+        .filter(|m| heads.contains(&m.span.end) && m.entity.is_some())
         .collect();
     if !inside.is_empty() {
         return inside
@@ -239,10 +275,13 @@ fn resolve(
             {
                 return Some(speaker);
             }
-            doc.mentions
+            // The mentions before the source back to `floor`, nearest first.
+            let before = doc.mentions.partition_point(|m| m.span.start < span.start);
+            doc.mentions[..before]
                 .iter()
                 .rev()
-                .filter(|m| m.span.end <= span.start && m.span.start >= floor)
+                .take_while(|m| m.span.start >= floor)
+                .filter(|m| m.span.end <= span.start)
                 .find(|m| m.label == EntityType::Person && m.entity.is_some_and(is_person))
                 .and_then(|m| m.entity)
         }
@@ -254,9 +293,11 @@ fn resolve(
                 return None;
             }
             let before = doc.tokens.get(comma.checked_sub(1)?)?.span.end;
+            // Mentions do not overlap, so their ends are in text order too.
+            let at = doc.mentions.partition_point(|m| m.span.end < before);
             doc.mentions
-                .iter()
-                .find(|m| m.span.end == before)
+                .get(at)
+                .filter(|m| m.span.end == before)
                 .and_then(|m| m.entity)
         }
         _ => None,

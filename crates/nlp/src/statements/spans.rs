@@ -222,18 +222,24 @@ fn subject(doc: &Doc, sentence_start: usize, end: usize) -> Option<Range<usize>>
                 EntityType::Person | EntityType::Org | EntityType::Norp | EntityType::Gpe
             )
     };
-    if let Some(mention) = doc.mentions.iter().find(named) {
+    // Mentions are in text order: those of the sentence are a slice found by binary search.
+    let first = doc
+        .mentions
+        .partition_point(|m| m.tokens.start < sentence_start);
+    let starting_at = |token: usize| {
+        let at = doc.mentions.partition_point(|m| m.tokens.start < token);
+        doc.mentions.get(at).filter(|m| m.tokens.start == token)
+    };
+    let in_sentence = doc.mentions[first..]
+        .iter()
+        .take_while(|m| m.tokens.start < end);
+    if let Some(mention) = in_sentence.clone().find(named) {
         let mut phrase = mention.tokens.clone();
         // Up to three title words, then another mention, continue the phrase.
         'extend: loop {
             let mut next = phrase.end;
             while next < end && next < phrase.end + 3 {
-                if let Some(following) = doc
-                    .mentions
-                    .iter()
-                    .filter(named)
-                    .find(|other| other.tokens.start == next)
-                {
+                if let Some(following) = starting_at(next).filter(named) {
                     phrase.end = following.tokens.end;
                     continue 'extend;
                 }

@@ -92,7 +92,7 @@ pub fn train(
                     .iter()
                     .any(|f| f.start < s.end && s.start < f.end)
             };
-            for (cue, frame) in candidates(&detector, doc) {
+            for (cue, frame) in candidates(&detector, doc)? {
                 let span = Span::new(
                     doc.tokens[cue.tokens.start].span.start,
                     doc.tokens[cue.tokens.end - 1].span.end,
