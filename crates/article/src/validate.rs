@@ -4,7 +4,7 @@
 //! HTML handled, non-empty once normalized), then the title, URL, timestamp, the small fields,
 //! and the language.
 
-use newsflow_nlp::normalize::normalize;
+use newsflow_nlp::normalize::{normalize, strip_invisible};
 use newsflow_proto::v1::{Article, SubmitRequest};
 use prost_types::Timestamp;
 
@@ -85,7 +85,7 @@ pub fn validate(request: SubmitRequest, policy: &Policy) -> Result<Article, Arti
         check_timestamp("published_at", published_at)?;
     }
     let external_id = short_field("external_id", &request.external_id)?;
-    let source = short_field("source", &request.source)?;
+    let source = strip_invisible(&short_field("source", &request.source)?);
 
     let language = match short_field("language", &request.language)?.to_ascii_lowercase() {
         declared if declared.is_empty() => language::detect(&body),

@@ -28,7 +28,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let analysis = Arc::new(EntityAnalysis::load(&config.models, budget)?);
     info!(models = analysis.version(), "models loaded");
     let cpu = CpuSlots::per_core();
-    let grpc = GrpcServer::new().add_service(grpc::ExtractionGrpc::server(
+    let grpc = GrpcServer::with(&config.service.grpc).add_service(grpc::ExtractionGrpc::server(
         Arc::clone(&analysis),
         cpu.clone(),
     ));

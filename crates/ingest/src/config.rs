@@ -34,6 +34,13 @@ pub struct Config {
     /// Largest article body, in bytes.
     #[arg(long, env = "NEWSFLOW_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+    /// Most articles one HTTP request may carry (a JSON array or NDJSON); more is refused
+    /// with 413.
+    #[arg(long, env = "NEWSFLOW_MAX_BULK_ITEMS", default_value_t = 1000)]
+    pub max_bulk_items: usize,
+    /// How the HTTP server bounds slow and many clients.
+    #[command(flatten)]
+    pub http: newsflow_runtime::http::HttpArgs,
     /// Largest request (one HTTP body or one gRPC message), in bytes.
     #[arg(long, env = "NEWSFLOW_MAX_REQUEST_BYTES", default_value_t = 64 << 20)]
     pub max_request_bytes: usize,

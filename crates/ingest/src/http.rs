@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 
 use newsflow_article::{
     ArticleError,
-    json::{field_before, parse},
+    json::{Items, ItemsError, field_before, items, parse_str},
 };
 
 use crate::{
@@ -51,6 +51,10 @@ pub struct HttpState {
     pub metrics: PrometheusHandle,
     /// Largest request body, in bytes.
     pub max_request_bytes: usize,
+    /// Most articles in one request.
+    pub max_items: usize,
+    /// How long a client may take to send the body.
+    pub body_timeout: std::time::Duration,
 }
 
 /// The HTTP routes.
@@ -86,17 +90,34 @@ async fn submit(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return response;
     }
-    let Ok(bytes) = to_bytes(body, state.max_request_bytes).await else {
-        return error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "INVALID_ARGUMENT",
-            "",
-            &format!(
-                "the request is larger than {} bytes; send fewer articles at once",
-                state.max_request_bytes
-            ),
-        );
-    };
+    let bytes =
+        match tokio::time::timeout(state.body_timeout, to_bytes(body, state.max_request_bytes))
+            .await
+        {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(_)) => {
+                return error_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "INVALID_ARGUMENT",
+                    "",
+                    &format!(
+                        "the request is larger than {} bytes; send fewer articles at once",
+                        state.max_request_bytes
+                    ),
+                );
+            }
+            Err(_) => {
+                return error_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "DEADLINE_EXCEEDED",
+                    "",
+                    &format!(
+                        "the request body took longer than {:?} to arrive",
+                        state.body_timeout
+                    ),
+                );
+            }
+        };
     let text = match std::str::from_utf8(&bytes) {
         Ok(text) => text,
         Err(error) => {
@@ -115,28 +136,30 @@ async fn submit(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|kind| kind.contains("ndjson") || kind.contains("jsonl"));
-    if ndjson {
-        let items: Vec<Result<Value, String>> = text
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .map(|line| serde_json::from_str(line).map_err(|e| format!("not JSON: {e}")))
-            .collect();
-        return bulk(&state, items).await;
-    }
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Array(items)) => bulk(&state, items.into_iter().map(Ok).collect()).await,
-        Ok(item) => single(&state, item).await,
-        Err(error) => error_response(
+    match items(text, ndjson, state.max_items) {
+        Ok(Items::One(item)) => single(&state, item).await,
+        Ok(Items::Many(items)) => {
+            // Owned, so the per-item futures do not borrow the body (at most its size again).
+            let owned = items.into_iter().map(|item| item.map(str::to_owned));
+            bulk(&state, owned.collect()).await
+        }
+        Err(error @ ItemsError::TooMany { .. }) => error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "INVALID_ARGUMENT",
+            "",
+            &error.to_string(),
+        ),
+        Err(error @ ItemsError::NotJson(_)) => error_response(
             StatusCode::BAD_REQUEST,
             "INVALID_ARGUMENT",
             "",
-            &format!("the request is not JSON: {error}"),
+            &error.to_string(),
         ),
     }
 }
 
-async fn single(state: &HttpState, item: Value) -> Response {
-    let result = match parse(item) {
+async fn single(state: &HttpState, item: &str) -> Response {
+    let result = match parse_str(item) {
         Ok(request) => state.ingestor.submit(request).await,
         Err(error) => Err(error.into()),
     };
@@ -168,12 +191,12 @@ async fn single(state: &HttpState, item: Value) -> Response {
     }
 }
 
-async fn bulk(state: &HttpState, items: Vec<Result<Value, String>>) -> Response {
+async fn bulk(state: &HttpState, items: Vec<Result<String, String>>) -> Response {
     let results: Vec<Result<Accepted, IngestError>> = stream::iter(items)
         .map(|item| async move {
             let request = item
                 .map_err(|message| ArticleError::invalid("", message))
-                .and_then(parse)?;
+                .and_then(|item| parse_str(&item))?;
             state.ingestor.submit(request).await
         })
         .buffered(BULK_CONCURRENCY)

@@ -54,7 +54,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let grpc_listener = bind(config.grpc_addr).await?;
     let http_listener = bind(config.http_addr).await?;
-    let grpc = GrpcServer::new()
+    let grpc = GrpcServer::with(&config.service.grpc)
         .add_service(grpc::IngestGrpc::server(
             Arc::clone(&ingestor),
             keys.clone(),
@@ -66,11 +66,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         keys,
         metrics,
         max_request_bytes: config.max_request_bytes,
+        max_items: config.max_bulk_items,
+        body_timeout: config.http.body_timeout,
     });
-    info!(addr = %config.http_addr, "serving HTTP");
-    let stop_http = shutdown.clone();
-    let http = axum::serve(http_listener, router)
-        .with_graceful_shutdown(async move { stop_http.cancelled().await });
+    let http = newsflow_runtime::http::serve(http_listener, router, config.http, shutdown);
     let (grpc, http) = tokio::join!(grpc, http);
     grpc.context("gRPC server")?;
     http.context("HTTP server")?;

@@ -34,7 +34,7 @@ impl Default for Limits {
             max_sentence_tokens: 256,
             max_statement_tokens: 120,
             max_statements: 200,
-            max_targets: 1000,
+            max_targets: 500,
         }
     }
 }

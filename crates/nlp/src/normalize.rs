@@ -136,7 +136,7 @@ pub fn collapse_whitespace(text: &str) -> String {
             pending_space = true;
         } else if c.is_whitespace() {
             pending_space = true;
-        } else if c.is_control() || matches!(c, '\u{200B}' | '\u{FEFF}' | '\u{00AD}') {
+        } else if c.is_control() || is_invisible(c) {
             continue;
         } else {
             if !out.is_empty() {
@@ -156,9 +156,42 @@ pub fn collapse_whitespace(text: &str) -> String {
     out
 }
 
+/// Characters that take no space and carry no letter: zero-width spaces and joiners, the soft
+/// hyphen, the byte-order mark, and the bidirectional controls that can make text read
+/// differently from what it holds ("Trojan Source"). Normalization drops them.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// `text` without its invisible characters ([`is_invisible`]), for short fields that are not
+/// otherwise normalized (an article's source).
+pub fn strip_invisible(text: &str) -> String {
+    text.chars().filter(|&c| !is_invisible(c)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_width_and_bidi_controls_are_dropped() {
+        assert_eq!(
+            normalize("Pu\u{200B}tin \u{202E}said\u{202C}"),
+            "Putin said"
+        );
+        assert_eq!(normalize("\u{2066}Kyiv\u{2069}\u{FEFF}"), "Kyiv");
+        assert_eq!(strip_invisible("Reu\u{200D}ters\u{200F}"), "Reuters");
+    }
 
     #[test]
     fn repairs_common_mojibake() {

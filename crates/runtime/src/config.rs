@@ -14,6 +14,8 @@ pub struct ServiceArgs {
     pub bus: BusArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+    #[command(flatten)]
+    pub grpc: crate::grpc::GrpcArgs,
 }
 
 /// Messages a consumer holds at once when neither the setting nor the stage says otherwise.

@@ -3,7 +3,8 @@
 //! - [`config`]: the bus and telemetry settings, from flags and environment variables;
 //! - [`telemetry`]: `tracing` logs (text or JSON) and the Prometheus `/metrics` endpoint;
 //! - [`shutdown`]: one cancellation token for SIGTERM and SIGINT;
-//! - [`grpc`]: the gRPC server with health and reflection;
+//! - [`grpc`]: the gRPC server with health and reflection, and its bounds;
+//! - [`http`]: an HTTP server with timeouts on request heads and a cap on connections;
 //! - [`stage`]: a pipeline stage on the bus (decode, process, publish, outcome), written once,
 //!   and [`serve_stage`] to run one beside its gRPC server;
 //! - [`cpu`]: CPU-bound work on blocking threads, one piece per core.
@@ -11,6 +12,7 @@
 pub mod config;
 pub mod cpu;
 pub mod grpc;
+pub mod http;
 pub mod shutdown;
 pub mod stage;
 pub mod telemetry;

@@ -33,7 +33,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     )?);
     info!(models = analysis.version(), topics = ?analysis.topics(), "models loaded");
     let cpu = CpuSlots::per_core();
-    let grpc = GrpcServer::new().add_service(grpc::StanceGrpc::server(
+    let grpc = GrpcServer::with(&config.service.grpc).add_service(grpc::StanceGrpc::server(
         Arc::clone(&analysis),
         (config.models.clone(), budget),
         cpu.clone(),

@@ -40,8 +40,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store.migrate().await.context("migrating the database")?;
     match config.command.clone().unwrap_or(Command::Serve) {
         Command::Serve => {
-            let grpc =
-                GrpcServer::new().add_service(grpc::StorageGrpc::new(store.clone()).into_server());
+            let grpc = GrpcServer::with(&config.service.grpc)
+                .add_service(grpc::StorageGrpc::new(store.clone()).into_server());
             let stage = stage::StoreStage::new(store);
             let bus = &config.service.bus;
             newsflow_runtime::serve_stage(bus, stage, grpc, config.grpc_addr, &started.shutdown)

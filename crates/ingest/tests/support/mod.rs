@@ -108,6 +108,17 @@ impl Ingest {
         Ok(HttpResponse::parse(&raw))
     }
 
+    /// The most memory the ingest process has held (VmHWM), in KiB.
+    pub fn peak_memory_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the process's status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM")
+    }
+
     /// POSTs `body` to `/v1/articles` with `headers`.
     pub async fn post(&self, headers: &[(&str, &str)], body: &[u8]) -> HttpResponse {
         self.request("POST", "/v1/articles", headers, body)
