@@ -29,19 +29,25 @@ pub fn main() -> ExitCode {
 /// Runs the chosen command: serve until SIGTERM or SIGINT, or replay and exit.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let started = newsflow_runtime::start(&config.service)?;
-    let store = Store::connect(&config.database_url)
-        .await
-        .with_context(|| {
-            format!(
-                "connecting to PostgreSQL at {}",
-                redact(&config.database_url)
-            )
-        })?;
+    let connect = || async {
+        Store::connect_with(&config.database_url, config.pool())
+            .await
+            .with_context(|| {
+                format!(
+                    "connecting to PostgreSQL at {}",
+                    redact(&config.database_url)
+                )
+            })
+    };
+    let store = connect().await?;
     store.migrate().await.context("migrating the database")?;
     match config.command.clone().unwrap_or(Command::Serve) {
         Command::Serve => {
+            // The queries get a pool of their own: a slow query cannot hold the writer's
+            // connections, nor a backlog of writes the queries'.
+            let queries = connect().await?;
             let grpc = GrpcServer::with(&config.service.grpc)
-                .add_service(grpc::StorageGrpc::new(store.clone()).into_server());
+                .add_service(grpc::StorageGrpc::new(queries).into_server());
             let stage = stage::StoreStage::new(store);
             let bus = &config.service.bus;
             newsflow_runtime::serve_stage(bus, stage, grpc, config.grpc_addr, &started.shutdown)

@@ -1,12 +1,13 @@
 //! The storage stage on the bus: `article.classified` in, saved in one transaction, then
 //! `article.processed` out; the input is acked only after both.
 
+use std::time::Duration;
+
 use newsflow_bus::{BusError, Outgoing, Publisher, TraceContext, topology::ARTICLE_PROCESSED};
 use newsflow_proto::v1::{AnalyzedArticle, ArticleProcessed, ProcessedReason};
 use newsflow_runtime::{Stage, StageError, stage::article_id};
-use tracing::info;
-
 use newsflow_store::{Store, StoredArticle, time::to_proto};
+use tracing::{info, warn};
 
 /// Saves each classified article and announces it downstream.
 pub struct StoreStage {
@@ -30,13 +31,7 @@ impl Stage for StoreStage {
         article: AnalyzedArticle,
         trace: TraceContext,
     ) -> Result<Outgoing, StageError> {
-        let outcome = self.store.save(&article).await.map_err(|error| {
-            if error.is_transient() {
-                StageError::Transient(error.to_string())
-            } else {
-                StageError::Permanent(error.to_string())
-            }
-        })?;
+        let outcome = self.save_when_the_database_answers(&article).await?;
         info!(article_id = %article_id(&article), status = ?outcome.status, "stored");
         // Announced on every delivery, an unchanged redelivery included: the first delivery
         // may have died between the commit and the publish. Consumers deduplicate by id.
@@ -48,6 +43,33 @@ impl Stage for StoreStage {
         Ok(processed(&stored, ProcessedReason::Live, trace))
     }
 }
+
+impl StoreStage {
+    /// Saves the article, waiting out a database that is down or busy for as long as it takes:
+    /// the message stays with this consumer (which so takes no more than its prefetch) instead
+    /// of spending its retries, and nothing is parked for an outage. An article that cannot be
+    /// stored as it is fails at once.
+    async fn save_when_the_database_answers(
+        &self,
+        article: &AnalyzedArticle,
+    ) -> Result<newsflow_store::SaveOutcome, StageError> {
+        let mut pause = Duration::from_secs(1);
+        loop {
+            match self.store.save(article).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(error) if error.is_transient() => {
+                    warn!(%error, ?pause, article_id = %article_id(article), "waiting for the database");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_DATABASE_PAUSE);
+                }
+                Err(error) => return Err(StageError::Permanent(error.to_string())),
+            }
+        }
+    }
+}
+
+/// Longest pause between two tries while the database is down.
+const MAX_DATABASE_PAUSE: Duration = Duration::from_secs(15);
 
 /// A stored article as an `article.processed` event. Not mandatory: with no downstream queue
 /// bound yet the event is simply not kept, as with any publish-subscribe event.

@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::str::FromStr;
 
 pub use error::StoreError;
 pub use replay::{ReplayFilter, TimeBasis};
@@ -52,6 +53,42 @@ pub struct StoredArticle {
     pub revision: i32,
 }
 
+/// How a store's connection pool behaves. A service keeps one pool per kind of work (the
+/// writer's, the queries'), so neither can take all the connections from the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Connections the pool opens at most.
+    pub max_connections: u32,
+    /// How long one statement may run before the database cancels it.
+    pub statement_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            statement_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl PoolSettings {
+    fn pool_options(&self) -> PgPoolOptions {
+        // A short acquire timeout turns a database that is down into a prompt UNAVAILABLE
+        // instead of a request hanging for the default 30 s.
+        PgPoolOptions::new()
+            .max_connections(self.max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(5))
+    }
+
+    /// The connection options of `url` with the statement timeout set for every session.
+    fn connect_options(&self, url: &str) -> Result<PgConnectOptions, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(StoreError::from)?;
+        let timeout = format!("{}ms", self.statement_timeout.as_millis());
+        Ok(options.options([("statement_timeout", timeout)]))
+    }
+}
+
 /// Analyzed articles in PostgreSQL. Cheap to clone: clones share one connection pool.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -65,25 +102,29 @@ impl Store {
         Self { pool }
     }
 
-    /// Connects to `url` (`postgres://user@host:port/db`) and checks the database answers.
+    /// Connects to `url` (`postgres://user@host:port/db`) with the default pool settings and
+    /// checks the database answers.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = Self::pool_options().connect(url).await?;
+        Self::connect_with(url, PoolSettings::default()).await
+    }
+
+    /// Connects to `url` with `settings` and checks the database answers.
+    pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Self, StoreError> {
+        let pool = settings
+            .pool_options()
+            .connect_with(settings.connect_options(url)?)
+            .await?;
         Ok(Self::new(pool))
     }
 
     /// Like [`Store::connect`] but opens connections only when first needed, so a service can
     /// start while the database is down and answer UNAVAILABLE until it is back.
     pub fn connect_lazy(url: &str) -> Result<Self, StoreError> {
-        let pool = Self::pool_options().connect_lazy(url)?;
+        let settings = PoolSettings::default();
+        let pool = settings
+            .pool_options()
+            .connect_lazy_with(settings.connect_options(url)?);
         Ok(Self::new(pool))
-    }
-
-    fn pool_options() -> PgPoolOptions {
-        // A short acquire timeout turns a database that is down into a prompt UNAVAILABLE
-        // instead of a request hanging for the default 30 s.
-        PgPoolOptions::new()
-            .max_connections(10)
-            .acquire_timeout(Duration::from_secs(5))
     }
 
     /// Applies the pending migrations. Safe to call from several replicas at once: sqlx holds
