@@ -10,7 +10,9 @@
 //! exactly what was saved; the analysis is also projected into tables (articles, entities,
 //! per-article entities with their summaries, mentions, statements, stances) for the queries.
 
+mod browse;
 mod error;
+mod export;
 mod query;
 mod replay;
 mod save;
@@ -23,7 +25,12 @@ use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
 
+pub use browse::{
+    ArticleFilter, EdgeFilter, EdgeTarget, EntityFacts, FoundStatement, MAX_EDGES, StanceEdge,
+    StanceMatch, StatementFilter, StatementPage,
+};
 pub use error::StoreError;
+pub use export::{ExportBatch, ExportRows};
 pub use replay::{ReplayFilter, TimeBasis};
 pub use save::{SaveOutcome, SaveStatus};
 
