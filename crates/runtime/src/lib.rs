@@ -6,8 +6,10 @@
 //! - [`grpc`]: the gRPC server with health and reflection;
 //! - [`stage`]: a pipeline stage on the bus (decode, process, publish, outcome), written once,
 //!   and [`serve_stage`] to run one beside its gRPC server;
-//! - [`cpu`]: CPU-bound work on blocking threads, one piece per core.
+//! - [`cpu`]: CPU-bound work on blocking threads, one piece per core;
+//! - [`auth`]: optional API keys (`Authorization: Bearer <key>`).
 
+pub mod auth;
 pub mod config;
 pub mod cpu;
 pub mod grpc;
@@ -15,6 +17,7 @@ pub mod shutdown;
 pub mod stage;
 pub mod telemetry;
 
+pub use auth::ApiKeys;
 pub use config::{BusArgs, LogFormat, ServiceArgs, TelemetryArgs};
 pub use cpu::CpuSlots;
 pub use grpc::GrpcServer;

@@ -287,7 +287,8 @@ pub struct EdgeFilter {
     pub stance: StanceMatch,
     /// Only edges from or to this entity (`Entity.key`).
     pub entity: Option<String>,
-    /// Most edges, 1 to [`MAX_EDGES`]; 0 means 100. The edges with the most stances first.
+    /// Most edges, 1 to [`MAX_EDGES`] (+ 1, to tell whether more matched); 0 means 100. The
+    /// edges with the most stances first.
     pub limit: u32,
 }
 
@@ -487,9 +488,10 @@ impl Store {
     /// Who holds what toward whom: stances with a holder entity, grouped by holder and target,
     /// counted by class, the edges with the most stances first (ties by holder and target).
     pub async fn stance_edges(&self, filter: &EdgeFilter) -> Result<Vec<StanceEdge>, StoreError> {
+        // One more than the largest list is allowed, so a caller can tell a list was cut.
         let limit = match filter.limit {
             0 => 100,
-            n => n.min(MAX_EDGES),
+            n => n.min(MAX_EDGES + 1),
         };
         let mut q = QueryBuilder::<Postgres>::new(format!(
             "SELECT s.holder_key, mode() WITHIN GROUP (ORDER BY s.holder_name) AS holder_name, \

@@ -31,6 +31,18 @@ pub enum ExportRows {
     Stances,
 }
 
+impl ExportRows {
+    /// The field names of its records, in order.
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            Self::Articles => ArticleRecord::FIELDS,
+            Self::Mentions => MentionRecord::FIELDS,
+            Self::Statements => StatementRecord::FIELDS,
+            Self::Stances => StanceRecord::FIELDS,
+        }
+    }
+}
+
 /// One batch of an export's records.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExportBatch {
@@ -136,6 +148,80 @@ pub struct StanceRecord {
     pub evidence: Option<String>,
     pub evidence_start: Option<i64>,
     pub evidence_end: Option<i64>,
+}
+
+impl ArticleRecord {
+    /// The field names, in order: a CSV export's header.
+    pub const FIELDS: &'static [&'static str] = &[
+        "id",
+        "time",
+        "published_at",
+        "ingested_at",
+        "source",
+        "url",
+        "external_id",
+        "language",
+        "title",
+        "entity_count",
+        "statement_count",
+        "stance_count",
+        "body",
+    ];
+}
+
+impl MentionRecord {
+    /// The field names, in order: a CSV export's header.
+    pub const FIELDS: &'static [&'static str] = &[
+        "article_id",
+        "entity_key",
+        "entity_type",
+        "canonical_name",
+        "start",
+        "end",
+        "text",
+        "kind",
+        "confidence",
+    ];
+}
+
+impl StatementRecord {
+    /// The field names, in order: a CSV export's header.
+    pub const FIELDS: &'static [&'static str] = &[
+        "article_id",
+        "statement_id",
+        "speaker_key",
+        "speaker_name",
+        "speaker_text",
+        "cue",
+        "content",
+        "kind",
+        "confidence",
+        "speaker_start",
+        "speaker_end",
+        "cue_start",
+        "cue_end",
+        "content_start",
+        "content_end",
+    ];
+}
+
+impl StanceRecord {
+    /// The field names, in order: a CSV export's header.
+    pub const FIELDS: &'static [&'static str] = &[
+        "article_id",
+        "holder_key",
+        "holder_name",
+        "target_key",
+        "target_name",
+        "target_topic",
+        "polarity",
+        "score",
+        "confidence",
+        "statement_id",
+        "evidence",
+        "evidence_start",
+        "evidence_end",
+    ];
 }
 
 /// The records of the articles of one batch, given as `$1`, in the batch's order.

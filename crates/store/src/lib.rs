@@ -30,7 +30,10 @@ pub use browse::{
     StanceMatch, StatementFilter, StatementPage,
 };
 pub use error::StoreError;
-pub use export::{ExportBatch, ExportRows};
+pub use export::{
+    ArticleRecord, EXPORT_BATCH, ExportBatch, ExportRows, MentionRecord, StanceRecord,
+    StatementRecord,
+};
 pub use replay::{ReplayFilter, TimeBasis};
 pub use save::{SaveOutcome, SaveStatus};
 
