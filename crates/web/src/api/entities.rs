@@ -21,7 +21,8 @@ use crate::AppState;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EntitySearch {
-    /// A name or its beginning ("Putin", "Vladimir P"); required.
+    /// A name or its beginning ("Putin", "Vladimir P").
+    #[param(required = true)]
     pub q: Option<String>,
     /// Only entities of this type: person, org, gpe, loc, norp, event, date, misc.
     #[serde(rename = "type")]
