@@ -21,7 +21,8 @@
     var item = el('li', 'card new');
     item.dataset.id = article.id;
     var heading = el('h2');
-    var link = el('a', '', article.title || '(untitled)');
+    var shown = article.title || (article.excerpt.length > 80 ? article.excerpt.slice(0, 80) + '…' : article.excerpt);
+    var link = el('a', '', shown);
     link.href = '/articles/' + encodeURIComponent(article.id);
     heading.appendChild(link);
     item.appendChild(heading);
@@ -35,8 +36,9 @@
     meta.appendChild(document.createTextNode(article.source + ' · ' + article.entity_count +
       ' entities · ' + article.statement_count + ' statements · ' + article.stance_count + ' stances'));
     item.appendChild(meta);
+    item.appendChild(el('p', 'excerpt', article.excerpt));
     if (article.top_entities && article.top_entities.length) {
-      var who = el('p', 'excerpt');
+      var who = el('p', 'who');
       who.appendChild(document.createTextNode('Mentions: '));
       article.top_entities.forEach(function (entity, index) {
         if (index) who.appendChild(document.createTextNode(', '));
@@ -87,13 +89,14 @@
     var series = JSON.parse(data.textContent);
     var line = function (label, values, color, dash) {
       return { type: 'line', label: label, data: values, borderColor: color, backgroundColor: color,
-               borderDash: dash || [], pointRadius: 3, tension: 0, yAxisID: 'y' };
+               borderDash: dash || [], pointRadius: 4, tension: 0, order: 1, yAxisID: 'y' };
     };
     new window.Chart(canvas, {
       data: {
         labels: series.labels,
         datasets: [
-          { type: 'bar', label: 'Mentions', data: series.mentions, backgroundColor: '#7d9cc7', yAxisID: 'y' },
+          { type: 'bar', label: 'Mentions', data: series.mentions, backgroundColor: '#7d9cc7',
+            maxBarThickness: 56, order: 2, yAxisID: 'y' },
           line('Stances for', series.positive, '#1b6e36'),
           line('Stances against', series.negative, '#a4231b'),
           line('Neutral stances', series.neutral, '#5a5f66', [5, 4])

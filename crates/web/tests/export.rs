@@ -68,7 +68,10 @@ async fn ten_thousand_articles_export_as_csv_in_bounded_memory() {
     for record in reader.records() {
         let record = record.expect("a CSV record");
         ids.push(record[0].to_owned());
-        assert!(record[12].starts_with("Article "), "the body is exported whole");
+        assert!(
+            record[12].starts_with("Article "),
+            "the body is exported whole"
+        );
     }
     assert_eq!(ids.len(), ARTICLES);
     assert_eq!(ids[0], format!("bulk{:05}", ARTICLES - 1), "newest first");

@@ -358,6 +358,8 @@ pub struct LiveArticle {
     pub url: String,
     pub time: Option<String>,
     pub stored_at: Option<String>,
+    /// The body's first 280 characters.
+    pub excerpt: String,
     /// live (just analyzed) or replay (an operator re-published it).
     pub reason: String,
     pub entity_count: u32,
@@ -673,6 +675,7 @@ impl LiveArticle {
         Self {
             time: article_time(&article),
             stored_at: ts(event.stored_at.as_ref()),
+            excerpt: excerpt(&article.body, EXCERPT_CHARS),
             reason: ProcessedReason::try_from(event.reason)
                 .map(|r| label(r.as_str_name(), "PROCESSED_REASON_"))
                 .unwrap_or_default(),

@@ -114,13 +114,19 @@ fn query_of_feed(q: &articles::ArticleQuery, cursor: &str) -> String {
     ])
 }
 
+/// An article's title, or for one without, the start of its body.
+fn shown_title(title: &str, body: &str) -> String {
+    if title.trim().is_empty() {
+        crate::api::model::excerpt(body.trim(), 80)
+    } else {
+        title.to_owned()
+    }
+}
+
 /// One article in a list (the script builds the same for live ones).
 fn card(article: &ArticleBrief) -> String {
-    let title = if article.title.is_empty() {
-        "(untitled)"
-    } else {
-        &article.title
-    };
+    let title = shown_title(&article.title, &article.excerpt);
+    let title = title.as_str();
     format!(
         r#"<li class="card" data-id="{id}">
 <h2><a href="{href}">{title}</a></h2>
@@ -149,11 +155,8 @@ pub async fn article(State(state): State<AppState>, Path(id): Path<String>) -> R
 }
 
 fn render_article(article: &ArticleDetail) -> axum::response::Html<String> {
-    let title = if article.title.is_empty() {
-        "(untitled)"
-    } else {
-        &article.title
-    };
+    let title = shown_title(&article.title, &article.body);
+    let title = title.as_str();
     let original = if article.url.is_empty() {
         String::new()
     } else {
@@ -424,10 +427,10 @@ fn statement_row(s: &StatementHit, with_stance: bool) -> String {
             article_href(&s.article.id),
             s.statement_id
         )),
-        title = escape(if s.article.title.is_empty() {
-            "(untitled)"
+        title = escape(&if s.article.title.is_empty() {
+            format!("article {}", s.article.id.get(..8).unwrap_or(&s.article.id))
         } else {
-            &s.article.title
+            s.article.title.clone()
         }),
     )
 }
@@ -707,7 +710,7 @@ fn matrix(edges: &EdgeList) -> String {
                             _ => "s-pos2",
                         };
                         format!(
-                            r#"<td class="cell {class}"><span aria-hidden="true">▲{pos} ▼{neg}</span><span class="visually-hidden">{holder_name} toward {target_name}: {pos} for, {neg} against, {neu} neutral, mean {mean:+.2}</span></td>"#,
+                            r#"<td class="cell {class}"><span aria-hidden="true">▲{pos} ▼{neg} ○{neu}</span><span class="visually-hidden">{holder_name} toward {target_name}: {pos} for, {neg} against, {neu} neutral, mean {mean:+.2}</span></td>"#,
                             holder_name = escape(holder_name),
                             target_name = escape(target_name),
                             pos = e.positive,
@@ -727,7 +730,7 @@ fn matrix(edges: &EdgeList) -> String {
         .collect();
     format!(
         r#"<div class="table-wrap"><table class="matrix" id="stance-matrix">
-<caption>Rows hold stances toward columns. Each cell: ▲ stances for, ▼ stances against; the colour is the mean score, from red (against) through grey to green (for).</caption>
+<caption>Rows hold stances toward columns. Each cell: ▲ stances for, ▼ against, ○ neutral; the colour is the mean score, from red (against) through grey to green (for).</caption>
 <thead><tr><th scope="col">Holder \ target</th>{head}</tr></thead>
 <tbody>{rows}</tbody></table></div>"#
     )
