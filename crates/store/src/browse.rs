@@ -18,6 +18,11 @@ use crate::query::{ArticleOnly, no_nul, unsigned, unsigned64};
 use crate::token::{Cursor, RowCursor};
 use crate::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Store, StoreError};
 
+/// id, sort time, document, entity, statement and stance counts.
+type ListRow = (String, DateTime<Utc>, Vec<u8>, i32, i32, i32);
+/// name, type, articles, mentions, first and last time, statements.
+type FactsRow = (String, i16, i64, i64, DateTime<Utc>, DateTime<Utc>, i64);
+
 /// Most stance edges one [`Store::stance_edges`] call returns.
 pub const MAX_EDGES: u32 = 1_000;
 
@@ -333,8 +338,7 @@ impl Store {
         );
         // One row more than the page tells whether another page follows.
         filter.push_page(&mut q, cursor.as_ref(), i64::from(page_size) + 1)?;
-        let mut rows: Vec<(String, DateTime<Utc>, Vec<u8>, i32, i32, i32)> =
-            q.build_query_as().fetch_all(&self.pool).await?;
+        let mut rows: Vec<ListRow> = q.build_query_as().fetch_all(&self.pool).await?;
         let next_page_token = next_token(&mut rows, page_size, |(id, time, ..)| {
             Cursor {
                 micros: time.timestamp_micros(),
@@ -563,18 +567,17 @@ impl Store {
     /// What is stored about entity `key`, or `None` when no stored article mentions it.
     pub async fn entity(&self, key: &str) -> Result<Option<EntityFacts>, StoreError> {
         no_nul("key", key)?;
-        let row: Option<(String, i16, i64, i64, DateTime<Utc>, DateTime<Utc>, i64)> =
-            sqlx::query_as(
-                "SELECT mode() WITHIN GROUP (ORDER BY ae.canonical_name), min(ae.type), \
+        let row: Option<FactsRow> = sqlx::query_as(
+            "SELECT mode() WITHIN GROUP (ORDER BY ae.canonical_name), min(ae.type), \
                    count(DISTINCT ae.article_id), sum(ae.mention_count)::int8, \
                    min(a.sort_time), max(a.sort_time), \
                    (SELECT count(*) FROM statements st WHERE st.speaker_key = $1) \
                  FROM article_entities ae JOIN articles a ON a.id = ae.article_id \
                  WHERE ae.entity_key = $1 HAVING count(*) > 0",
-            )
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(
             |(canonical_name, ty, articles, mentions, first, last, statements)| EntityFacts {
                 key: key.to_owned(),
