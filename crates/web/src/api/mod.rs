@@ -185,15 +185,8 @@ impl From<StoreError> for ApiError {
                 Self::invalid(parameter, message.replace("page_token", "cursor"))
             }
             StoreError::NotFound(message) => Self::not_found(message.clone()),
-            StoreError::Unavailable(_) | StoreError::Busy(_) => {
-                tracing::warn!(error = %e, "database unavailable");
-                error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "UNAVAILABLE",
-                    "the database is unavailable; retry later",
-                )
-            }
-            StoreError::Migrate(_) if e.is_transient() => {
+            // A database down or busy (or a migration that failed for that reason).
+            _ if e.is_transient() => {
                 tracing::warn!(error = %e, "database unavailable");
                 error(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -209,7 +202,10 @@ impl From<StoreError> for ApiError {
                     &format!("the stored document of article {id:?} is corrupt"),
                 )
             }
-            StoreError::Database(_) | StoreError::Migrate(_) => {
+            StoreError::Database(_)
+            | StoreError::Migrate(_)
+            | StoreError::Unavailable(_)
+            | StoreError::Busy(_) => {
                 tracing::error!(error = %e, "database error");
                 error(
                     StatusCode::INTERNAL_SERVER_ERROR,

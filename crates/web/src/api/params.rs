@@ -69,10 +69,7 @@ pub fn time(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, Ap
 pub type Period = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// `from` and `to`, checked to make a period.
-pub fn period(
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<Period, ApiError> {
+pub fn period(from: Option<&str>, to: Option<&str>) -> Result<Period, ApiError> {
     let (from, to) = (time("from", from)?, time("to", to)?);
     if let (Some(from), Some(to)) = (from, to)
         && to <= from
