@@ -15,6 +15,7 @@ const SERVICES: &[&str] = &[
     "newsflow-extractor",
     "newsflow-stance",
     "newsflow-storage",
+    "newsflow-web",
 ];
 
 /// Test infrastructure: free to reach the broker and the database directly.

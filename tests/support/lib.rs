@@ -17,7 +17,7 @@ use std::{
 
 use newsflow_bus::{Topology, topology::ARTICLE_PROCESSED};
 use newsflow_proto::v1::ArticleProcessed;
-pub use newsflow_test_support::workspace::root;
+pub use newsflow_test_support::workspace::{binary, root};
 use newsflow_test_support::{
     broker::{self, amqp_url},
     database::TestDatabase,
@@ -32,23 +32,6 @@ pub const SERVICES: [&str; 4] = ["storage", "stance", "extractor", "ingest"];
 /// The retry delay every process here uses (short, so retried work is seen within a test).
 const RETRY_DELAYS: &str = "1s";
 const RETRY_DELAY: Duration = Duration::from_secs(1);
-
-/// A binary of the workspace, as built into the target folder beside this test binary.
-pub fn binary(name: &str) -> PathBuf {
-    let test_binary = std::env::current_exe().expect("the test binary's path");
-    // target/<profile>/deps/<test> -> target/<profile>/<name>
-    let profile_dir = test_binary
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let path = profile_dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build the binaries first (`cargo build --workspace --bins`)",
-        path.display()
-    );
-    path
-}
 
 /// How a pipeline is set up.
 #[derive(Clone, Debug)]

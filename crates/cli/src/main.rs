@@ -1,10 +1,11 @@
 //! `newsflow`: the command of the pipeline. Analyzes a file in-process; talks to a running
-//! pipeline (submit, tail, get, entity, dead letters, health); trains, evaluates and
+//! pipeline (submit, tail, get, entity, export, dead letters, health); trains, evaluates and
 //! benchmarks the analysis models of `newsflow-nlp`. The work itself lives in the modules below.
 
 // Using the running pipeline
 mod articles;
 mod dead_letters;
+mod export;
 mod health;
 mod load;
 mod progress;
@@ -48,6 +49,9 @@ enum Command {
     Get(query::GetArgs),
     /// An entity's mentions and the stances toward it, day by day.
     Entity(query::EntityArgs),
+    /// Export articles, mentions, statements or stances of an article query as CSV or NDJSON,
+    /// from the web service.
+    Export(export::ExportArgs),
     /// List or replay the messages the pipeline parked.
     DeadLetters(dead_letters::DeadLetterArgs),
     /// Drive a running pipeline with N articles and measure it beside the bus ceiling and the
@@ -129,6 +133,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         Command::Tail(args) => tail::run(&args)?,
         Command::Get(args) => query::get(&args)?,
         Command::Entity(args) => query::entity(&args)?,
+        Command::Export(args) => export::run(&args)?,
         Command::DeadLetters(args) => dead_letters::run(&args)?,
         Command::Analyze(args) => analyze::run(&args)?,
         Command::Train { task } => match task {

@@ -13,9 +13,7 @@ use std::{
 };
 
 use clap::Args;
-use newsflow_bus::{
-    Consumer, Handler, Incoming, Outcome, Publisher, Topology, topology::ARTICLE_PROCESSED,
-};
+use newsflow_bus::{Consumer, Handler, Incoming, Outcome, Publisher, Topology};
 use newsflow_proto::v1::ArticleProcessed;
 use newsflow_runtime::BusArgs;
 use tokio_util::sync::CancellationToken;
@@ -36,20 +34,11 @@ pub struct TailArgs {
     brief: bool,
 }
 
-/// The subscriber topology: one stage queue bound to `article.processed`.
+/// The subscriber topology: one stage queue `<prefix>.tail.NAME` bound to
+/// `article.processed`.
 pub fn subscription(bus: &BusArgs, name: &str, durable: bool) -> (Topology, String) {
-    let stage = format!("tail.{name}");
-    let topology = Topology::new(
-        bus.bus_prefix.clone(),
-        bus.retry_delays.clone(),
-        [(stage.as_str(), ARTICLE_PROCESSED)],
-    );
-    let topology = if durable {
-        topology
-    } else {
-        topology.expire_when_idle(Duration::from_secs(60))
-    };
-    (topology, stage)
+    let idle_expiry = (!durable).then_some(Duration::from_secs(60));
+    bus.subscription(&format!("tail.{name}"), idle_expiry)
 }
 
 pub fn run(args: &TailArgs) -> anyhow::Result<()> {

@@ -74,6 +74,24 @@ impl BusArgs {
     pub fn topology(&self) -> Topology {
         Topology::pipeline(self.bus_prefix.clone(), self.retry_delays.clone())
     }
+
+    /// A downstream subscriber's topology: one stage queue `<prefix>.<name>` bound to
+    /// `article.processed`, and the stage name to consume it under. With `idle_expiry` the
+    /// broker deletes the queue once it has gone unused that long (a subscriber that is not
+    /// meant to outlive its process); without it the queue keeps events while nobody reads.
+    pub fn subscription(&self, name: &str, idle_expiry: Option<Duration>) -> (Topology, String) {
+        let stage = name.to_owned();
+        let topology = Topology::new(
+            self.bus_prefix.clone(),
+            self.retry_delays.clone(),
+            [(stage.as_str(), newsflow_bus::topology::ARTICLE_PROCESSED)],
+        );
+        let topology = match idle_expiry {
+            Some(idle) => topology.expire_when_idle(idle),
+            None => topology,
+        };
+        (topology, stage)
+    }
 }
 
 /// How a service logs and exposes metrics.

@@ -7,8 +7,10 @@
 //! - [`http`]: an HTTP server with timeouts on request heads and a cap on connections;
 //! - [`stage`]: a pipeline stage on the bus (decode, process, publish, outcome), written once,
 //!   and [`serve_stage`] to run one beside its gRPC server;
-//! - [`cpu`]: CPU-bound work on blocking threads, one piece per core.
+//! - [`cpu`]: CPU-bound work on blocking threads, one piece per core;
+//! - [`auth`]: optional API keys (`Authorization: Bearer <key>`).
 
+pub mod auth;
 pub mod config;
 pub mod cpu;
 pub mod grpc;
@@ -17,6 +19,7 @@ pub mod shutdown;
 pub mod stage;
 pub mod telemetry;
 
+pub use auth::ApiKeys;
 pub use config::{BusArgs, LogFormat, ServiceArgs, TelemetryArgs};
 pub use cpu::CpuSlots;
 pub use grpc::GrpcServer;

@@ -10,7 +10,9 @@
 //! exactly what was saved; the analysis is also projected into tables (articles, entities,
 //! per-article entities with their summaries, mentions, statements, stances) for the queries.
 
+mod browse;
 mod error;
+mod export;
 mod query;
 mod replay;
 mod save;
@@ -24,7 +26,15 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 
+pub use browse::{
+    ArticleFilter, EdgeFilter, EdgeTarget, EntityFacts, FoundStatement, MAX_EDGES, StanceEdge,
+    StanceMatch, StatementFilter, StatementPage,
+};
 pub use error::StoreError;
+pub use export::{
+    ArticleRecord, EXPORT_BATCH, ExportBatch, ExportRows, MentionRecord, StanceRecord,
+    StatementRecord,
+};
 pub use replay::{ReplayFilter, TimeBasis};
 pub use save::{SaveOutcome, SaveStatus};
 

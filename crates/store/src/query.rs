@@ -6,28 +6,25 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use newsflow_proto::v1::{
-    Article, ArticleSummary, EntityMatch, EntityTimelineRequest, EntityTimelineResponse,
-    EntityType, ListArticlesRequest, ListArticlesResponse, Polarity, SearchEntitiesRequest,
+    Article, EntityMatch, EntityTimelineRequest, EntityTimelineResponse, EntityType,
+    ListArticlesRequest, ListArticlesResponse, Polarity, SearchEntitiesRequest,
     SearchEntitiesResponse, SpeakerCount, TimelineDay,
 };
 use prost::Message;
 use sqlx::{Postgres, QueryBuilder};
 
-use super::token::Cursor;
 use crate::{
-    DEFAULT_PAGE_SIZE, DEFAULT_SEARCH_LIMIT, MAX_EXISTS_IDS, MAX_PAGE_SIZE, MAX_SEARCH_LIMIT,
-    Store, StoreError, StoredArticle, time,
+    ArticleFilter, DEFAULT_SEARCH_LIMIT, MAX_EXISTS_IDS, MAX_SEARCH_LIMIT, Store, StoreError,
+    StoredArticle, time,
 };
 
 /// The first field of `AnalyzedArticle` alone: decoding a stored document as this skips the
 /// analysis without parsing it, so listings return the article exactly as saved.
 #[derive(Clone, PartialEq, prost::Message)]
-struct ArticleOnly {
+pub(crate) struct ArticleOnly {
     #[prost(message, optional, tag = "1")]
-    article: Option<Article>,
+    pub article: Option<Article>,
 }
-
-type ListRow = (String, DateTime<Utc>, Vec<u8>, i32, i32, i32);
 
 impl Store {
     /// The stored copy of article `id`, or `None` when it is not stored.
@@ -58,116 +55,33 @@ impl Store {
         &self,
         req: &ListArticlesRequest,
     ) -> Result<ListArticlesResponse, StoreError> {
-        let page_size = match req.page_size {
-            0 => DEFAULT_PAGE_SIZE,
-            n => n.min(MAX_PAGE_SIZE),
+        let mut filter = ArticleFilter {
+            from: opt_time("from", req.from.as_ref())?,
+            to: opt_time("to", req.to.as_ref())?,
+            source: non_empty(&req.source),
+            entity_key: non_empty(&req.entity_key),
+            ..ArticleFilter::default()
         };
-        let cursor = (!req.page_token.is_empty())
-            .then(|| Cursor::decode(&req.page_token))
-            .transpose()?;
-
-        let mut q = QueryBuilder::<Postgres>::new(
-            "SELECT a.id, a.sort_time, a.document, a.entity_count, a.statement_count, \
-             a.stance_count FROM articles a WHERE TRUE",
-        );
-        if !req.source.is_empty() {
-            no_nul("source", &req.source)?;
-            q.push(" AND a.source = ").push_bind(req.source.clone());
-        }
-        if let Some(from) = opt_time("from", req.from.as_ref())? {
-            q.push(" AND a.sort_time >= ").push_bind(from);
-        }
-        if let Some(to) = opt_time("to", req.to.as_ref())? {
-            q.push(" AND a.sort_time < ").push_bind(to);
-        }
-        if !req.entity_key.is_empty() {
-            no_nul("entity_key", &req.entity_key)?;
-            q.push(
-                " AND EXISTS (SELECT 1 FROM article_entities ae \
-                 WHERE ae.article_id = a.id AND ae.entity_key = ",
-            )
-            .push_bind(req.entity_key.clone())
-            .push(")");
-        }
         if req.entity_type != 0 {
-            let ty = EntityType::try_from(req.entity_type).map_err(|_| {
+            filter.entity_type = Some(EntityType::try_from(req.entity_type).map_err(|_| {
                 StoreError::InvalidArgument(format!("unknown entity_type {}", req.entity_type))
-            })?;
-            q.push(
-                " AND EXISTS (SELECT 1 FROM article_entities ae \
-                 WHERE ae.article_id = a.id AND ae.type = ",
-            )
-            .push_bind(ty as i16)
-            .push(")");
+            })?);
         }
         if let Some(stance) = &req.stance {
             required("stance.entity_key", &stance.entity_key)?;
-            q.push(
-                " AND EXISTS (SELECT 1 FROM stances s \
-                 WHERE s.article_id = a.id AND s.target_key = ",
-            )
-            .push_bind(stance.entity_key.clone());
+            filter.stance.target = Some(stance.entity_key.clone());
             if stance.polarity != 0 {
-                let polarity = Polarity::try_from(stance.polarity).map_err(|_| {
-                    StoreError::InvalidArgument(format!(
-                        "unknown stance.polarity {}",
-                        stance.polarity
-                    ))
-                })?;
-                q.push(" AND s.polarity = ").push_bind(polarity as i16);
+                filter.stance.polarity =
+                    Some(Polarity::try_from(stance.polarity).map_err(|_| {
+                        StoreError::InvalidArgument(format!(
+                            "unknown stance.polarity {}",
+                            stance.polarity
+                        ))
+                    })?);
             }
-            q.push(")");
         }
-        if let Some(cursor) = cursor {
-            let time = DateTime::from_timestamp_micros(cursor.micros).ok_or_else(|| {
-                StoreError::InvalidArgument("bad page_token: time out of range".into())
-            })?;
-            q.push(" AND (a.sort_time, a.id) < (")
-                .push_bind(time)
-                .push(", ")
-                .push_bind(cursor.id)
-                .push(")");
-        }
-        // One row more than the page tells whether another page follows.
-        q.push(" ORDER BY a.sort_time DESC, a.id DESC LIMIT ")
-            .push_bind(i64::from(page_size) + 1);
-
-        let mut rows: Vec<ListRow> = q.build_query_as().fetch_all(&self.pool).await?;
-        let next_page_token = if rows.len() > page_size as usize {
-            rows.truncate(page_size as usize);
-            rows.last()
-                .map(|(id, sort_time, ..)| {
-                    Cursor {
-                        micros: sort_time.timestamp_micros(),
-                        id: id.clone(),
-                    }
-                    .encode()
-                })
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
-        let articles = rows
-            .into_iter()
-            .map(|(id, _, document, entities, statements, stances)| {
-                let article = ArticleOnly::decode(document.as_slice())
-                    .map_err(|source| StoreError::Corrupt {
-                        id: id.clone(),
-                        source,
-                    })?
-                    .article;
-                Ok(ArticleSummary {
-                    article,
-                    entity_count: unsigned(entities),
-                    statement_count: unsigned(statements),
-                    stance_count: unsigned(stances),
-                })
-            })
-            .collect::<Result<_, StoreError>>()?;
-        Ok(ListArticlesResponse {
-            articles,
-            next_page_token,
-        })
+        self.find_articles(&filter, req.page_size, &req.page_token)
+            .await
     }
 
     /// How the entity `req.entity_key` is treated per UTC day of its articles' time (published,
@@ -418,13 +332,18 @@ fn required(name: &str, value: &str) -> Result<(), StoreError> {
 
 /// PostgreSQL text cannot hold NUL, so such an argument could never match anything; refuse it
 /// as bad input instead of letting the database fail.
-fn no_nul(name: &str, value: &str) -> Result<(), StoreError> {
+pub(crate) fn no_nul(name: &str, value: &str) -> Result<(), StoreError> {
     if value.contains('\0') {
         return Err(StoreError::InvalidArgument(format!(
             "{name} contains a NUL character"
         )));
     }
     Ok(())
+}
+
+/// `Some` of a non-empty string.
+fn non_empty(value: &str) -> Option<String> {
+    (!value.is_empty()).then(|| value.to_owned())
 }
 
 fn opt_time(
@@ -437,10 +356,10 @@ fn opt_time(
     .transpose()
 }
 
-fn unsigned(n: i32) -> u32 {
+pub(crate) fn unsigned(n: i32) -> u32 {
     u32::try_from(n).unwrap_or(0)
 }
 
-fn unsigned64(n: i64) -> u32 {
+pub(crate) fn unsigned64(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
 }

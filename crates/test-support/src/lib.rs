@@ -5,6 +5,7 @@
 //! - [`database`]: a fresh schema or database on the local PostgreSQL, dropped when the test
 //!   ends.
 //! - [`fixtures`]: analysed articles to store and query.
+//! - [`http`]: a small HTTP client, whole responses or streamed bodies.
 //! - [`workspace`]: the workspace root, the committed models, the shared example article.
 //! - [`run_ok`], [`free_port`], [`unique_name`], [`eventually`].
 //!
@@ -15,6 +16,7 @@
 pub mod broker;
 pub mod database;
 pub mod fixtures;
+pub mod http;
 pub mod workspace;
 
 use std::{

@@ -1,5 +1,5 @@
 //! The workspace's own files: the root (under which `newsflow_analysis::ModelPaths::under`
-//! finds the models) and the shared example article.
+//! finds the models), the binaries it builds, and the shared example article.
 
 use std::path::PathBuf;
 
@@ -20,4 +20,23 @@ pub fn example_article() -> String {
             path.display()
         )
     })
+}
+
+/// A binary of the workspace (`newsflow`, `newsflow-web`, ...), as built into the target
+/// folder beside the running test binary; fails the test, saying how to build it, when it is
+/// missing. For binaries of other packages than the test's own (`CARGO_BIN_EXE_*` covers those).
+pub fn binary(name: &str) -> PathBuf {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let profile_dir = test_binary
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile>");
+    let path = profile_dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (`cargo build --workspace --bins`)",
+        path.display()
+    );
+    path
 }
