@@ -32,6 +32,13 @@ pub enum AnalysisError {
     Stage(NlpError),
 }
 
+impl AnalysisError {
+    /// Whether the analysis stopped at its deadline, rather than failing on its input.
+    pub fn is_deadline(&self) -> bool {
+        matches!(self, Self::Deadline(_))
+    }
+}
+
 impl From<NlpError> for AnalysisError {
     fn from(error: NlpError) -> Self {
         match error {

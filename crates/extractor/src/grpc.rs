@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use newsflow_analysis::{EntityAnalysis, normalize};
+use newsflow_analysis::{AnalysisError, EntityAnalysis, normalize};
 use newsflow_proto::v1::{
     ExtractRequest, ExtractResponse,
     extraction_service_server::{ExtractionService, ExtractionServiceServer},
@@ -47,7 +47,19 @@ impl ExtractionService for ExtractionGrpc {
         }
         let analysis = Arc::clone(&self.analysis);
         let input = text.clone();
-        let entities = self.cpu.serve(move || analysis.entities(input)).await?;
+        let entities = self
+            .cpu
+            .serve(move || analysis.entities(input), refused)
+            .await?;
         Ok(Response::new(ExtractResponse { text, entities }))
+    }
+}
+
+/// An analysis error as the caller's status: out of time, or an input it cannot take.
+fn refused(error: AnalysisError) -> Status {
+    if error.is_deadline() {
+        Status::deadline_exceeded(error.to_string())
+    } else {
+        Status::invalid_argument(error.to_string())
     }
 }

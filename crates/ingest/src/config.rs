@@ -61,14 +61,9 @@ pub struct Config {
     /// Refuse articles in other languages instead of tagging and passing them on.
     #[arg(long, env = "NEWSFLOW_REFUSE_UNSUPPORTED_LANGUAGES")]
     pub refuse_unsupported_languages: bool,
-    /// API keys, comma-separated; none means no authentication (local runs only).
-    #[arg(
-        long,
-        env = "NEWSFLOW_API_KEYS",
-        value_delimiter = ',',
-        hide_env_values = true
-    )]
-    pub api_keys: Vec<String>,
+    /// API keys (`NEWSFLOW_API_KEYS`, `NEWSFLOW_REQUIRE_API_KEYS`).
+    #[command(flatten)]
+    pub keys: newsflow_runtime::ApiKeyArgs,
     /// Storage's gRPC address (`http://storage:50054`), asked whether an article is stored
     /// already; without it only the recent-ids cache spots duplicates.
     #[arg(long, env = "NEWSFLOW_STORAGE_ADDR")]

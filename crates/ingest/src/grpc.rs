@@ -12,8 +12,9 @@ use tonic::{
     service::{Interceptor, interceptor::InterceptedService},
 };
 
+use newsflow_runtime::ApiKeys;
+
 use crate::{
-    auth::ApiKeys,
     error::{IngestError, code_name},
     stage::Ingestor,
 };

@@ -31,8 +31,9 @@ use newsflow_article::{
     json::{Items, ItemsError, field_before, items, parse_str},
 };
 
+use newsflow_runtime::ApiKeys;
+
 use crate::{
-    auth::ApiKeys,
     error::{IngestError, RETRY_AFTER_SECONDS, code_name},
     stage::{Accepted, Ingestor},
 };

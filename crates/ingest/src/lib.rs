@@ -4,9 +4,8 @@
 //! (`newsflow_article`), checked for a duplicate ([`dedup`]), and published as
 //! `article.ingested`; the client is answered only once the broker has confirmed ([`stage`]).
 //! The same logic serves gRPC ([`grpc`]) and HTTP ([`http`]), behind optional API keys
-//! ([`auth`]), configured in [`config`].
+//! (`newsflow_runtime::ApiKeys`), configured in [`config`].
 
-pub mod auth;
 pub mod config;
 pub mod dedup;
 pub mod error;
@@ -47,10 +46,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     .map_err(anyhow::Error::msg)?;
     let policy = config.policy();
     let ingestor = Arc::new(stage::Ingestor::new(publisher, policy, dedup));
-    let keys = auth::ApiKeys::new(config.api_keys.clone());
-    if !keys.enabled() {
-        warn!("no API keys configured: anyone who can reach ingest can submit");
-    }
+    let keys = config.keys.keys("ingest")?;
 
     let grpc_listener = bind(config.grpc_addr).await?;
     let http_listener = bind(config.http_addr).await?;

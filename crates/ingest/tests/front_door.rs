@@ -314,6 +314,26 @@ async fn bulk_over_http_answers_each_item() {
     assert_eq!(ingest.drain().await.len(), 201);
 }
 
+#[test]
+fn production_setting_refuses_to_start_without_keys() {
+    // NEWSFLOW_REQUIRE_API_KEYS with an empty key list: ingest exits before it listens.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_newsflow-ingest"))
+        .env("NEWSFLOW_AMQP_URL", amqp_url())
+        .env("NEWSFLOW_REQUIRE_API_KEYS", "true")
+        .env("NEWSFLOW_API_KEYS", " , ")
+        .env("NEWSFLOW_INGEST_GRPC_ADDR", "127.0.0.1:0")
+        .env("NEWSFLOW_INGEST_HTTP_ADDR", "127.0.0.1:0")
+        .env("NEWSFLOW_METRICS_ADDR", "off")
+        .output()
+        .expect("newsflow-ingest runs");
+    assert!(!output.status.success(), "ingest started without keys");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("NEWSFLOW_REQUIRE_API_KEYS is set but NEWSFLOW_API_KEYS holds no key"),
+        "{stderr}"
+    );
+}
+
 #[tokio::test]
 async fn api_keys_are_required_when_configured() {
     let ingest = Ingest::start("auth", &amqp_url(), &[("NEWSFLOW_API_KEYS", "k-one,k-two")]).await;

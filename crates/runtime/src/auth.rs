@@ -1,5 +1,46 @@
 //! Optional API keys: off when none are configured (local runs), required on every request
 //! when any are. Clients send `authorization: Bearer <key>` as gRPC metadata or an HTTP header.
+//! A deployment that sets `NEWSFLOW_REQUIRE_API_KEYS` refuses to start without keys, so a
+//! missing secret cannot open the door by accident.
+
+/// The keys a service takes from configuration (ingest, web).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ApiKeyArgs {
+    /// API keys, comma-separated; none means no authentication (local runs only).
+    #[arg(
+        long,
+        env = "NEWSFLOW_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
+    /// Refuse to start when no API key is configured (production).
+    #[arg(long, env = "NEWSFLOW_REQUIRE_API_KEYS")]
+    pub require_api_keys: bool,
+}
+
+impl ApiKeyArgs {
+    /// The keys, or an error when they are required and none is set. Without keys and
+    /// without the requirement the service starts open and says so in its log.
+    pub fn keys(&self, service: &str) -> Result<ApiKeys, MissingApiKeys> {
+        let keys = ApiKeys::new(self.api_keys.clone());
+        if !keys.enabled() {
+            if self.require_api_keys {
+                return Err(MissingApiKeys);
+            }
+            tracing::warn!("no API keys configured: anyone who can reach {service} is let in");
+        }
+        Ok(keys)
+    }
+}
+
+/// `NEWSFLOW_REQUIRE_API_KEYS` is set but `NEWSFLOW_API_KEYS` holds no key.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "NEWSFLOW_REQUIRE_API_KEYS is set but NEWSFLOW_API_KEYS holds no key: \
+     set at least one key (comma-separated) or unset the requirement for a local run"
+)]
+pub struct MissingApiKeys;
 
 /// The configured keys.
 #[derive(Clone, Debug, Default)]
@@ -54,6 +95,18 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn required_keys_refuse_an_empty_list() {
+        let required = |keys: &[&str]| ApiKeyArgs {
+            api_keys: keys.iter().map(|key| key.to_string()).collect(),
+            require_api_keys: true,
+        };
+        assert!(required(&[]).keys("ingest").is_err());
+        assert!(required(&[" ", ""]).keys("ingest").is_err());
+        assert!(required(&["k1"]).keys("ingest").unwrap().enabled());
+        assert!(!ApiKeyArgs::default().keys("ingest").unwrap().enabled());
+    }
 
     #[test]
     fn no_keys_means_open() {

@@ -37,18 +37,23 @@ impl CpuSlots {
         self.count
     }
 
-    /// Runs `work` for a gRPC call: its error is the caller's (`INVALID_ARGUMENT`), a task that
-    /// failed is the server's (`INTERNAL`).
-    pub async fn serve<T, E, F>(&self, work: F) -> Result<T, tonic::Status>
+    /// Runs `work` for a gRPC call: `refused` turns its error into the caller's status
+    /// (`INVALID_ARGUMENT`, `DEADLINE_EXCEEDED`), a task that failed is the server's
+    /// (`INTERNAL`).
+    pub async fn serve<T, E, F>(
+        &self,
+        work: F,
+        refused: fn(E) -> tonic::Status,
+    ) -> Result<T, tonic::Status>
     where
         F: FnOnce() -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: std::fmt::Display + Send + 'static,
+        E: Send + 'static,
     {
         self.run(work)
             .await
             .map_err(|error| tonic::Status::internal(error.to_string()))?
-            .map_err(|error| tonic::Status::invalid_argument(error.to_string()))
+            .map_err(refused)
     }
 
     /// Runs `work` on a blocking thread once a slot is free, and returns what it returned.

@@ -19,7 +19,7 @@ pub mod shutdown;
 pub mod stage;
 pub mod telemetry;
 
-pub use auth::ApiKeys;
+pub use auth::{ApiKeyArgs, ApiKeys};
 pub use config::{BusArgs, LogFormat, ServiceArgs, TelemetryArgs};
 pub use cpu::CpuSlots;
 pub use grpc::GrpcServer;

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use newsflow_analysis::{Budget, EntityAnalysis, ModelArgs, StanceAnalysis, normalize};
+use newsflow_analysis::{
+    AnalysisError, Budget, EntityAnalysis, ModelArgs, StanceAnalysis, normalize,
+};
 use newsflow_proto::v1::{
     ClassifyRequest, ClassifyResponse, Entity,
     stance_service_server::{StanceService, StanceServiceServer},
@@ -60,7 +62,9 @@ impl StanceGrpc {
             })
             .await?;
         let analysis = Arc::clone(entities);
-        self.cpu.serve(move || analysis.entities(text)).await
+        self.cpu
+            .serve(move || analysis.entities(text), refused)
+            .await
     }
 }
 
@@ -91,7 +95,7 @@ impl StanceService for StanceGrpc {
         let (topics, given) = (request.topics, entities.clone());
         let classified = self
             .cpu
-            .serve(move || analysis.classify(text, &given, &topics))
+            .serve(move || analysis.classify(text, &given, &topics), refused)
             .await?;
         Ok(Response::new(ClassifyResponse {
             entities,
@@ -99,5 +103,14 @@ impl StanceService for StanceGrpc {
             stances: classified.stances,
             summaries: classified.summaries,
         }))
+    }
+}
+
+/// An analysis error as the caller's status: out of time, or an input it cannot take.
+fn refused(error: AnalysisError) -> Status {
+    if error.is_deadline() {
+        Status::deadline_exceeded(error.to_string())
+    } else {
+        Status::invalid_argument(error.to_string())
     }
 }

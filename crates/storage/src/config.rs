@@ -1,12 +1,12 @@
 //! The storage service's configuration: flags or environment variables (flags win), and its
 //! two commands, serve and replay.
 
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
-use newsflow_runtime::{ServiceArgs, config::parse_duration};
-use newsflow_store::PoolSettings;
+use newsflow_runtime::ServiceArgs;
+use newsflow_store::DatabaseArgs;
 
 /// newsflow-storage: stores analyzed articles in PostgreSQL, publishes `article.processed`,
 /// answers queries, replays.
@@ -15,20 +15,8 @@ use newsflow_store::PoolSettings;
 pub struct Config {
     #[command(flatten)]
     pub service: ServiceArgs,
-    /// PostgreSQL URL.
-    #[arg(
-        long,
-        env = "NEWSFLOW_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/newsflow"
-    )]
-    pub database_url: String,
-    /// Connections of each of the service's two pools: one for the writer, one for the
-    /// queries, so that neither starves the other.
-    #[arg(long, env = "NEWSFLOW_DATABASE_CONNECTIONS", default_value_t = PoolSettings::default().max_connections)]
-    pub database_connections: u32,
-    /// How long one statement may run before PostgreSQL cancels it.
-    #[arg(long, env = "NEWSFLOW_STATEMENT_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
-    pub statement_timeout: Duration,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// gRPC listen address (StorageService, health, reflection).
     #[arg(
         long,
@@ -38,16 +26,6 @@ pub struct Config {
     pub grpc_addr: SocketAddr,
     #[command(subcommand)]
     pub command: Option<Command>,
-}
-
-impl Config {
-    /// The settings of each database pool.
-    pub fn pool(&self) -> PoolSettings {
-        PoolSettings {
-            max_connections: self.database_connections,
-            statement_timeout: self.statement_timeout,
-        }
-    }
 }
 
 /// What to do; `serve` when none is given.

@@ -50,6 +50,12 @@ pub fn status(e: StoreError) -> Status {
             tracing::warn!(error = %e, "database busy");
             Status::unavailable("the database is busy; retry later")
         }
+        StoreError::TimedOut(_) => {
+            tracing::warn!(error = %e, "database statement timed out");
+            Status::deadline_exceeded(
+                "the query ran past the database's statement timeout; narrow it or retry later",
+            )
+        }
         StoreError::Migrate(_) if e.is_transient() => {
             tracing::warn!(error = %e, "database unavailable");
             Status::unavailable("the database is unavailable; retry later")

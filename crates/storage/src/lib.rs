@@ -17,7 +17,7 @@ use newsflow_runtime::GrpcServer;
 use tracing::info;
 
 pub use config::Config;
-use newsflow_store::{ReplayFilter, Store, TimeBasis};
+use newsflow_store::{ReplayFilter, TimeBasis};
 
 use config::Command;
 
@@ -29,15 +29,12 @@ pub fn main() -> ExitCode {
 /// Runs the chosen command: serve until SIGTERM or SIGINT, or replay and exit.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let started = newsflow_runtime::start(&config.service)?;
+    let database = &config.database;
     let connect = || async {
-        Store::connect_with(&config.database_url, config.pool())
+        database
+            .connect()
             .await
-            .with_context(|| {
-                format!(
-                    "connecting to PostgreSQL at {}",
-                    redact(&config.database_url)
-                )
-            })
+            .with_context(|| format!("connecting to PostgreSQL at {}", database.redacted_url()))
     };
     let store = connect().await?;
     store.migrate().await.context("migrating the database")?;
@@ -76,19 +73,5 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             println!("replayed {count} articles as {target:?}");
             Ok(())
         }
-    }
-}
-
-/// The URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use newsflow_bus::{BusError, Outgoing, Publisher, TraceContext, topology::ARTICLE_PROCESSED};
 use newsflow_proto::v1::{AnalyzedArticle, ArticleProcessed, ProcessedReason};
 use newsflow_runtime::{Stage, StageError, stage::article_id};
-use newsflow_store::{Store, StoredArticle, time::to_proto};
+use newsflow_store::{Store, StoreError, StoredArticle, time::to_proto};
 use tracing::{info, warn};
 
 /// Saves each classified article and announces it downstream.
@@ -57,6 +57,11 @@ impl StoreStage {
         loop {
             match self.store.save(article).await {
                 Ok(outcome) => return Ok(outcome),
+                // The save itself ran too long: retry it later through the retry queues (and
+                // park it if it keeps timing out) rather than wait on it here.
+                Err(error @ StoreError::TimedOut(_)) => {
+                    return Err(StageError::Transient(error.to_string()));
+                }
                 Err(error) if error.is_transient() => {
                     warn!(%error, ?pause, article_id = %article_id(article), "waiting for the database");
                     tokio::time::sleep(pause).await;

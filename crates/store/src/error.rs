@@ -21,6 +21,10 @@ pub enum StoreError {
     /// failure, a full disk); worth retrying.
     #[error("database busy: {0}")]
     Busy(#[source] sqlx::Error),
+    /// A statement ran past `statement_timeout` and PostgreSQL cancelled it: worth a later
+    /// retry, but not an endless wait (the same statement may time out again).
+    #[error("database statement timed out: {0}")]
+    TimedOut(#[source] sqlx::Error),
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
@@ -43,7 +47,7 @@ impl StoreError {
     /// way again (dead-letter it).
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Unavailable(_) | Self::Busy(_) => true,
+            Self::Unavailable(_) | Self::Busy(_) | Self::TimedOut(_) => true,
             Self::Migrate(
                 sqlx::migrate::MigrateError::Execute(e)
                 | sqlx::migrate::MigrateError::ExecuteMigration(e, _),
@@ -60,6 +64,7 @@ impl From<sqlx::Error> for StoreError {
         match classify(&e) {
             Class::Unavailable => Self::Unavailable(e),
             Class::Busy => Self::Busy(e),
+            Class::TimedOut => Self::TimedOut(e),
             Class::Other => Self::Database(e),
         }
     }
@@ -68,6 +73,7 @@ impl From<sqlx::Error> for StoreError {
 enum Class {
     Unavailable,
     Busy,
+    TimedOut,
     Other,
 }
 
@@ -86,6 +92,8 @@ fn classify(e: &sqlx::Error) -> Class {
             // Serialization failure, deadlock, lock timeout, other insufficient resources.
             Some("40001" | "40P01" | "55P03") => Class::Busy,
             Some(code) if code.starts_with("53") => Class::Busy,
+            // query_canceled: statement_timeout (nothing else cancels the store's statements).
+            Some("57014") => Class::TimedOut,
             _ => Class::Other,
         },
         _ => Class::Other,

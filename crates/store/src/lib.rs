@@ -16,15 +16,12 @@ mod export;
 mod query;
 mod replay;
 mod save;
+mod settings;
 pub mod time;
 mod token;
 
-use std::time::Duration;
-
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use std::str::FromStr;
 
 pub use browse::{
     ArticleFilter, EdgeFilter, EdgeTarget, EntityFacts, FoundStatement, MAX_EDGES, StanceEdge,
@@ -37,6 +34,7 @@ pub use export::{
 };
 pub use replay::{ReplayFilter, TimeBasis};
 pub use save::{SaveOutcome, SaveStatus};
+pub use settings::{DatabaseArgs, PoolSettings};
 
 /// The schema migrations of `crates/storage/migrations`, embedded at build time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -61,42 +59,6 @@ pub struct StoredArticle {
     pub stored_at: chrono::DateTime<chrono::Utc>,
     /// 1 for the first save, +1 for every save that changed the document.
     pub revision: i32,
-}
-
-/// How a store's connection pool behaves. A service keeps one pool per kind of work (the
-/// writer's, the queries'), so neither can take all the connections from the other.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PoolSettings {
-    /// Connections the pool opens at most.
-    pub max_connections: u32,
-    /// How long one statement may run before the database cancels it.
-    pub statement_timeout: Duration,
-}
-
-impl Default for PoolSettings {
-    fn default() -> Self {
-        Self {
-            max_connections: 10,
-            statement_timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-impl PoolSettings {
-    fn pool_options(&self) -> PgPoolOptions {
-        // A short acquire timeout turns a database that is down into a prompt UNAVAILABLE
-        // instead of a request hanging for the default 30 s.
-        PgPoolOptions::new()
-            .max_connections(self.max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(5))
-    }
-
-    /// The connection options of `url` with the statement timeout set for every session.
-    fn connect_options(&self, url: &str) -> Result<PgConnectOptions, StoreError> {
-        let options = PgConnectOptions::from_str(url).map_err(StoreError::from)?;
-        let timeout = format!("{}ms", self.statement_timeout.as_millis());
-        Ok(options.options([("statement_timeout", timeout)]))
-    }
 }
 
 /// Analyzed articles in PostgreSQL. Cheap to clone: clones share one connection pool.
@@ -130,7 +92,11 @@ impl Store {
     /// Like [`Store::connect`] but opens connections only when first needed, so a service can
     /// start while the database is down and answer UNAVAILABLE until it is back.
     pub fn connect_lazy(url: &str) -> Result<Self, StoreError> {
-        let settings = PoolSettings::default();
+        Self::connect_lazy_with(url, PoolSettings::default())
+    }
+
+    /// [`Store::connect_lazy`] with `settings`.
+    pub fn connect_lazy_with(url: &str, settings: PoolSettings) -> Result<Self, StoreError> {
         let pool = settings
             .pool_options()
             .connect_lazy_with(settings.connect_options(url)?);

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use newsflow_runtime::ServiceArgs;
+use newsflow_store::DatabaseArgs;
 
 /// newsflow-web: the REST query API, exports, the live stream of processed articles and the
 /// web page, over the articles storage keeps in PostgreSQL.
@@ -12,25 +13,16 @@ use newsflow_runtime::ServiceArgs;
 pub struct Config {
     #[command(flatten)]
     pub service: ServiceArgs,
-    /// PostgreSQL URL (the database storage writes). The service has a pool of its own, so
-    /// analysts' queries never take the writer's connections.
-    #[arg(
-        long,
-        env = "NEWSFLOW_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/newsflow"
-    )]
-    pub database_url: String,
+    /// The database storage writes. The service has a pool of its own, so analysts' queries
+    /// never take the writer's connections.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// HTTP listen address: the page, the API under `/api/v1`, `/openapi.json`.
     #[arg(long, env = "NEWSFLOW_WEB_HTTP_ADDR", default_value = "0.0.0.0:8090")]
     pub http_addr: SocketAddr,
-    /// API keys, comma-separated; when set, every request but `/healthz`, `/metrics`, the
-    /// login form and the static files must carry `Authorization: Bearer <key>` (or the cookie
-    /// the login form sets). None: open.
-    #[arg(
-        long,
-        env = "NEWSFLOW_API_KEYS",
-        value_delimiter = ',',
-        hide_env_values = true
-    )]
-    pub api_keys: Vec<String>,
+    /// API keys (`NEWSFLOW_API_KEYS`, `NEWSFLOW_REQUIRE_API_KEYS`); when set, every request
+    /// but `/healthz`, `/metrics`, the login form and the static files must carry
+    /// `Authorization: Bearer <key>` (or the cookie the login form sets). None: open.
+    #[command(flatten)]
+    pub keys: newsflow_runtime::ApiKeyArgs,
 }

@@ -59,7 +59,7 @@ pub fn main() -> ExitCode {
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let newsflow_runtime::Started { shutdown, metrics } = newsflow_runtime::start(&config.service)?;
     // Serve even when the database is down: pages and the API say so until it is back.
-    let store = Store::connect_lazy(&config.database_url).context("the database URL")?;
+    let store = config.database.connect_lazy().context("the database URL")?;
     tokio::spawn(migrate_when_reachable(store.clone(), shutdown.clone()));
 
     let live = live::Live::new();
@@ -68,10 +68,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .follow(config.service.bus.clone(), shutdown.clone()),
     );
 
-    let keys = ApiKeys::new(config.api_keys.clone());
-    if !keys.enabled() {
-        warn!("no API keys configured: anyone who can reach the web service can read");
-    }
+    let keys = config.keys.keys("the web service")?;
     let (api, openapi) = api::router();
     let state = AppState {
         store,

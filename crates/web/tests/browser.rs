@@ -34,7 +34,8 @@ fn analyzed_examples() -> Vec<AnalyzedArticle> {
         "the base encoder is missing: run scripts/fetch-base-model.sh"
     );
     let topics = ["Western troops", "ceasefire", "security guarantees"].map(String::from);
-    let analysis = Analysis::load(&models, &topics).expect("the models load");
+    let budget = newsflow_analysis::Budget::default();
+    let analysis = Analysis::load(&models, &topics, budget).expect("the models load");
     let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("examples/articles"))
         .expect("examples/articles")
         .map(|entry| entry.expect("an entry").path())

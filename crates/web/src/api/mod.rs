@@ -185,6 +185,14 @@ impl From<StoreError> for ApiError {
                 Self::invalid(parameter, message.replace("page_token", "cursor"))
             }
             StoreError::NotFound(message) => Self::not_found(message.clone()),
+            StoreError::TimedOut(_) => {
+                tracing::warn!(error = %e, "database statement timed out");
+                error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "TIMEOUT",
+                    "the query ran past the database's statement timeout; narrow it or retry later",
+                )
+            }
             // A database down or busy (or a migration that failed for that reason).
             _ if e.is_transient() => {
                 tracing::warn!(error = %e, "database unavailable");
