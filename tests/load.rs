@@ -3,7 +3,7 @@
 //! replica of the stance service, the slowest stage, and runs the load again.
 //!
 //! ```sh
-//! cargo build --workspace --bins --locked
+//! cargo build --workspace --all-targets --locked
 //! NEWSFLOW_LOAD_COUNT=30 NEWSFLOW_LOAD_RUNS=3 cargo test --workspace --test load -- --ignored --nocapture
 //! ```
 //!

@@ -2,7 +2,7 @@
 //! PostgreSQL under a unique bus prefix and database, fed and followed through the `newsflow`
 //! command (`submit`, `tail`, `get`, `entity`) as a user would, and killed or restarted at will.
 //!
-//! The binaries are the ones `cargo build --workspace --bins` leaves in the target folder;
+//! The binaries are the ones `cargo build --workspace --all-targets` leaves in the target folder;
 //! `cargo test --workspace` builds them too (each service has integration tests of its own).
 //! Each service's log goes to `target/e2e-logs/<prefix>-<service>.log`.
 

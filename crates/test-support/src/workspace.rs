@@ -35,7 +35,7 @@ pub fn binary(name: &str) -> PathBuf {
     let path = profile_dir.join(name);
     assert!(
         path.exists(),
-        "{} is missing: build the binaries first (`cargo build --workspace --bins`)",
+        "{} is missing: build the binaries first (`cargo build --workspace --all-targets`)",
         path.display()
     );
     path
