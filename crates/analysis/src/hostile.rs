@@ -56,6 +56,17 @@ pub const SHAPES: &[Shape] = &[
             )
         },
     },
+    Shape {
+        name: "nested-divs",
+        generate: |bytes| {
+            let depth = bytes / 11;
+            format!(
+                "<html><body>{}Putin warned.{}</body></html>",
+                "<div>".repeat(depth),
+                "</div>".repeat(depth)
+            )
+        },
+    },
 ];
 
 /// Capitalized names that all differ ("Bakedo Cufigo ..."), so that each is an entity. The

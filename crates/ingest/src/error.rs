@@ -18,6 +18,9 @@ pub enum IngestError {
         "the broker is unavailable, nothing was accepted; retry in {RETRY_AFTER_SECONDS} s ({0})"
     )]
     Unavailable(String),
+    /// Ingest failed on its side (a bug): nothing was accepted.
+    #[error("ingest failed on its side, nothing was accepted: {0}")]
+    Internal(String),
 }
 
 impl IngestError {
@@ -25,7 +28,7 @@ impl IngestError {
     pub fn field(&self) -> &'static str {
         match self {
             Self::Refused(error) => error.field(),
-            Self::Unavailable(_) => "",
+            Self::Unavailable(_) | Self::Internal(_) => "",
         }
     }
 
@@ -34,6 +37,7 @@ impl IngestError {
         match self {
             Self::Refused(_) => Code::InvalidArgument,
             Self::Unavailable(_) => Code::Unavailable,
+            Self::Internal(_) => Code::Internal,
         }
     }
 
@@ -43,6 +47,7 @@ impl IngestError {
             Self::Refused(ArticleError::Invalid { .. }) => 400,
             Self::Refused(ArticleError::TooLarge { .. }) => 413,
             Self::Unavailable(_) => 503,
+            Self::Internal(_) => 500,
         }
     }
 }

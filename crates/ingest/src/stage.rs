@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use newsflow_bus::{Outgoing, Publisher, TraceContext, topology::ARTICLE_INGESTED};
 use newsflow_proto::v1::{Analysis, AnalyzedArticle, SubmitRequest};
-use newsflow_runtime::stage::record;
+use newsflow_runtime::{CpuSlots, stage::record};
 use tracing::{info, warn};
 
 use newsflow_article::{Policy, validate};
@@ -26,6 +26,9 @@ pub struct Ingestor {
     publisher: Publisher,
     policy: Policy,
     dedup: Dedup,
+    /// Validation (HTML to text, normalization, language) runs here, one article per core,
+    /// never on the async threads that answer health checks and other clients.
+    cpu: CpuSlots,
 }
 
 impl Ingestor {
@@ -35,6 +38,7 @@ impl Ingestor {
             publisher,
             policy,
             dedup,
+            cpu: CpuSlots::per_core(),
         }
     }
 
@@ -53,6 +57,7 @@ impl Ingestor {
             }) => "duplicate",
             Ok(_) => "accepted",
             Err(IngestError::Unavailable(_)) => "unavailable",
+            Err(IngestError::Internal(_)) => "failed",
             Err(_) => "refused",
         };
         metrics::counter!("newsflow_ingest_articles_total", "outcome" => outcome).increment(1);
@@ -60,7 +65,12 @@ impl Ingestor {
     }
 
     async fn try_submit(&self, request: SubmitRequest) -> Result<Accepted, IngestError> {
-        let mut article = validate(request, &self.policy)?;
+        let policy = self.policy.clone();
+        let mut article = self
+            .cpu
+            .run(move || validate(request, &policy))
+            .await
+            .map_err(|failed| IngestError::Internal(failed.to_string()))??;
         let id = article.id.clone();
         if self.dedup.seen(&id).await {
             return Ok(Accepted {

@@ -14,7 +14,7 @@ pub struct CpuSlots {
 
 /// The work could not run to its end: it panicked (a bug), or the slots were closed.
 #[derive(Debug, thiserror::Error)]
-#[error("the analysis task failed: {0}")]
+#[error("the task on a CPU slot failed: {0}")]
 pub struct TaskFailed(String);
 
 impl CpuSlots {

@@ -383,3 +383,38 @@ async fn a_schema_can_be_chosen_in_the_url() {
     assert_eq!(schema, db.schema);
     assert_eq!(store.exists(&["a1".to_owned()]).await.unwrap(), ["a1"]);
 }
+
+#[tokio::test]
+async fn a_statement_past_the_timeout_is_cancelled_and_said_to_be_a_timeout() {
+    let database = newsflow_test_support::database::TestDatabase::new("timeout").await;
+    let settings = newsflow_store::PoolSettings {
+        max_connections: 2,
+        statement_timeout: std::time::Duration::from_millis(300),
+    };
+    let store = Store::connect_with(&database.url, settings).await.unwrap();
+    store.migrate().await.expect("migrations apply");
+    // Another session holds the articles table, so the save waits on its lock until
+    // PostgreSQL cancels the statement.
+    let holder = database.pool(1).await;
+    let mut lock = holder.begin().await.unwrap();
+    sqlx::query("LOCK TABLE articles IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let doc = &corpus()[0];
+    let error = store
+        .save(doc)
+        .await
+        .expect_err("the save waits past 300 ms");
+    assert!(matches!(error, StoreError::TimedOut(_)), "{error:?}");
+    assert!(error.is_transient(), "a timeout is worth a later retry");
+    lock.rollback().await.unwrap();
+    assert_eq!(
+        store
+            .save(doc)
+            .await
+            .expect("saved once the lock is gone")
+            .status,
+        SaveStatus::New
+    );
+}
