@@ -1,7 +1,7 @@
 //! The one conversion between the library's [`Doc`] and the contract's messages.
 //!
 //! Out: entities (ids `e1`, `e2`, ... in the doc's order), statements (`s1`, `s2`, ...),
-//! stances and summaries. In: a document rebuilt from the text and the entities a previous
+//! stances, affiliations and summaries. In: a document rebuilt from the text and the entities a previous
 //! stage (or a client) gave, entity `i` of the message becoming entity `i` of the doc; the
 //! statements, stances and summaries then refer to entities by the ids those came with
 //! (`entity_ids[i]`).
@@ -10,12 +10,13 @@
 
 use newsflow_nlp::{
     Doc, Entity as NlpEntity, EntityType as NlpType, NlpError, Span as NlpSpan, Stage,
-    StatementKind as NlpStatementKind, Target as NlpTarget, stance::Polarity as NlpPolarity,
+    StanceMethod as NlpStanceMethod, StatementKind as NlpStatementKind, Target as NlpTarget,
+    stance::Polarity as NlpPolarity, stance::affiliation::AffiliationKind as NlpAffiliationKind,
     tokenize::Tokenizer,
 };
 use newsflow_proto::v1::{
-    Entity, EntitySummary, EntityType, Mention, MentionKind, Polarity, Span, Stance, Statement,
-    StatementKind, Target, target,
+    Affiliation, AffiliationKind, Entity, EntitySummary, EntityType, Mention, MentionKind,
+    Polarity, Span, Stance, StanceMethod, Statement, StatementKind, Target, target,
 };
 
 /// The entities of an analysed doc, ids `e1`, `e2`, ... in the doc's order.
@@ -82,6 +83,9 @@ pub fn stances(doc: &Doc, entity_ids: &[String]) -> Vec<Stance> {
                     NlpTarget::Topic(topic) => {
                         target::Target::Topic(doc.topics.get(topic).cloned().unwrap_or_default())
                     }
+                    NlpTarget::Phrase(phrase) => {
+                        target::Target::Topic(doc.phrases.get(phrase).cloned().unwrap_or_default())
+                    }
                 }),
                 span: Some(span(stance.target_span)),
             }),
@@ -89,8 +93,35 @@ pub fn stances(doc: &Doc, entity_ids: &[String]) -> Vec<Stance> {
             score: stance.score,
             confidence: stance.confidence,
             evidence_span: Some(span(stance.evidence)),
+            method: stance_method(stance.method) as i32,
         })
         .collect()
+}
+
+/// The affiliations of an analysed doc.
+pub fn affiliations(doc: &Doc, entity_ids: &[String]) -> Vec<Affiliation> {
+    doc.affiliations
+        .iter()
+        .map(|a| Affiliation {
+            entity_id: id_at(entity_ids, Some(a.entity)),
+            affiliate_entity_id: id_at(entity_ids, Some(a.affiliate)),
+            kind: match a.kind {
+                NlpAffiliationKind::Title => AffiliationKind::Title,
+                NlpAffiliationKind::Country => AffiliationKind::Country,
+            } as i32,
+            evidence_span: Some(span(a.evidence)),
+        })
+        .collect()
+}
+
+fn stance_method(method: NlpStanceMethod) -> StanceMethod {
+    match method {
+        NlpStanceMethod::Portrayal => StanceMethod::Portrayal,
+        NlpStanceMethod::HolderModel => StanceMethod::HolderModel,
+        NlpStanceMethod::Predicate => StanceMethod::Predicate,
+        NlpStanceMethod::HolderPortrayal => StanceMethod::HolderPortrayal,
+        NlpStanceMethod::OwnSide => StanceMethod::OwnSide,
+    }
 }
 
 /// The per-entity summaries of an analysed doc.

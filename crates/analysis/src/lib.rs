@@ -30,7 +30,7 @@ mod stance;
 pub use budget::{Budget, BudgetArgs};
 pub use entities::EntityAnalysis;
 pub use error::AnalysisError;
-pub use models::{ModelArgs, ModelPaths};
+pub use models::{ModelArgs, ModelPaths, SpeakerStance};
 pub use newsflow_nlp::{ner::NerMode, normalize::normalize, one_tensor_thread_by_default};
 pub use stance::{Classified, StanceAnalysis};
 

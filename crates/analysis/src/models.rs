@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use newsflow_nlp::{
     NlpError,
+    gazetteer::Nations,
     ner::{NerMode, NerPaths, NerTagger},
-    stance::StanceClassifier,
+    stance::{StanceClassifier, StanceStage},
     statements::StatementFinder,
     types::FineTyper,
 };
@@ -30,8 +31,10 @@ pub struct ModelPaths {
     pub gazetteers: PathBuf,
     /// The statement models.
     pub statements: PathBuf,
-    /// The stance classifier.
+    /// The target-sentiment classifier: how the text portrays a target.
     pub stance: PathBuf,
+    /// The holder-stance classifier: whether a holder is for or against a target.
+    pub holder: PathBuf,
 }
 
 impl Default for ModelPaths {
@@ -44,6 +47,7 @@ impl Default for ModelPaths {
             gazetteers: "models/gazetteers".into(),
             statements: "models/statements".into(),
             stance: "models/stance-minilm".into(),
+            holder: "models/holder-minilm".into(),
         }
     }
 }
@@ -59,6 +63,7 @@ impl ModelPaths {
             gazetteers: root.join(paths.gazetteers),
             statements: root.join(paths.statements),
             stance: root.join(paths.stance),
+            holder: root.join(paths.holder),
         }
     }
 }
@@ -95,6 +100,33 @@ pub struct ModelArgs {
     /// Directory of the stance model.
     #[arg(long, env = "NEWSFLOW_STANCE_MODEL", default_value_os_t = ModelPaths::default().stance)]
     pub stance_model: PathBuf,
+    /// Directory of the holder-stance model (a speaker's stance toward a target).
+    #[arg(long, env = "NEWSFLOW_HOLDER_MODEL", default_value_os_t = ModelPaths::default().holder)]
+    pub holder_model: PathBuf,
+    /// Which model reads a speaker's stance: `holder`, the holder-stance model (whether the
+    /// speaker is for or against the target); or `portrayal`, the target-sentiment model (how
+    /// the speaker's words portray it; what newsflow did before it had a holder-stance model,
+    /// kept to compare).
+    #[arg(long, env = "NEWSFLOW_SPEAKER_STANCE", default_value_t = SpeakerStance::Holder)]
+    pub speaker_stance: SpeakerStance,
+}
+
+/// Which model reads a speaker's stance.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpeakerStance {
+    /// The holder-stance model.
+    Holder,
+    /// The target-sentiment model.
+    Portrayal,
+}
+
+impl std::fmt::Display for SpeakerStance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SpeakerStance::Holder => "holder",
+            SpeakerStance::Portrayal => "portrayal",
+        })
+    }
 }
 
 impl Default for ModelArgs {
@@ -114,6 +146,8 @@ impl ModelArgs {
             gazetteers: paths.gazetteers,
             statements_model: paths.statements,
             stance_model: paths.stance,
+            holder_model: paths.holder,
+            speaker_stance: SpeakerStance::Holder,
         }
     }
 
@@ -160,6 +194,40 @@ impl ModelArgs {
             &self.stance_model,
             FETCH_BASE,
         ))
+    }
+
+    /// What names which country, from the gazetteers (for the affiliations).
+    pub fn nations(&self) -> Result<Nations, AnalysisError> {
+        Nations::load(&self.gazetteers).map_err(load_error(
+            "country names",
+            &self.gazetteers,
+            " (run scripts/fetch-base-model.sh if they are missing)",
+        ))
+    }
+
+    /// The stance stage these models make: the target-sentiment model, the holder-stance model
+    /// unless speakers' stances are read by the target-sentiment model too, and the country
+    /// names.
+    pub fn stance_stage(&self) -> Result<StanceStage, AnalysisError> {
+        let stage = StanceStage::new(self.stance_classifier()?).with_nations(self.nations()?);
+        Ok(match self.speaker_stance {
+            SpeakerStance::Holder => stage.with_holder_model(self.holder_classifier()?)?,
+            SpeakerStance::Portrayal => stage,
+        })
+    }
+
+    /// The holder-stance classifier, over the base encoder.
+    pub fn holder_classifier(&self) -> Result<StanceClassifier, AnalysisError> {
+        let classifier =
+            StanceClassifier::load_with_base(&self.holder_model, &self.base_model).map_err(
+                load_error("holder-stance model", &self.holder_model, FETCH_BASE),
+            )?;
+        if !classifier.reads_holder() {
+            return Err(load_error("holder-stance model", &self.holder_model, "")(
+                NlpError::InvalidInput("it is a target-sentiment model: it marks no holder".into()),
+            ));
+        }
+        Ok(classifier)
     }
 }
 

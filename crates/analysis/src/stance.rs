@@ -1,10 +1,10 @@
-//! The stance service's part of the analysis: statements, stances and summaries, over the
-//! entities the extractor found.
+//! The stance service's part of the analysis: statements, stances, affiliations and summaries,
+//! over the entities the extractor found.
 
 use newsflow_nlp::{Stage, stance::StanceStage, statements::StatementFinder};
-use newsflow_proto::v1::{AnalyzedArticle, Entity, EntitySummary, Stance, Statement};
+use newsflow_proto::v1::{Affiliation, AnalyzedArticle, Entity, EntitySummary, Stance, Statement};
 
-use crate::{AnalysisError, Budget, ModelArgs, convert, entities::body};
+use crate::{AnalysisError, Budget, ModelArgs, SpeakerStance, convert, entities::body};
 
 /// Statements then stances, with the models loaded once and the operator's topics.
 pub struct StanceAnalysis {
@@ -24,6 +24,8 @@ pub struct Classified {
     pub stances: Vec<Stance>,
     /// Per entity: mentions, stances toward it, statements it made.
     pub summaries: Vec<EntitySummary>,
+    /// Whose side each entity is on.
+    pub affiliations: Vec<Affiliation>,
 }
 
 impl StanceAnalysis {
@@ -40,18 +42,18 @@ impl StanceAnalysis {
             .filter(|topic| !topic.is_empty())
             .collect();
         check_topics(&budget, &topics, "the configured topics")?;
-        let version = format!(
-            "{}@{}",
-            models
-                .stance_model
-                .file_name()
-                .map(|name| name.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "stance".into()),
-            env!("CARGO_PKG_VERSION")
-        );
+        let name = |dir: &std::path::Path, or: &str| {
+            dir.file_name()
+                .map_or_else(|| or.to_string(), |n| n.to_string_lossy().into_owned())
+        };
+        let mut version = name(&models.stance_model, "stance");
+        if models.speaker_stance == SpeakerStance::Holder {
+            version = format!("{version}+{}", name(&models.holder_model, "holder"));
+        }
+        let version = format!("{version}@{}", env!("CARGO_PKG_VERSION"));
         Ok(Self {
             statements: models.statement_finder()?,
-            stance: StanceStage::new(models.stance_classifier()?),
+            stance: models.stance_stage()?,
             topics,
             version,
             budget,
@@ -91,6 +93,7 @@ impl StanceAnalysis {
             statements: convert::statements(&doc, &ids),
             stances: convert::stances(&doc, &ids),
             summaries: convert::summaries(&doc, &ids),
+            affiliations: convert::affiliations(&doc, &ids),
         })
     }
 
@@ -102,6 +105,7 @@ impl StanceAnalysis {
         analysis.statements = classified.statements;
         analysis.stances = classified.stances;
         analysis.summaries = classified.summaries;
+        analysis.affiliations = classified.affiliations;
         Ok(())
     }
 }

@@ -1,13 +1,29 @@
 //! The example article through both parts of the analysis, with the committed models: who
-//! said what, and who stands for or against what.
+//! said what, who stands for or against what, and that no speaker comes out against their own
+//! side (the Kremlin's spokesman against Moscow).
 
 use std::path::PathBuf;
 
-use newsflow_analysis::{Analysis, Budget, ModelArgs, ModelPaths, NerMode, normalize};
-use newsflow_proto::v1::{Polarity, Stance, target};
+use newsflow_analysis::{
+    Analysis, Budget, ModelArgs, ModelPaths, NerMode, StanceAnalysis, normalize,
+};
+use newsflow_proto::v1::{Polarity, Stance, StanceMethod, target};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn toward_entity<'a>(stances: &'a [Stance], holder: &str, entity: &str) -> Vec<&'a Stance> {
+    stances
+        .iter()
+        .filter(|s| s.holder_entity_id == holder)
+        .filter(|s| {
+            matches!(
+                s.target.as_ref().and_then(|t| t.target.as_ref()),
+                Some(target::Target::EntityId(id)) if id == entity
+            )
+        })
+        .collect()
 }
 
 fn stances_toward<'a>(stances: &'a [Stance], holder: &str, topic: &str) -> Vec<&'a Stance> {
@@ -94,6 +110,80 @@ fn western_troops_example() {
                 .iter()
                 .all(|s| s.polarity == Polarity::Negative as i32),
         "Trump against ground troops: {ground:?}"
+    );
+
+    // Peskov against NATO ("NATO troops near its borders, as a threat").
+    let nato = toward_entity(&result.stances, &peskov, &id_of("NATO"));
+    assert!(
+        nato.iter().any(|s| s.polarity == Polarity::Negative as i32),
+        "Peskov against NATO: {nato:?}"
+    );
+    // Holder stances come from the holder-stance model or a predicate, portrayal from the
+    // target-sentiment model.
+    for s in &result.stances {
+        let method = s.method();
+        if s.holder_entity_id.is_empty() {
+            assert_eq!(method, StanceMethod::Portrayal, "{s:?}");
+        } else {
+            assert!(
+                matches!(
+                    method,
+                    StanceMethod::HolderModel | StanceMethod::Predicate | StanceMethod::OwnSide
+                ),
+                "{s:?}"
+            );
+        }
+    }
+    // Nobody is against their own country, capital or government: the Kremlin's spokesman is
+    // not against Moscow, nor Putin against Russia.
+    let russia_side = ["Moscow", "Russia", "Russian", "Kremlin"];
+    let affiliated = |holder: &str, entity: &str| {
+        result
+            .affiliations
+            .iter()
+            .any(|a| a.entity_id == holder && a.affiliate_entity_id == entity)
+    };
+    for name in russia_side {
+        if entities.iter().any(|e| e.canonical_name == name) {
+            assert!(affiliated(&peskov, &id_of(name)), "Peskov and {name}");
+            assert!(affiliated(&putin, &id_of(name)), "Putin and {name}");
+        }
+    }
+    let own_side_negative: Vec<&Stance> = result
+        .stances
+        .iter()
+        .filter(|s| s.polarity == Polarity::Negative as i32)
+        .filter(
+            |s| match s.target.as_ref().and_then(|t| t.target.as_ref()) {
+                Some(target::Target::EntityId(id)) => affiliated(&s.holder_entity_id, id),
+                _ => false,
+            },
+        )
+        .collect();
+    assert!(
+        own_side_negative.is_empty(),
+        "against their own side: {own_side_negative:?}"
+    );
+    assert!(
+        result.affiliations.len() < entities.len() * entities.len(),
+        "affiliations are pairs, each once"
+    );
+
+    // With the compose file's topics, which do not name them, the ground troops Trump ruled
+    // out are still a target: the object of his stance verb.
+    let compose_topics = ["Western troops", "ceasefire", "security guarantees"].map(String::from);
+    let unconfigured = StanceAnalysis::load(&models, &compose_topics, Budget::default())
+        .expect("models load")
+        .classify(normalize(&raw), &entities, &[])
+        .unwrap();
+    let ground = stances_toward(&unconfigured.stances, &trump, "ground troops");
+    assert!(
+        !ground.is_empty()
+            && ground
+                .iter()
+                .all(|s| s.polarity == Polarity::Negative as i32
+                    && s.method() == StanceMethod::Predicate),
+        "Trump against ground troops, unconfigured: {ground:?}"
     );
 
     let summary = result

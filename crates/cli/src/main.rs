@@ -84,6 +84,8 @@ enum TrainTask {
     Statements(statements::TrainArgs),
     /// Fine-tune the MiniLM stance classifier on NewsMTSC (JSON lines).
     Stance(stance::TrainArgs),
+    /// Fine-tune the MiniLM holder-stance classifier on DSE (both directions of every pair).
+    Holder(stance::HolderTrainArgs),
     /// Fine-tune the MiniLM encoder of the accurate NER mode on a CoNLL file.
     NerMinilm(ner_neural::TrainArgs),
 }
@@ -96,6 +98,11 @@ enum EvalTask {
     Statements(statements::EvalArgs),
     /// Macro-F1 (F1m), accuracy and per-class P/R/F1 of the stance model on a NewsMTSC file.
     Stance(stance::EvalArgs),
+    /// How "he"/"she" sources of a PolNeAR split resolve to entities (against hand labels).
+    Pronouns(statements::PronounArgs),
+    /// Five-class macro-F1, accuracy and per-class P/R/F1 of the holder-stance model on a DSE
+    /// file.
+    Dse(stance::DseEvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -141,11 +148,14 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
             TrainTask::NerMinilm(args) => ner_neural::train(&args)?,
             TrainTask::Statements(args) => statements::train(&args)?,
             TrainTask::Stance(args) => stance::train(&args)?,
+            TrainTask::Holder(args) => stance::train_holder(&args)?,
         },
         Command::Eval { task } => match task {
             EvalTask::Ner(args) => ner::eval(&args)?,
             EvalTask::Statements(args) => statements::eval(&args)?,
             EvalTask::Stance(args) => stance::eval(&args)?,
+            EvalTask::Dse(args) => stance::eval_dse(&args)?,
+            EvalTask::Pronouns(args) => statements::pronouns(&args)?,
         },
         Command::Bench { task } => match task {
             BenchTask::Ner(args) => bench::run(&args)?,

@@ -1,9 +1,9 @@
-//! `newsflow train stance`, `newsflow eval stance` and `newsflow bench stance`.
+//! `newsflow train stance|holder`, `newsflow eval stance|dse` and `newsflow bench stance`.
 
 use anyhow::Context;
 use clap::Args;
 use newsflow_nlp::Span;
-use newsflow_nlp::stance::{self, StanceExample, TrainConfig};
+use newsflow_nlp::stance::{self, StanceExample, TrainConfig, dse};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,6 +16,30 @@ pub struct TrainArgs {
     /// Development files, scored after every epoch (repeatable).
     #[arg(long)]
     dev: Vec<PathBuf>,
+    #[command(flatten)]
+    settings: TrainSettings,
+}
+
+/// Arguments of `newsflow train holder`.
+#[derive(Args)]
+pub struct HolderTrainArgs {
+    /// DSE training file (`sentence \t p \t q \t label`).
+    #[arg(long)]
+    train: PathBuf,
+    /// Directory to write the model (and its checkpoints) into.
+    #[arg(long)]
+    out: PathBuf,
+    /// Share of the training sentences held out (with all their pairs) and scored after every
+    /// epoch, to choose settings on data the model never saw; 0 trains on all of it.
+    #[arg(long, default_value_t = 0.1)]
+    holdout: f64,
+    #[command(flatten)]
+    settings: TrainSettings,
+}
+
+/// Fine-tuning settings shared by the MiniLM classifiers.
+#[derive(Args)]
+struct TrainSettings {
     /// Base encoder directory.
     #[arg(long, default_value_os_t = newsflow_analysis::ModelPaths::default().base)]
     base: PathBuf,
@@ -31,6 +55,9 @@ pub struct TrainArgs {
     /// Share of steps spent warming up.
     #[arg(long, default_value_t = TrainConfig::default().warmup)]
     warmup: f64,
+    /// AdamW weight decay on the weight matrices.
+    #[arg(long, default_value_t = TrainConfig::default().weight_decay)]
+    weight_decay: f64,
     /// Targets per step.
     #[arg(long, default_value_t = TrainConfig::default().batch_size)]
     batch_size: usize,
@@ -40,9 +67,65 @@ pub struct TrainArgs {
     /// Dropout in the tuned layers and before the head.
     #[arg(long, default_value_t = TrainConfig::default().dropout)]
     dropout: f32,
+    /// Longest input in WordPieces, special tokens included.
+    #[arg(long, default_value_t = TrainConfig::default().max_len)]
+    max_len: usize,
+    /// Weigh each class by the inverse of its share of the training examples.
+    #[arg(long)]
+    balanced: bool,
+    /// Start the tuned layers from this model's (member 0), not the base encoder's.
+    #[arg(long)]
+    init_from: Option<PathBuf>,
     /// Stop every epoch after this many steps (timing runs).
     #[arg(long)]
     max_steps: Option<usize>,
+}
+
+impl TrainSettings {
+    fn config(&self) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs,
+            seeds: self.seeds.clone(),
+            lr: self.lr,
+            warmup: self.warmup,
+            weight_decay: self.weight_decay,
+            batch_size: self.batch_size,
+            trained_layers: self.layers,
+            dropout: self.dropout,
+            max_len: self.max_len,
+            balanced: self.balanced,
+            init_from: self.init_from.clone(),
+            max_steps: self.max_steps,
+        }
+    }
+}
+
+/// Arguments of `newsflow eval dse`.
+#[derive(Args)]
+pub struct DseEvalArgs {
+    /// DSE file with gold labels (`sentence \t p \t q \t label`).
+    file: PathBuf,
+    /// Score only the pairs whose sentence occurs nowhere in this file (the training file:
+    /// what the model never saw).
+    #[arg(long)]
+    unseen_in: Option<PathBuf>,
+    /// The models (`--holder-model`, `--base-model`).
+    #[command(flatten)]
+    models: newsflow_analysis::ModelArgs,
+    /// Score only this member of the ensemble (0-based).
+    #[arg(long)]
+    member: Option<usize>,
+    /// Read each direction with the target-sentiment model instead (`--stance-model`; the
+    /// holder is not marked): how the old reading of a speaker's stance does on DSE.
+    #[arg(long)]
+    portrayal: bool,
+    /// Write each pair's two directions' probabilities here, one JSON line each, for
+    /// calibration plots.
+    #[arg(long)]
+    predictions: Option<PathBuf>,
+    /// Print exactly one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `newsflow eval stance`.
@@ -104,31 +187,79 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
             Ok((name, read(p)?))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let config = TrainConfig {
-        epochs: args.epochs,
-        seeds: args.seeds.clone(),
-        lr: args.lr,
-        warmup: args.warmup,
-        batch_size: args.batch_size,
-        trained_layers: args.layers,
-        dropout: args.dropout,
-        max_steps: args.max_steps,
-        ..TrainConfig::default()
-    };
-    eprintln!(
-        "training stance on {} targets from {}: {config:?}",
-        train.len(),
-        args.files.train.display()
-    );
-    let started = Instant::now();
-    let (_, report) = stance::train::train(
-        &args.base,
+    fine_tune(
+        "stance",
+        &args.files.train,
         &train,
         &dev,
-        &config,
+        &args.settings,
         &args.files.out,
-        &mut |line| eprintln!("[{:>6.0}s] {line}", started.elapsed().as_secs_f64()),
+    )
+}
+
+/// Trains the holder-stance model on DSE, both directions of every pair, and scores the
+/// held-out sentences after every epoch.
+pub fn train_holder(args: &HolderTrainArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (0.0..1.0).contains(&args.holdout),
+        "--holdout must be in [0, 1)"
+    );
+    let pairs = read_dse(&args.train)?;
+    let (train, held) = dse::split_by_sentence(&pairs, args.holdout, 0);
+    eprintln!(
+        "{} pairs: {} to train on, {} held out ({} sentences never trained on)",
+        pairs.len(),
+        train.len(),
+        held.len(),
+        held.iter()
+            .map(|p| p.sentence.as_str())
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    );
+    let dev = if held.is_empty() {
+        Vec::new()
+    } else {
+        vec![("holdout".to_string(), dse::directed_examples(&held))]
+    };
+    fine_tune(
+        "holder stance",
+        &args.train,
+        &dse::directed_examples(&train),
+        &dev,
+        &args.settings,
+        &args.out,
     )?;
+    if !held.is_empty() {
+        let model =
+            newsflow_nlp::stance::StanceClassifier::load_with_base(&args.out, &args.settings.base)?;
+        let s = dse::evaluate(&model, &held)?;
+        println!(
+            "saved model on the held-out pairs, five classes: F1m {:.4} accuracy {:.4}",
+            s.f1m, s.accuracy
+        );
+    }
+    Ok(())
+}
+
+fn fine_tune(
+    task: &str,
+    train_path: &Path,
+    train: &[StanceExample],
+    dev: &[(String, Vec<StanceExample>)],
+    settings: &TrainSettings,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let config = settings.config();
+    eprintln!(
+        "training {task} on {} examples from {}: {config:?}",
+        train.len(),
+        train_path.display()
+    );
+    let started = Instant::now();
+    let (_, report) =
+        stance::train::train(&settings.base, train, dev, &config, out, &mut |line| {
+            eprintln!("[{:>6.0}s] {line}", started.elapsed().as_secs_f64())
+        })?;
     for (seed, results) in &report.per_seed {
         for r in results {
             println!(
@@ -148,8 +279,133 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         report.cache_seconds,
         report.train_seconds,
         started.elapsed().as_secs_f64(),
-        args.files.out.display()
+        out.display()
     );
+    Ok(())
+}
+
+fn read_dse(path: &Path) -> anyhow::Result<Vec<dse::DsePair>> {
+    dse::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Scores the holder-stance model on a DSE file: the five-way label of every pair, read off
+/// both directions.
+pub fn eval_dse(args: &DseEvalArgs) -> anyhow::Result<()> {
+    let mut pairs = read_dse(&args.file)?;
+    if let Some(seen) = &args.unseen_in {
+        pairs = dse::unseen_in(&pairs, &read_dse(seen)?);
+    }
+    let mut model = if args.portrayal {
+        args.models.stance_classifier()?
+    } else {
+        args.models.holder_classifier()?
+    };
+    if let Some(m) = args.member {
+        model.keep_member(m)?;
+    }
+    let started = Instant::now();
+    let directions = if args.portrayal {
+        dse::predict_portrayal(&model, &pairs)?
+    } else {
+        dse::predict(&model, &pairs)?
+    };
+    let (bins, ece) = dse::reliability(&pairs, &directions, 10);
+    let model_dir = if args.portrayal {
+        &args.models.stance_model
+    } else {
+        &args.models.holder_model
+    };
+    let predicted: Vec<usize> = directions
+        .iter()
+        .map(|&(pq, qp)| dse::five_way(pq, qp))
+        .collect();
+    let gold: Vec<usize> = pairs.iter().map(|p| p.label).collect();
+    let s = dse::score(&gold, &predicted)?;
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.predictions {
+        let lines: String = pairs
+            .iter()
+            .zip(&directions)
+            .zip(&predicted)
+            .map(|((pair, (pq, qp)), label)| {
+                let (gold_pq, gold_qp) = pair.directions();
+                format!(
+                    "{}\n",
+                    json!({
+                        "label": pair.label, "predicted": label,
+                        "p_to_q": pq, "q_to_p": qp,
+                        "gold_p_to_q": gold_pq.as_str(), "gold_q_to_p": gold_qp.as_str(),
+                    })
+                )
+            })
+            .collect();
+        std::fs::write(path, lines).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if args.json {
+        let per_class: serde_json::Map<String, serde_json::Value> = s
+            .per_class
+            .iter()
+            .map(|c| {
+                (
+                    c.name.to_string(),
+                    json!({"precision": c.precision, "recall": c.recall, "f1": c.f1, "support": c.support}),
+                )
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "file": args.file.display().to_string(),
+                "unseen_in": args.unseen_in.as_ref().map(|p| p.display().to_string()),
+                "model": model_dir.display().to_string(),
+                "members": model.members(),
+                "pairs": s.total,
+                "f1m": s.f1m,
+                "accuracy": s.accuracy,
+                "per_class": per_class,
+                "confusion": s.confusion,
+                "reliability": bins,
+                "expected_calibration_error": ece,
+                "seconds": seconds,
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "{}{}: {} pairs, model {} ({} member(s)), {:.1}s",
+        args.file.display(),
+        args.unseen_in.as_ref().map_or(String::new(), |p| format!(
+            " (sentences unseen in {})",
+            p.display()
+        )),
+        s.total,
+        model_dir.display(),
+        model.members(),
+        seconds
+    );
+    println!(
+        "{:<14} {:>9} {:>9} {:>9} {:>8}",
+        "class", "precision", "recall", "F1", "support"
+    );
+    for c in &s.per_class {
+        println!(
+            "{:<14} {:>9.4} {:>9.4} {:>9.4} {:>8}",
+            c.name, c.precision, c.recall, c.f1, c.support
+        );
+    }
+    println!("F1m {:.4}  accuracy {:.4}", s.f1m, s.accuracy);
+    println!("reliability of the directional predictions (stated confidence against accuracy):");
+    println!(
+        "{:<11} {:>6} {:>11} {:>9}",
+        "confidence", "count", "mean stated", "accuracy"
+    );
+    for b in bins.iter().filter(|b| b.count > 0) {
+        println!(
+            "{:.1}-{:.1}    {:>6} {:>11.3} {:>9.3}",
+            b.low, b.high, b.count, b.confidence, b.accuracy
+        );
+    }
+    println!("expected calibration error {ece:.4}");
     Ok(())
 }
 

@@ -233,3 +233,161 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Arguments of `newsflow eval pronouns`.
+#[derive(Args)]
+pub struct PronounArgs {
+    /// PolNeAR split directory (`text/`, `attributions/`).
+    dir: PathBuf,
+    /// The models (`--ner-model`, `--statements-model`, `--gazetteers`).
+    #[command(flatten)]
+    models: newsflow_analysis::ModelArgs,
+    /// Hand labels, `article<TAB>source start<TAB>the person the pronoun stands for` (`-`
+    /// when the text names nobody it could stand for); `#` lines are comments. Scores the
+    /// resolution of the labelled sources.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Print every "he"/"she" source with its resolution and the text before it (for
+    /// labelling), one tab-separated line each.
+    #[arg(long)]
+    list: bool,
+}
+
+/// One gold "he"/"she" source and what the statement finder made of it.
+struct PronounSource {
+    article: String,
+    start: usize,
+    pronoun: String,
+    /// Whether a found statement has a source overlapping it.
+    found: bool,
+    /// The entity that statement's source resolved to.
+    resolved: Option<String>,
+    context: String,
+}
+
+/// How the statement finder resolves the gold "he"/"she" sources of a PolNeAR split: how many
+/// it finds as a statement's source, how many it resolves to an entity, and, against hand
+/// labels, how many to the right person.
+pub fn pronouns(args: &PronounArgs) -> anyhow::Result<()> {
+    let articles = polnear::read_dir(&args.dir)?;
+    let pipeline = statement_pipeline(
+        NerTagger::load(&args.models.ner_model)?,
+        args.models.fine_typer()?,
+        StatementFinder::load(&args.models.statements_model)?,
+    );
+    let mut sources = Vec::new();
+    for article in &articles {
+        let chars: Vec<char> = article.text.chars().collect();
+        let text_of = |s: newsflow_nlp::Span| {
+            chars[s.start..s.end.min(chars.len())]
+                .iter()
+                .collect::<String>()
+        };
+        let mut doc = newsflow_nlp::Doc::from_normalized(article.text.clone());
+        pipeline.process(&mut doc)?;
+        for gold in article.attributions.iter().flat_map(|a| &a.sources) {
+            let span = gold.hull();
+            let pronoun = text_of(span).to_lowercase();
+            if pronoun != "he" && pronoun != "she" {
+                continue;
+            }
+            let found = doc.statements.iter().find(|s| {
+                s.source
+                    .is_some_and(|s| s.start < span.end && span.start < s.end)
+            });
+            let context_start = span.start.saturating_sub(400);
+            sources.push(PronounSource {
+                article: article.name.clone(),
+                start: span.start,
+                pronoun,
+                found: found.is_some(),
+                resolved: found
+                    .and_then(|s| s.entity)
+                    .and_then(|e| doc.entities.get(e))
+                    .map(|e| e.canonical_name.clone()),
+                context: text_of(newsflow_nlp::Span::new(context_start, span.end))
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            });
+        }
+    }
+    if args.list {
+        for s in &sources {
+            println!(
+                "{}\t{}\t{}\t{}\t{}",
+                s.article,
+                s.start,
+                s.pronoun,
+                s.resolved.as_deref().unwrap_or("-"),
+                s.context
+            );
+        }
+        return Ok(());
+    }
+    let found = sources.iter().filter(|s| s.found).count();
+    let resolved = sources.iter().filter(|s| s.resolved.is_some()).count();
+    println!(
+        "{}: {} \"he\"/\"she\" sources; found as a statement's source {found}, resolved to an entity {resolved}",
+        args.dir.display(),
+        sources.len()
+    );
+    let Some(path) = &args.labels else {
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    // A label is right when every word of it is a word of the resolved name ("Hillary
+    // Clinton" in "Democrat Hillary Clinton", not in "Bill Clinton").
+    let words = |name: &str| -> Vec<String> {
+        name.split_whitespace()
+            .map(|w| {
+                w.trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase()
+            })
+            .filter(|w| !w.is_empty())
+            .collect()
+    };
+    let (mut labelled, mut right, mut missing) = (0, 0, 0);
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [article, start, person] = fields[..] else {
+            anyhow::bail!(
+                "{}:{}: not three tab-separated fields",
+                path.display(),
+                i + 1
+            );
+        };
+        let start: usize = start.parse()?;
+        let Some(source) = sources
+            .iter()
+            .find(|s| s.article == article && s.start == start)
+        else {
+            missing += 1;
+            continue;
+        };
+        labelled += 1;
+        let is_right = match (&source.resolved, person.trim()) {
+            (None, "-") => true,
+            (Some(name), label) if label != "-" => {
+                let resolved = words(name);
+                words(label).iter().all(|w| resolved.contains(w))
+            }
+            _ => false,
+        };
+        right += usize::from(is_right);
+    }
+    anyhow::ensure!(
+        missing == 0,
+        "{missing} labels name no \"he\"/\"she\" source of the split"
+    );
+    println!(
+        "hand-labelled {labelled}: resolved to the right person (or left unresolved where the text names nobody) {right}, accuracy {:.3}",
+        right as f64 / labelled.max(1) as f64
+    );
+    Ok(())
+}

@@ -210,6 +210,9 @@ pub enum Target {
     Entity(usize),
     /// A topic the caller asked about: index into [`Doc::topics`].
     Topic(usize),
+    /// The object of a speaker's stance predicate ("ground troops" in "ruled out sending
+    /// ground troops"): index into [`Doc::phrases`].
+    Phrase(usize),
 }
 
 /// A stance toward a target in one sentence: a holder's (the speaker of the statement whose
@@ -232,6 +235,25 @@ pub struct Stance {
     pub confidence: f32,
     /// The sentence the stance was read from.
     pub evidence: Span,
+    /// What decided it.
+    pub method: StanceMethod,
+}
+
+/// What decided a stance: which reading of the text it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StanceMethod {
+    /// The text's own portrayal of the target (no holder): the target-sentiment model.
+    Portrayal,
+    /// A holder's stance from the holder-stance model.
+    HolderModel,
+    /// A holder's stance from a stance predicate governing the target ("ruled out").
+    Predicate,
+    /// A holder's stance from the target-sentiment model, where no holder-stance model is
+    /// loaded.
+    HolderPortrayal,
+    /// Against the holder's own side by the model's word alone: not enough evidence, so
+    /// neutral (see [`crate::stance::affiliation`]).
+    OwnSide,
 }
 
 /// One entity's stances and statements in the document, summed up.
@@ -277,9 +299,13 @@ pub struct Doc {
     /// Topics the caller wants stances toward besides the entities ("Western troops"); set
     /// before the stance stage runs.
     pub topics: Vec<String>,
+    /// The noun phrases the stance stage took as targets ([`Target::Phrase`]), each once.
+    pub phrases: Vec<String>,
     /// Stances, sentence by sentence, in text order of their targets within each sentence
     /// (entities first, then topics).
     pub stances: Vec<Stance>,
+    /// Whose side each entity is on, by entity then affiliate.
+    pub affiliations: Vec<crate::stance::affiliation::Affiliation>,
     /// One summary per entity, in the order of [`Doc::entities`].
     pub summaries: Vec<EntitySummary>,
     /// The caps every stage keeps to on this document.

@@ -18,8 +18,7 @@
 //!
 //! Every name is kept lowercased, words separated by one space, as [`key`] makes them.
 
-use std::collections::BTreeMap;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -76,6 +75,10 @@ struct WorldCountry {
     #[serde(default)]
     cca2: String,
     #[serde(default)]
+    cca3: String,
+    #[serde(default)]
+    independent: Option<bool>,
+    #[serde(default)]
     capital: Vec<String>,
     #[serde(default)]
     region: String,
@@ -100,6 +103,88 @@ struct WorldDemonyms {
 struct WorldDemonym {
     f: String,
     m: String,
+}
+
+/// Which country a name belongs to: the country's names, its capital and its demonyms (from
+/// `world-countries`), and the seats of government and short forms of
+/// `crates/nlp/lexicon/stance/nation-names.tsv` ("kremlin", "u.s."), each to the country's
+/// ISO 3166 alpha-3 code in lower case. A name two countries claim belongs to neither.
+#[derive(Debug, Clone, Default)]
+pub struct Nations {
+    of: HashMap<String, String>,
+}
+
+static NATION_NAMES: crate::lexicon::WordTable =
+    crate::lexicon::word_table!("stance/nation-names.tsv");
+
+impl Nations {
+    /// Reads `world-countries/countries.json` under the gazetteer directory.
+    pub fn load(dir: &Path) -> Result<Self, NlpError> {
+        let world: Vec<WorldCountry> = read_json(&dir.join("world-countries/countries.json"))?;
+        // Name -> (country, whether it is independent); `None` when two countries of the same
+        // rank claim it. An independent country's claim beats a territory's ("French": France,
+        // not the French Southern Territories; "American": the United States, not the
+        // Northern Mariana Islands).
+        let mut of: HashMap<String, (Option<String>, bool)> = HashMap::new();
+        let mut claim = |name: &str, code: &str, independent: bool| {
+            let name = key(name);
+            if name.is_empty() {
+                return;
+            }
+            let new = (Some(code.to_string()), independent);
+            match of.get_mut(&name) {
+                None => {
+                    of.insert(name, new);
+                }
+                Some(held) if held.0.as_deref() == Some(code) => {}
+                Some(held) if independent && !held.1 => *held = new,
+                Some(held) if independent == held.1 => held.0 = None,
+                Some(_) => {}
+            }
+        };
+        for c in &world {
+            let code = c.cca3.to_lowercase();
+            if code.is_empty() {
+                continue;
+            }
+            let independent = c.independent.unwrap_or(false);
+            let mut claim = |name: &str, code: &str| claim(name, code, independent);
+            claim(&c.name.common, &code);
+            claim(&c.name.official, &code);
+            for alt in c.alt_spellings.iter().filter(|a| a.chars().count() > 2) {
+                claim(alt, &code);
+            }
+            for capital in &c.capital {
+                claim(capital, &code);
+            }
+            if let Some(eng) = c.demonyms.as_ref().and_then(|d| d.eng.as_ref()) {
+                for form in [&eng.m, &eng.f] {
+                    for d in form.split(',').flat_map(|d| d.split(" or ")) {
+                        claim(d.trim(), &code);
+                        if let Some(plural) = plural(d.trim()) {
+                            claim(&plural, &code);
+                        }
+                    }
+                }
+            }
+        }
+        let mut of: HashMap<String, String> = of
+            .into_iter()
+            .filter_map(|(name, (code, _))| Some((name, code?)))
+            .collect();
+        for (name, code) in NATION_NAMES.iter() {
+            of.insert(key(name), code.to_string());
+        }
+        Ok(Self { of })
+    }
+
+    /// The country `name` belongs to (alpha-3, lower case), if any; a leading "the" is
+    /// dropped ("the Kremlin").
+    pub fn of(&self, name: &str) -> Option<&str> {
+        let name = key(name);
+        let name = name.strip_prefix("the ").unwrap_or(&name);
+        self.of.get(name).map(String::as_str)
+    }
 }
 
 /// A name as the lists keep it: lowercased, words separated by one space.

@@ -41,7 +41,7 @@ mod xorshift;
 
 pub use doc::{
     Doc, Entity, EntitySummary, EntityType, Mention, Pipeline, Sentence, Span, Stage, Stance,
-    Statement, StatementKind, Target, Token,
+    StanceMethod, Statement, StatementKind, Target, Token,
 };
 pub use error::NlpError;
 pub use limits::{Deadline, Limits};

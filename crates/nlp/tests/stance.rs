@@ -21,7 +21,7 @@ fn markers_wrap_the_target_pieces() {
         .map(|b| sentence[..b].chars().count())
         .unwrap();
     let span = Span::new(start, start + "Angela Merkel".len());
-    let input = build_input(&tok, special, sentence, span, 128).unwrap();
+    let input = build_input(&tok, special, sentence, span, None, 128).unwrap();
     assert_eq!(input.ids[0], special.cls);
     assert_eq!(*input.ids.last().unwrap(), special.sep);
     let open = input.ids.iter().position(|&i| i == special.open).unwrap();
@@ -45,7 +45,15 @@ fn long_sentences_keep_the_target_in_the_window() {
     let filler = "the committee met again and again ".repeat(30);
     let sentence = format!("{filler}and Obama spoke.");
     let start = sentence.find("Obama").unwrap();
-    let input = build_input(&tok, special, &sentence, Span::new(start, start + 5), 64).unwrap();
+    let input = build_input(
+        &tok,
+        special,
+        &sentence,
+        Span::new(start, start + 5),
+        None,
+        64,
+    )
+    .unwrap();
     assert_eq!(input.ids.len(), 64);
     let obama = tok.pieces("obama").unwrap()[0].id;
     assert_eq!(input.ids[input.target.start], obama);
@@ -63,7 +71,7 @@ fn bad_input_is_an_error_not_a_panic() {
         ("Short.", Span::new(2, 2)),
     ] {
         assert!(matches!(
-            build_input(&tok, special, s, span, 128),
+            build_input(&tok, special, s, span, None, 128),
             Err(NlpError::InvalidInput(_))
         ));
     }
@@ -74,6 +82,7 @@ fn example(sentence: &str, mention: &str, polarity: Polarity) -> StanceExample {
     StanceExample {
         sentence: sentence.into(),
         span: Span::new(start, start + mention.chars().count()),
+        holder: None,
         polarity,
     }
 }
@@ -166,4 +175,106 @@ fn committed_model_classifies() {
     let (pol, p) = model.classify(s, Span::new(start, start + 7)).unwrap();
     assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
     assert_eq!(pol, Polarity::Negative, "{p:?}");
+}
+
+#[test]
+fn holder_markers_wrap_the_holder_and_both_stay_in_the_window() {
+    let base = base_encoder();
+    let tok = WordPieceTokenizer::load(&base).unwrap();
+    let special = SpecialIds::from_tokenizer(&tok).unwrap();
+    let filler = "the committee met again and again ".repeat(30);
+    let sentence = format!("{filler}and Peskov said Moscow would respond, {filler}");
+    let at = |word: &str| {
+        let start = sentence[..sentence.find(word).unwrap()].chars().count();
+        Span::new(start, start + word.len())
+    };
+    let input = build_input(
+        &tok,
+        special,
+        &sentence,
+        at("Moscow"),
+        Some(at("Peskov")),
+        64,
+    )
+    .unwrap();
+    assert_eq!(input.ids.len(), 64);
+    let holder = input.holder.clone().expect("holder marked");
+    assert_eq!(input.ids[holder.start - 1], special.holder_open);
+    assert_eq!(input.ids[holder.end], special.holder_close);
+    let pieces = |w: &str| -> Vec<u32> { tok.pieces(w).unwrap().iter().map(|p| p.id).collect() };
+    assert_eq!(input.ids[holder].to_vec(), pieces("peskov"));
+    assert_eq!(input.ids[input.target.clone()].to_vec(), pieces("moscow"));
+    assert_eq!(input.ids[input.target.start - 1], special.open);
+}
+
+#[test]
+fn holder_stance_model_trains_saves_and_reads_holders() {
+    let base = base_encoder();
+    let held = |sentence: &str, holder: &str, target: &str, polarity| {
+        let at = |word: &str| {
+            let start = sentence[..sentence.find(word).unwrap()].chars().count();
+            Span::new(start, start + word.chars().count())
+        };
+        StanceExample {
+            sentence: sentence.into(),
+            span: at(target),
+            holder: Some(at(holder)),
+            polarity,
+        }
+    };
+    let train = vec![
+        held(
+            "Smith attacked Jones over the budget.",
+            "Smith",
+            "Jones",
+            Polarity::Negative,
+        ),
+        held(
+            "Smith attacked Jones over the budget.",
+            "Jones",
+            "Smith",
+            Polarity::Neutral,
+        ),
+        held(
+            "Lee praised Park for the deal.",
+            "Lee",
+            "Park",
+            Polarity::Positive,
+        ),
+    ];
+    let out = std::env::temp_dir().join(format!("newsflow-holder-test-{}", std::process::id()));
+    let config = TrainConfig {
+        epochs: 1,
+        trained_layers: 1,
+        batch_size: 2,
+        balanced: true,
+        // Its tuned layer starts from the target-sentiment model's top layer.
+        init_from: Some(committed("models/stance-minilm")),
+        ..TrainConfig::default()
+    };
+    newsflow_nlp::stance::train::train(&base, &train, &[], &config, &out, &mut |_| {}).unwrap();
+    let model = StanceClassifier::load_with_base(&out, &base).unwrap();
+    assert!(model.reads_holder());
+    // Balanced training records its class weights (one example of each class: 1 each), which
+    // inference undoes.
+    assert_eq!(model.config().class_weights, Some([1.0; 3]));
+    let e = &train[0];
+    let (_, p) = model
+        .classify_held(&e.sentence, e.span, e.holder.unwrap())
+        .unwrap();
+    assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    // A holder-stance model needs the holder; a target-sentiment model takes none.
+    assert!(matches!(
+        model.classify(&e.sentence, e.span),
+        Err(NlpError::InvalidInput(_))
+    ));
+    let sentiment =
+        StanceClassifier::load_with_base(&committed("models/stance-minilm"), &base).unwrap();
+    assert!(!sentiment.reads_holder());
+    assert!(
+        sentiment
+            .classify_held(&e.sentence, e.span, e.holder.unwrap())
+            .is_err()
+    );
+    std::fs::remove_dir_all(&out).ok();
 }

@@ -102,6 +102,7 @@ impl StanceService for StanceGrpc {
             statements: classified.statements,
             stances: classified.stances,
             summaries: classified.summaries,
+            affiliations: classified.affiliations,
         }))
     }
 }

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt};
-use newsflow_proto::v1::{EntityType, MentionKind, Polarity, StatementKind};
+use newsflow_proto::v1::{EntityType, MentionKind, Polarity, StanceMethod, StatementKind};
 use serde::{Serialize, Serializer};
 use sqlx::{Postgres, QueryBuilder};
 
@@ -144,6 +144,10 @@ pub struct StanceRecord {
     pub polarity: i16,
     pub score: f32,
     pub confidence: f32,
+    /// What decided it: a holder's stance (`holder_model`, `predicate`, `own_side`) or the
+    /// text's portrayal of the target (`portrayal`).
+    #[serde(serialize_with = "stance_method")]
+    pub method: i16,
     pub statement_id: Option<String>,
     pub evidence: Option<String>,
     pub evidence_start: Option<i64>,
@@ -217,6 +221,7 @@ impl StanceRecord {
         "polarity",
         "score",
         "confidence",
+        "method",
         "statement_id",
         "evidence",
         "evidence_start",
@@ -243,7 +248,7 @@ const STATEMENTS: &str = "SELECT st.article_id, st.statement_id, st.speaker_key,
      ORDER BY b.n, st.ordinal";
 const STANCES: &str = "SELECT s.article_id, s.holder_key, s.holder_name, s.target_key, \
        tg.canonical_name AS target_name, s.target_topic, s.polarity, s.score, s.confidence, \
-       s.statement_id, \
+       s.method, s.statement_id, \
        CASE WHEN s.evidence_end >= s.evidence_start \
          THEN substr(a.body, (s.evidence_start + 1)::int4, \
                      (s.evidence_end - s.evidence_start)::int4) END AS evidence, \
@@ -373,6 +378,11 @@ fn mention_kind<S: Serializer>(value: &i16, s: S) -> Result<S::Ok, S::Error> {
 fn statement_kind<S: Serializer>(value: &i16, s: S) -> Result<S::Ok, S::Error> {
     let name = StatementKind::try_from(i32::from(*value)).ok();
     s.serialize_str(&label(name.map(|v| v.as_str_name()), "STATEMENT_KIND_"))
+}
+
+fn stance_method<S: Serializer>(value: &i16, s: S) -> Result<S::Ok, S::Error> {
+    let name = StanceMethod::try_from(i32::from(*value)).ok();
+    s.serialize_str(&label(name.map(|v| v.as_str_name()), "STANCE_METHOD_"))
 }
 
 fn polarity<S: Serializer>(value: &i16, s: S) -> Result<S::Ok, S::Error> {

@@ -258,6 +258,7 @@ row! {
         confidence: f32 = "float4",
         evidence_start: Option<i64> = "int8",
         evidence_end: Option<i64> = "int8",
+        method: i16 = "int2",
     }
 }
 
@@ -482,6 +483,7 @@ impl Projection {
                 confidence: stance.confidence,
                 evidence_start,
                 evidence_end,
+                method: small(stance.method),
             });
         }
         Ok(rows)

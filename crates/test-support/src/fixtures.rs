@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use newsflow_proto::v1::{
     Analysis, AnalyzedArticle, Article, Entity, EntitySummary, EntityType, Mention, MentionKind,
-    Polarity, Span, Stance, Statement, StatementKind, Target, target,
+    Polarity, Span, Stance, StanceMethod, Statement, StatementKind, Target, target,
 };
 
 pub fn at(y: i32, mo: u32, d: u32, h: u32) -> DateTime<Utc> {
@@ -145,6 +145,11 @@ impl Doc {
             score,
             confidence: 0.7,
             evidence_span: Some(Span { start: 0, end: 40 }),
+            method: if holder.is_empty() {
+                StanceMethod::Portrayal
+            } else {
+                StanceMethod::HolderModel
+            } as i32,
         });
     }
 

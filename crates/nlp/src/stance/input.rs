@@ -1,6 +1,9 @@
 //! From a sentence and a target span to the encoder's input: `[CLS] left [unused0] target
 //! [unused1] right [SEP]`, the markers inserted as ids (their text would split into several
 //! WordPieces), and a window cropped around the target when the sentence is too long.
+//!
+//! A holder's stance (the holder-stance model) also marks the holder: `[unused2] holder
+//! [unused3]`, and the window is cropped around both when they fit in it together.
 
 use crate::doc::Span;
 use crate::encoder::{Piece, WordPieceTokenizer};
@@ -18,6 +21,10 @@ pub struct SpecialIds {
     pub open: u32,
     /// Closes the target (`[unused1]`).
     pub close: u32,
+    /// Opens the holder (`[unused2]`).
+    pub holder_open: u32,
+    /// Closes the holder (`[unused3]`).
+    pub holder_close: u32,
 }
 
 impl SpecialIds {
@@ -28,6 +35,8 @@ impl SpecialIds {
             sep: tok.token_id("[SEP]")?,
             open: tok.token_id("[unused0]")?,
             close: tok.token_id("[unused1]")?,
+            holder_open: tok.token_id("[unused2]")?,
+            holder_close: tok.token_id("[unused3]")?,
         })
     }
 }
@@ -40,6 +49,8 @@ pub struct StanceInput {
     /// The positions whose mean represents the target: its WordPieces, or the two markers
     /// when the span covers none.
     pub target: Range<usize>,
+    /// The holder's positions, likewise, when the input marks a holder.
+    pub holder: Option<Range<usize>>,
 }
 
 /// Checks a target span against its sentence.
@@ -57,66 +68,126 @@ pub fn check_span(sentence: &str, span: Span) -> Result<(), NlpError> {
     Ok(())
 }
 
-/// Builds the input for `span` (code points) of `sentence`, at most `max_len` ids long.
+/// Builds the input for `target` (code points) of `sentence`, marking `holder` too when
+/// given, at most `max_len` ids long.
 pub fn build_input(
     tok: &WordPieceTokenizer,
     special: SpecialIds,
     sentence: &str,
-    span: Span,
+    target: Span,
+    holder: Option<Span>,
     max_len: usize,
 ) -> Result<StanceInput, NlpError> {
-    check_span(sentence, span)?;
-    input_from_pieces(special, &tok.pieces(sentence)?, span, max_len)
+    check_span(sentence, target)?;
+    if let Some(holder) = holder {
+        check_span(sentence, holder)?;
+    }
+    input_from_pieces(special, &tok.pieces(sentence)?, target, holder, max_len)
 }
 
-/// Builds the input for `span` (code points) of a sentence already split into `pieces`, at
-/// most `max_len` ids long: every target of one sentence shares one tokenization.
-pub fn input_from_pieces(
-    special: SpecialIds,
-    pieces: &[Piece],
-    span: Span,
-    max_len: usize,
-) -> Result<StanceInput, NlpError> {
-    if max_len < 8 {
-        return Err(NlpError::InvalidInput(format!(
-            "max_len {max_len} is too short"
-        )));
-    }
+/// The pieces overlapping `span`: `a..b`, empty (at the first piece after it) when none does.
+fn piece_range(pieces: &[Piece], span: Span) -> Range<usize> {
     let n = pieces.len();
-    // Target pieces: those overlapping the span; `a..b` (empty when none does).
     let a = pieces.iter().position(|p| p.end > span.start).unwrap_or(n);
     let b = pieces
         .iter()
         .position(|p| p.start >= span.end)
         .unwrap_or(n)
         .max(a);
-    // Crop a window around the target rather than cutting the end, where the target may be.
-    let budget = max_len - 4;
-    let (left, right) = if n <= budget {
-        (0, n)
-    } else if b - a >= budget {
-        (a, a + budget)
+    a..b
+}
+
+/// A window of `budget` pieces out of `n` around `focus` (cut at its start when it is longer):
+/// the target is kept rather than the end of the sentence, where it may be.
+fn window(n: usize, budget: usize, focus: Range<usize>) -> Range<usize> {
+    if n <= budget {
+        0..n
+    } else if focus.len() >= budget {
+        focus.start..focus.start + budget
     } else {
-        let extra = budget - (b - a);
-        let left = a.saturating_sub(extra / 2);
-        let left = left.min(n - budget);
-        (left, left + budget)
+        let extra = budget - focus.len();
+        let left = focus.start.saturating_sub(extra / 2).min(n - budget);
+        left..left + budget
+    }
+}
+
+/// Builds the input for `target` (code points) of a sentence already split into `pieces`,
+/// marking `holder` too when given, at most `max_len` ids long: every target of one sentence
+/// shares one tokenization.
+pub fn input_from_pieces(
+    special: SpecialIds,
+    pieces: &[Piece],
+    target: Span,
+    holder: Option<Span>,
+    max_len: usize,
+) -> Result<StanceInput, NlpError> {
+    if max_len < 10 {
+        return Err(NlpError::InvalidInput(format!(
+            "max_len {max_len} is too short"
+        )));
+    }
+    let markers = if holder.is_some() { 4 } else { 2 };
+    let budget = max_len - 2 - markers;
+    let target_pieces = piece_range(pieces, target);
+    let holder_pieces = holder.map(|h| piece_range(pieces, h));
+    // Both in the window when they fit together, else the target.
+    let focus = match &holder_pieces {
+        Some(h) => {
+            let both = target_pieces.start.min(h.start)..target_pieces.end.max(h.end);
+            if both.len() <= budget {
+                both
+            } else {
+                target_pieces.clone()
+            }
+        }
+        None => target_pieces.clone(),
     };
-    let b = b.min(right);
-    let mut ids = Vec::with_capacity(right - left + 4);
+    let shown = window(pieces.len(), budget, focus);
+    let clamp = |r: &Range<usize>| {
+        let start = r.start.clamp(shown.start, shown.end);
+        start..r.end.clamp(start, shown.end)
+    };
+    let mut spans = vec![(clamp(&target_pieces), special.open, special.close)];
+    if let Some(h) = &holder_pieces {
+        spans.push((clamp(h), special.holder_open, special.holder_close));
+    }
+    let mut ids = Vec::with_capacity(shown.len() + 2 + markers);
+    let mut opened = vec![0; spans.len()];
+    let mut closed = vec![0; spans.len()];
     ids.push(special.cls);
-    ids.extend(pieces[left..a].iter().map(|p| p.id));
-    let open = ids.len();
-    ids.push(special.open);
-    ids.extend(pieces[a..b].iter().map(|p| p.id));
-    let close = ids.len();
-    ids.push(special.close);
-    ids.extend(pieces[b..right].iter().map(|p| p.id));
+    for at in shown.start..=shown.end {
+        for (k, (range, _, close)) in spans.iter().enumerate() {
+            if range.end == at && range.start < at {
+                closed[k] = ids.len();
+                ids.push(*close);
+            }
+        }
+        for (k, (range, open, close)) in spans.iter().enumerate() {
+            if range.start == at {
+                opened[k] = ids.len();
+                ids.push(*open);
+                if range.is_empty() {
+                    closed[k] = ids.len();
+                    ids.push(*close);
+                }
+            }
+        }
+        if at < shown.end {
+            ids.push(pieces[at].id);
+        }
+    }
     ids.push(special.sep);
-    let target = if close > open + 1 {
-        open + 1..close
-    } else {
-        open..close + 1
+    // The pieces between the markers, or the two markers when there are none.
+    let positions = |k: usize| {
+        if closed[k] > opened[k] + 1 {
+            opened[k] + 1..closed[k]
+        } else {
+            opened[k]..closed[k] + 1
+        }
     };
-    Ok(StanceInput { ids, target })
+    Ok(StanceInput {
+        ids,
+        target: positions(0),
+        holder: holder.map(|_| positions(1)),
+    })
 }

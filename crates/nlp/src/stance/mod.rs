@@ -13,9 +13,17 @@
 //! or the text's own. [`predicates`] finds the stance verbs ("ruled out", "backed") that
 //! govern a target, a rule the stage puts before the model for speakers.
 //!
-//! With the `train` feature: [`newsmtsc`] reads NewsMTSC files and evaluates on them,
+//! The same classifier, trained with the holder marked too (`[unused2]` .. `[unused3]`), is the
+//! holder-stance model: whether the holder is for or against the target, not how the words
+//! portray the target.
+//!
+//! With the `train` feature: [`newsmtsc`] reads NewsMTSC files and evaluates on them, [`dse`]
+//! does the same for the directed-sentiment corpus the holder-stance model learns from,
 //! [`metrics`] scores predictions (F1m, accuracy) and [`train`] fine-tunes.
 
+pub mod affiliation;
+#[cfg(feature = "train")]
+pub mod dse;
 pub mod input;
 #[cfg(feature = "train")]
 pub mod metrics;

@@ -41,6 +41,15 @@ pub struct ModelConfig {
     pub max_len: usize,
     /// Number of members whose probabilities are averaged.
     pub members: usize,
+    /// Whether the input marks a holder as well as the target (the holder-stance model): the
+    /// head then also reads the holder's states.
+    #[serde(default)]
+    pub holder: bool,
+    /// The loss weight of each class in training, when it was not 1 (balanced classes): the
+    /// members' probabilities are divided by it and renormalized, which undoes the weighting
+    /// so that they are probabilities under the classes' real shares.
+    #[serde(default)]
+    pub class_weights: Option<[f32; 3]>,
 }
 
 /// One member: its own top layers and head.
@@ -48,44 +57,62 @@ pub struct ModelConfig {
 pub struct Member {
     /// The tuned layers, bottom first.
     pub layers: Vec<BertLayer>,
-    /// Linear head over `[CLS] ++ mean(target)`, 3 outputs.
+    /// Linear head over `[CLS] ++ mean(target)` (`++ mean(holder)` for a holder's stance),
+    /// 3 outputs.
     pub head: Dense,
 }
 
 impl Member {
     /// The member under `vb`: `layers` tuned layers (`layer.j.*`, names as in the base file)
-    /// over an encoder of architecture `config`, and the head (`head.weight`, `head.bias`).
-    pub fn new(vb: VarBuilder, config: &BertConfig, layers: usize) -> candle_core::Result<Self> {
+    /// over an encoder of architecture `config`, and the head (`head.weight`, `head.bias`),
+    /// which also reads the holder when `holder` is set.
+    pub fn new(
+        vb: VarBuilder,
+        config: &BertConfig,
+        layers: usize,
+        holder: bool,
+    ) -> candle_core::Result<Self> {
         Ok(Self {
             layers: (0..layers)
                 .map(|j| BertLayer::new(vb.pp("layer").pp(j), config))
                 .collect::<candle_core::Result<_>>()?,
-            head: Dense::new(vb.pp("head"), 3, 2 * config.hidden_size)?,
+            head: Dense::new(vb.pp("head"), 3, feature_width(config, holder))?,
         })
     }
 
-    /// Logits `[batch, 3]` from the frozen lower states `[batch, len, hidden]`.
+    /// Logits `[batch, 3]` from the frozen lower states `[batch, len, hidden]`; `holders`
+    /// for a holder-stance member.
     pub fn forward(
         &self,
         lower: &Tensor,
         mask: &Tensor,
         targets: &[Range<usize>],
+        holders: Option<&[Range<usize>]>,
         mode: &mut Mode,
     ) -> candle_core::Result<Tensor> {
         let mut x = lower.clone();
         for layer in &self.layers {
             x = layer.forward(&x, mask, mode)?;
         }
-        let features = mode.dropout(&target_features(&x, targets)?)?;
+        let mut parts = vec![x.narrow(1, 0, 1)?.squeeze(1)?, mean_of(&x, targets)?];
+        if let Some(holders) = holders {
+            parts.push(mean_of(&x, holders)?);
+        }
+        let features = mode.dropout(&Tensor::cat(&parts, 1)?)?;
         self.head.forward(&features)
     }
 }
 
-/// `[CLS]` state concatenated with the mean of the target positions: `[batch, 2 * hidden]`.
-pub fn target_features(x: &Tensor, targets: &[Range<usize>]) -> candle_core::Result<Tensor> {
+/// The head's input width: `[CLS]`, the target, and the holder when there is one.
+pub fn feature_width(config: &BertConfig, holder: bool) -> usize {
+    config.hidden_size * if holder { 3 } else { 2 }
+}
+
+/// The mean of each row's positions `ranges[i]`: `[batch, hidden]`.
+fn mean_of(x: &Tensor, ranges: &[Range<usize>]) -> candle_core::Result<Tensor> {
     let (b, t, _) = x.dims3()?;
     let mut pool = vec![0f32; b * t];
-    for (i, r) in targets.iter().enumerate() {
+    for (i, r) in ranges.iter().enumerate() {
         let n = r.len().max(1) as f32;
         for j in r.clone() {
             if j < t {
@@ -94,9 +121,7 @@ pub fn target_features(x: &Tensor, targets: &[Range<usize>]) -> candle_core::Res
         }
     }
     let pool = Tensor::from_vec(pool, (b, 1, t), x.device())?;
-    let mean = pool.matmul(x)?.squeeze(1)?;
-    let cls = x.narrow(1, 0, 1)?.squeeze(1)?;
-    Tensor::cat(&[&cls, &mean], 1)
+    pool.matmul(x)?.squeeze(1)
 }
 
 /// The stance classifier: base encoder, tokenizer and the tuned members.
@@ -142,7 +167,14 @@ impl StanceClassifier {
             .map_err(model_error(&weights_path))?;
         let vb = tensor_builder(tensors).pp("member");
         let members = (0..config.members)
-            .map(|m| Member::new(vb.pp(m), &encoder.config, config.trained_layers))
+            .map(|m| {
+                Member::new(
+                    vb.pp(m),
+                    &encoder.config,
+                    config.trained_layers,
+                    config.holder,
+                )
+            })
             .collect::<candle_core::Result<Vec<_>>>()
             .map_err(model_error(&weights_path))?;
         Self::from_parts(encoder, tokenizer, config, members)
@@ -193,21 +225,58 @@ impl StanceClassifier {
         Ok(())
     }
 
-    /// Builds the encoder input of one target.
-    pub fn input(&self, sentence: &str, target: Span) -> Result<StanceInput, NlpError> {
+    /// Whether this is a holder-stance model (its inputs mark a holder).
+    pub fn reads_holder(&self) -> bool {
+        self.config.holder
+    }
+
+    /// Builds the encoder input of one target (and its holder, for a holder-stance model).
+    pub fn input(
+        &self,
+        sentence: &str,
+        target: Span,
+        holder: Option<Span>,
+    ) -> Result<StanceInput, NlpError> {
+        self.check_holder(holder.is_some())?;
         build_input(
             &self.tokenizer,
             self.special,
             sentence,
             target,
+            holder,
             self.config.max_len,
         )
+    }
+
+    fn check_holder(&self, given: bool) -> Result<(), NlpError> {
+        match (self.config.holder, given) {
+            (true, false) => Err(NlpError::InvalidInput(
+                "a holder-stance model needs a holder for every target".into(),
+            )),
+            (false, true) => Err(NlpError::InvalidInput(
+                "a target-sentiment model reads no holder".into(),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The polarity toward `target` (code points) in `sentence`, with the probabilities of
     /// negative, neutral and positive.
     pub fn classify(&self, sentence: &str, target: Span) -> Result<(Polarity, [f32; 3]), NlpError> {
         let mut out = self.classify_batch(&[(sentence, target)])?;
+        out.pop()
+            .ok_or_else(|| NlpError::Tensor("no prediction".into()))
+    }
+
+    /// A holder-stance model's polarity of `holder` toward `target` (both code points in
+    /// `sentence`), with the probabilities of against, neutral and for.
+    pub fn classify_held(
+        &self,
+        sentence: &str,
+        target: Span,
+        holder: Span,
+    ) -> Result<(Polarity, [f32; 3]), NlpError> {
+        let mut out = self.classify_held_until(&[(sentence, target, holder)], None)?;
         out.pop()
             .ok_or_else(|| NlpError::Tensor("no prediction".into()))
     }
@@ -229,14 +298,41 @@ impl StanceClassifier {
         items: &[(&str, Span)],
         deadline: Option<&Deadline>,
     ) -> Result<Vec<(Polarity, [f32; 3])>, NlpError> {
+        self.check_holder(false)?;
+        let items: Vec<(&str, Span, Option<Span>)> =
+            items.iter().map(|&(s, t)| (s, t, None)).collect();
+        self.classify_items(&items, deadline)
+    }
+
+    /// [`StanceClassifier::classify_held`] for many `(sentence, target, holder)` items, as
+    /// [`StanceClassifier::classify_batch_until`] does for targets alone.
+    pub fn classify_held_until(
+        &self,
+        items: &[(&str, Span, Span)],
+        deadline: Option<&Deadline>,
+    ) -> Result<Vec<(Polarity, [f32; 3])>, NlpError> {
+        self.check_holder(true)?;
+        let items: Vec<(&str, Span, Option<Span>)> =
+            items.iter().map(|&(s, t, h)| (s, t, Some(h))).collect();
+        self.classify_items(&items, deadline)
+    }
+
+    fn classify_items(
+        &self,
+        items: &[(&str, Span, Option<Span>)],
+        deadline: Option<&Deadline>,
+    ) -> Result<Vec<(Polarity, [f32; 3])>, NlpError> {
         let mut last: Option<(&str, Vec<Piece>)> = None;
         let mut inputs = Vec::with_capacity(items.len());
-        for (i, &(sentence, span)) in items.iter().enumerate() {
+        for (i, &(sentence, span, holder)) in items.iter().enumerate() {
             let numbered = |e: NlpError| match e {
                 NlpError::InvalidInput(m) => NlpError::InvalidInput(format!("item {i}: {m}")),
                 other => other,
             };
             check_span(sentence, span).map_err(numbered)?;
+            if let Some(holder) = holder {
+                check_span(sentence, holder).map_err(numbered)?;
+            }
             if last.as_ref().is_none_or(|(seen, _)| *seen != sentence) {
                 last = Some((sentence, self.tokenizer.pieces(sentence)?));
             }
@@ -244,7 +340,7 @@ impl StanceClassifier {
                 .as_ref()
                 .map_or(&[][..], |(_, pieces)| pieces.as_slice());
             inputs.push(
-                input_from_pieces(self.special, pieces, span, self.config.max_len)
+                input_from_pieces(self.special, pieces, span, holder, self.config.max_len)
                     .map_err(numbered)?,
             );
         }
@@ -278,11 +374,19 @@ impl StanceClassifier {
             let seqs: Vec<&[u32]> = chunk.iter().map(|&i| inputs[i].ids.as_slice()).collect();
             let targets: Vec<Range<usize>> =
                 chunk.iter().map(|&i| inputs[i].target.clone()).collect();
+            let holders: Option<Vec<Range<usize>>> =
+                chunk.iter().map(|&i| inputs[i].holder.clone()).collect();
             let (ids, mask) = pad_ids(&seqs, self.encoder.device())?;
             let lower = self.encoder.forward_lower(&ids, &mask, lower_layers)?;
             let mut sum: Option<Tensor> = None;
             for member in &self.members {
-                let logits = member.forward(&lower, &mask, &targets, &mut Mode::inference())?;
+                let logits = member.forward(
+                    &lower,
+                    &mask,
+                    &targets,
+                    holders.as_deref(),
+                    &mut Mode::inference(),
+                )?;
                 let p = candle_nn::ops::softmax_last_dim(&logits)?;
                 sum = Some(match sum {
                     Some(s) => (s + p)?,
@@ -292,7 +396,7 @@ impl StanceClassifier {
             let sum = sum.ok_or_else(|| NlpError::Tensor("model has no members".into()))?;
             let avg = (sum / self.members.len() as f64)?.to_vec2::<f32>()?;
             for (&i, p) in chunk.iter().zip(avg) {
-                out[i] = [p[0], p[1], p[2]];
+                out[i] = unweighted([p[0], p[1], p[2]], self.config.class_weights);
             }
         }
         Ok(out)
@@ -340,14 +444,48 @@ pub fn save_members(
     std::fs::write(&config_path, text + "\n").map_err(|e| NlpError::io(&config_path, e))
 }
 
+/// Probabilities under the classes' real shares: a model trained with class weights `w`
+/// learned `p(c) * w(c)` (normalized); dividing by the weights undoes it.
+pub fn unweighted(p: [f32; 3], class_weights: Option<[f32; 3]>) -> [f32; 3] {
+    let Some(w) = class_weights else {
+        return p;
+    };
+    let q = [0, 1, 2].map(|c| if w[c] > 0.0 { p[c] / w[c] } else { 0.0 });
+    let total: f32 = q.iter().sum();
+    if total > 0.0 { q.map(|x| x / total) } else { p }
+}
+
+/// The tuned layers of member 0 of a saved model, named `layer.<j>.*` (`j` counting from its
+/// first tuned layer), to start another model's training from them.
+#[cfg(feature = "train")]
+pub fn tuned_layers(dir: &Path) -> Result<(ModelConfig, HashMap<String, Tensor>), NlpError> {
+    let config_path = dir.join(CONFIG_FILE);
+    let text = std::fs::read_to_string(&config_path).map_err(|e| NlpError::io(&config_path, e))?;
+    let config: ModelConfig = serde_json::from_str(&text).map_err(|e| NlpError::Model {
+        path: config_path.clone(),
+        message: e.to_string(),
+    })?;
+    let weights_path = dir.join(WEIGHTS_FILE);
+    let tensors =
+        dequantize_rows(read_safetensors(&weights_path)?).map_err(model_error(&weights_path))?;
+    let layers = tensors
+        .into_iter()
+        .filter_map(|(name, tensor)| Some((name.strip_prefix("member.0.")?.to_string(), tensor)))
+        .filter(|(name, _)| name.starts_with("layer."))
+        .collect();
+    Ok((config, layers))
+}
+
 /// A new settings record in the current format.
-pub fn model_config(trained_layers: usize, max_len: usize) -> ModelConfig {
+pub fn model_config(trained_layers: usize, max_len: usize, holder: bool) -> ModelConfig {
     ModelConfig {
         format: FORMAT.into(),
         base: "all-MiniLM-L6-v2".into(),
         trained_layers,
         max_len,
         members: 0,
+        holder,
+        class_weights: None,
     }
 }
 
@@ -375,7 +513,7 @@ fn quantize_rows(w: &Tensor) -> Result<(Tensor, Tensor), NlpError> {
 
 /// The tensors of a model file with the int8 rows dequantized: a tensor with a `.scale`
 /// stored beside it becomes `(q - 128) * scale` per row (f32), and the scale is dropped.
-fn dequantize_rows(
+pub(crate) fn dequantize_rows(
     mut tensors: HashMap<String, Tensor>,
 ) -> candle_core::Result<HashMap<String, Tensor>> {
     let quantized: Vec<String> = tensors

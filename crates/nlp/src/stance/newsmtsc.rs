@@ -13,6 +13,9 @@ pub struct StanceExample {
     pub sentence: String,
     /// The target mention, in code points.
     pub span: Span,
+    /// Whose stance it is, in code points: set for the holder-stance model's examples, none
+    /// for target sentiment (NewsMTSC).
+    pub holder: Option<Span>,
     /// Gold polarity.
     pub polarity: Polarity,
 }
@@ -44,6 +47,7 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<StanceExample>, NlpError> {
         out.push(StanceExample {
             sentence: raw.sentence,
             span: Span::new(raw.from, raw.to),
+            holder: None,
             polarity,
         });
     }

@@ -123,7 +123,57 @@ impl SentenceWords {
     pub fn governing(&self, target: Span) -> Option<Governing> {
         governing_in(&self.0, target)
     }
+
+    /// The objects of the sentence's stance predicates, each with the predicate that governs
+    /// it: the noun phrase after the predicate ("ruled out sending [ground troops]", "backed
+    /// [the deal]" -> "deal"), past at most [`MAX_GAP`] lead-in words (determiners, a gerund:
+    /// `crates/nlp/lexicon/stance/object-lead-ins.txt`), at most [`MAX_OBJECT_WORDS`] words up
+    /// to a clause boundary, punctuation or a word of
+    /// `crates/nlp/lexicon/stance/object-stops.txt` (a preposition, an auxiliary).
+    pub fn objects(&self) -> Vec<(Span, Governing)> {
+        let words = &self.0;
+        let mut found = Vec::new();
+        for end in 1..=words.len() {
+            if match_ending_at(words, end).is_none() {
+                continue;
+            }
+            let mut at = end;
+            while at < words.len()
+                && at - end < MAX_GAP
+                && (OBJECT_LEAD_INS.contains(words[at].text.as_str())
+                    || (words[at].text.ends_with("ing") && words[at].text.len() > 4))
+            {
+                at += 1;
+            }
+            let start = at;
+            while at < words.len()
+                && at - start < MAX_OBJECT_WORDS
+                && !is_boundary(&words[at].text)
+                && !OBJECT_STOPS.contains(words[at].text.as_str())
+            {
+                at += 1;
+            }
+            if at == start || words[start..at].iter().all(|w| w.text.chars().count() < 3) {
+                continue;
+            }
+            let span = Span::new(words[start].span.start, words[at - 1].span.end);
+            // The predicate must govern what it names: no negation, same clause.
+            if let Some(governing) = governing_in(words, span) {
+                found.push((span, governing));
+            }
+        }
+        found
+    }
 }
+
+/// Longest object noun phrase taken after a stance predicate, in words.
+pub const MAX_OBJECT_WORDS: usize = 4;
+
+/// Words between a predicate and its object that are not part of the object ("the", "any",
+/// "possibility of").
+static OBJECT_LEAD_INS: WordSet = words!("stance/object-lead-ins.txt");
+/// Words that end an object noun phrase: prepositions, auxiliaries, pronouns.
+static OBJECT_STOPS: WordSet = words!("stance/object-stops.txt");
 
 fn governing_in(words: &[Word], target: Span) -> Option<Governing> {
     let first = words.partition_point(|w| w.span.end <= target.start);
@@ -212,6 +262,45 @@ mod tests {
         assert_eq!(toward(s, "inquiry"), Some(Polarity::Positive));
         let s = "He ruled out the possibility of sending ground troops.";
         assert_eq!(toward(s, "ground troops"), Some(Polarity::Negative));
+    }
+
+    /// The object phrases of a sentence's stance predicates, with their polarity.
+    fn objects(sentence: &str) -> Vec<(String, Polarity)> {
+        let chars: Vec<char> = sentence.chars().collect();
+        SentenceWords::of(sentence)
+            .objects()
+            .into_iter()
+            .map(|(span, g)| (chars[span.start..span.end].iter().collect(), g.polarity))
+            .collect()
+    }
+
+    #[test]
+    fn predicate_objects_are_noun_phrases() {
+        use Polarity::*;
+        assert_eq!(
+            objects(
+                "Trump later indicated that Washington could provide air support but ruled out sending ground troops."
+            ),
+            vec![("ground troops".to_string(), Negative)]
+        );
+        assert_eq!(
+            objects("The union backed the deal and praised the company."),
+            vec![
+                ("deal".to_string(), Positive),
+                ("company".to_string(), Positive)
+            ]
+        );
+        assert_eq!(
+            objects("Labour called for an inquiry into the affair."),
+            vec![("inquiry".to_string(), Positive)]
+        );
+        assert_eq!(
+            objects("She warned against any NATO presence near the border."),
+            vec![("NATO presence".to_string(), Negative)]
+        );
+        // Negated, or nothing after it: no object.
+        assert!(objects("He did not rule out sending troops.").is_empty());
+        assert!(objects("The plan was rejected.").is_empty());
     }
 
     #[test]

@@ -1,49 +1,92 @@
 //! The stance stage: who stands for or against what, sentence by sentence.
 //!
-//! 1. Targets are the entity mentions (dates aside) and the occurrences of the document's
-//!    topics ([`Doc::topics`]), each within its sentence. A target inside a statement's content
-//!    gives the speaker's stance (holder and statement set); any other gives the text's own
-//!    stance (no holder). A speaker is not a target of their own statement.
+//! 1. Targets are the entity mentions (dates aside), the occurrences of the document's topics
+//!    ([`Doc::topics`]), and the objects of stance predicates in what speakers said ("ruled out
+//!    sending [ground troops]"; [`crate::stance::predicates`], [`Doc::phrases`]), each within
+//!    its sentence. A target inside a statement's content gives the speaker's stance (holder
+//!    and statement set); any other gives the text's own stance (no holder). A speaker is not a
+//!    target of their own statement.
 //! 2. At most [`crate::Limits::max_targets`] of them are classified: the topics first, then a
 //!    speaker's stances, then the text's own, toward the more salient entities first.
-//! 3. The classifier ([`StanceClassifier`]) reads each target in its sentence. For a speaker's
-//!    stance, a stance predicate that governs the target in its clause ("ruled out sending
-//!    ground troops", "backed the deal"; see [`crate::stance::predicates`]) takes precedence
-//!    over the model, which reads the sentence's overall tone: the speaker is against the
-//!    object of a rejection and for the object of support, with score and confidence
-//!    [`PREDICATE_CONFIDENCE`].
-//! 4. Per entity, a summary: mentions, mean score, counts per class, the strongest evidence,
+//! 3. Two models read each target in its sentence. The text's own stance is the
+//!    target-sentiment model's (NewsMTSC: how the words portray the target). A speaker's
+//!    stance is the holder-stance model's (DSE: whether the holder is for or against the
+//!    target), which reads the speaker's mention in the sentence, or the speaker's name put
+//!    before the sentence ("Peskov said: ...") when the sentence does not name them. A stance
+//!    predicate that governs the target in its clause ("ruled out sending ground troops",
+//!    "backed the deal"; see [`crate::stance::predicates`]) takes precedence over the model
+//!    for a speaker: against the object of a rejection and for the object of support, with
+//!    score and confidence [`PREDICATE_CONFIDENCE`].
+//! 4. A speaker against their own side ([`crate::stance::affiliation`]: their title's
+//!    organisation or country, and whatever names that country) needs an explicit predicate;
+//!    the model's word alone, however sure, makes it neutral ([`StanceMethod::OwnSide`]).
+//! 5. Per entity, a summary: mentions, mean score, counts per class, the strongest evidence,
 //!    and how many statements it made.
 //!
 //! Run it after the statement stage, on a document whose entities are grouped. Every step is
 //! linear in the document's length: mentions are matched to sentences in one pass, each
 //! sentence is split into words once, and the statements scanned per target are capped.
 
-use crate::doc::{Doc, EntitySummary, EntityType, Span, Stage, Stance, Target};
+use crate::doc::{Doc, EntitySummary, EntityType, Span, Stage, Stance, StanceMethod, Target};
 use crate::error::NlpError;
+use crate::gazetteer::Nations;
+use crate::stance::affiliation::{affiliations, is_affiliated};
 use crate::stance::predicates::SentenceWords;
 use crate::stance::{Polarity, StanceClassifier};
+use std::collections::HashMap;
 
 /// Score magnitude and confidence of a stance given by a governing predicate rather than the
 /// model: a rule, so a fixed value below certainty.
 pub const PREDICATE_CONFIDENCE: f32 = 0.8;
 
-/// The stage: classifies every target and sums up each entity. Replaces any stances and
-/// summaries the document had.
+/// The stage: classifies every target and sums up each entity. Replaces any stances,
+/// affiliations and summaries the document had.
 pub struct StanceStage {
     classifier: StanceClassifier,
+    holder: Option<StanceClassifier>,
+    nations: Nations,
 }
 
 impl StanceStage {
-    /// The stage over a loaded classifier.
+    /// The stage over a loaded target-sentiment classifier, which then also reads speakers'
+    /// stances, and no country names.
     pub fn new(classifier: StanceClassifier) -> Self {
-        Self { classifier }
+        Self {
+            classifier,
+            holder: None,
+            nations: Nations::default(),
+        }
     }
 
-    /// The classifier.
+    /// Reads speakers' stances with a holder-stance model.
+    pub fn with_holder_model(mut self, holder: StanceClassifier) -> Result<Self, NlpError> {
+        if !holder.reads_holder() {
+            return Err(NlpError::InvalidInput(
+                "the holder-stance model must mark holders".into(),
+            ));
+        }
+        self.holder = Some(holder);
+        Ok(self)
+    }
+
+    /// Links what names one country, for the affiliations.
+    pub fn with_nations(mut self, nations: Nations) -> Self {
+        self.nations = nations;
+        self
+    }
+
+    /// The target-sentiment classifier.
     pub fn classifier(&self) -> &StanceClassifier {
         &self.classifier
     }
+}
+
+/// What one model reads for one target: the text (the sentence, or the speaker's name and
+/// the sentence), the target and, for a holder's stance, the holder, in code points of it.
+struct Reading {
+    text: String,
+    target: Span,
+    holder: Option<Span>,
 }
 
 /// One thing to classify: a target in a sentence, and whose stance it would be.
@@ -61,50 +104,63 @@ impl Stage for StanceStage {
     }
 
     fn process(&self, doc: &mut Doc) -> Result<(), NlpError> {
-        let candidates = most_salient(doc, candidates(doc), doc.limits.max_targets);
-        // Each target's span within its sentence, for the classifier and the predicate rules.
-        let items: Vec<(&str, Span)> = candidates
+        let (found, phrases) = candidates(doc);
+        doc.phrases = phrases;
+        let candidates = most_salient(doc, found, doc.limits.max_targets);
+        let own_side = affiliations(doc, &self.nations);
+        let readings: Vec<Reading> = candidates
             .iter()
-            .map(|c| {
-                let within = Span::new(
-                    c.target_span.start - c.sentence.start,
-                    c.target_span.end - c.sentence.start,
-                );
-                (doc.span_text(c.sentence), within)
-            })
+            .map(|c| reading(doc, c, self.holder.is_some()))
             .collect();
-        let predictions = if items.is_empty() {
-            Vec::new()
-        } else {
-            self.classifier
-                .classify_batch_until(&items, doc.deadline.as_ref())?
-        };
+        let predictions = self.predict(doc, &readings)?;
         // The predicate rules read each sentence's words once, for all its targets.
         let mut words: Option<(Span, SentenceWords)> = None;
         let stances: Vec<Stance> = candidates
             .iter()
-            .zip(&items)
             .zip(predictions)
-            .map(|((candidate, &(sentence, target)), (polarity, p))| {
+            .map(|(candidate, (polarity, p))| {
+                let within = Span::new(
+                    candidate.target_span.start - candidate.sentence.start,
+                    candidate.target_span.end - candidate.sentence.start,
+                );
                 let rule = candidate.holder.and_then(|_| {
                     if words
                         .as_ref()
                         .is_none_or(|(span, _)| *span != candidate.sentence)
                     {
+                        let sentence = doc.span_text(candidate.sentence);
                         words = Some((candidate.sentence, SentenceWords::of(sentence)));
                     }
-                    words.as_ref().and_then(|(_, w)| w.governing(target))
+                    words.as_ref().and_then(|(_, w)| w.governing(within))
                 });
-                let (polarity, score, confidence) = match rule {
+                let model = match (candidate.holder, &self.holder) {
+                    (None, _) => StanceMethod::Portrayal,
+                    (Some(_), Some(_)) => StanceMethod::HolderModel,
+                    (Some(_), None) => StanceMethod::HolderPortrayal,
+                };
+                let (polarity, score, confidence, method) = match rule {
                     Some(rule) => {
                         let sign = rule.polarity.index() as f32 - 1.0;
                         (
                             rule.polarity,
                             sign * PREDICATE_CONFIDENCE,
                             PREDICATE_CONFIDENCE,
+                            StanceMethod::Predicate,
                         )
                     }
-                    None => (polarity, p[2] - p[0], p[polarity.index()]),
+                    None => {
+                        let against_own_side = polarity == Polarity::Negative
+                            && matches!(
+                                (candidate.holder, candidate.target),
+                                (Some(holder), Target::Entity(target))
+                                    if is_affiliated(&own_side, holder, target)
+                            );
+                        if against_own_side {
+                            (Polarity::Neutral, 0.0, 1.0 - p[0], StanceMethod::OwnSide)
+                        } else {
+                            (polarity, p[2] - p[0], p[polarity.index()], model)
+                        }
+                    }
                 };
                 Stance {
                     holder: candidate.holder,
@@ -115,12 +171,117 @@ impl Stage for StanceStage {
                     score,
                     confidence,
                     evidence: candidate.sentence,
+                    method,
                 }
             })
             .collect();
         doc.summaries = summaries(doc, &stances);
         doc.stances = stances;
+        doc.affiliations = own_side;
         Ok(())
+    }
+}
+
+impl StanceStage {
+    /// Each reading's polarity and probabilities: a holder's from the holder-stance model when
+    /// there is one, the rest from the target-sentiment model, each model in one batch.
+    fn predict(
+        &self,
+        doc: &Doc,
+        readings: &[Reading],
+    ) -> Result<Vec<(Polarity, [f32; 3])>, NlpError> {
+        let mut out = vec![(Polarity::Neutral, [0.0, 1.0, 0.0]); readings.len()];
+        let (held, own): (Vec<usize>, Vec<usize>) = (0..readings.len())
+            .partition(|&i| readings[i].holder.is_some() && self.holder.is_some());
+        if let Some(holder_model) = &self.holder
+            && !held.is_empty()
+        {
+            let items: Vec<(&str, Span, Span)> = held
+                .iter()
+                .map(|&i| {
+                    let r = &readings[i];
+                    (r.text.as_str(), r.target, r.holder.unwrap_or(r.target))
+                })
+                .collect();
+            let predicted = holder_model.classify_held_until(&items, doc.deadline.as_ref())?;
+            for (&i, p) in held.iter().zip(predicted) {
+                out[i] = p;
+            }
+        }
+        if !own.is_empty() {
+            let items: Vec<(&str, Span)> = own
+                .iter()
+                .map(|&i| (readings[i].text.as_str(), readings[i].target))
+                .collect();
+            let predicted = self
+                .classifier
+                .classify_batch_until(&items, doc.deadline.as_ref())?;
+            for (&i, p) in own.iter().zip(predicted) {
+                out[i] = p;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// What the models read for a candidate. A speaker's stance, when a holder-stance model reads
+/// it, marks the speaker: the statement's source when it stands in the sentence ("Peskov
+/// said", "He added"), else the speaker's mention nearest the target in the sentence, else
+/// the speaker's name put before the sentence.
+fn reading(doc: &Doc, candidate: &Candidate, holder_model: bool) -> Reading {
+    let sentence = candidate.sentence;
+    let within = |s: Span| Span::new(s.start - sentence.start, s.end - sentence.start);
+    let target = within(candidate.target_span);
+    let text = doc.span_text(sentence).to_string();
+    let Some(holder) = candidate.holder.filter(|_| holder_model) else {
+        return Reading {
+            text,
+            target,
+            holder: None,
+        };
+    };
+    let inside = |s: &Span| {
+        sentence.start <= s.start
+            && s.end <= sentence.end
+            && (s.end <= candidate.target_span.start || candidate.target_span.end <= s.start)
+    };
+    let source = candidate
+        .statement
+        .and_then(|s| doc.statements[s].source)
+        .filter(inside);
+    let distance = |s: &Span| s.start.abs_diff(candidate.target_span.start);
+    let mention = || {
+        doc.entities.get(holder).and_then(|entity| {
+            entity
+                .mentions
+                .iter()
+                .map(|&m| doc.mentions[m].span)
+                .filter(inside)
+                .min_by_key(distance)
+        })
+    };
+    if let Some(span) = source.or_else(mention) {
+        return Reading {
+            text,
+            target,
+            holder: Some(within(span)),
+        };
+    }
+    let name = doc
+        .entities
+        .get(holder)
+        .map_or("", |e| e.canonical_name.as_str());
+    let name = if name.trim().is_empty() {
+        "Someone"
+    } else {
+        name
+    };
+    let prefix = format!("{name} said: ");
+    let shift = prefix.chars().count();
+    Reading {
+        text: prefix + &text,
+        target: Span::new(target.start + shift, target.end + shift),
+        holder: Some(Span::new(0, name.chars().count())),
     }
 }
 
@@ -133,7 +294,7 @@ fn most_salient(doc: &Doc, mut candidates: Vec<Candidate>, max: usize) -> Vec<Ca
     }
     let rank = |c: &Candidate| {
         let salience = match c.target {
-            Target::Topic(_) => 2.0,
+            Target::Topic(_) | Target::Phrase(_) => 2.0,
             Target::Entity(entity) => doc.entities.get(entity).map_or(0.0, |e| e.salience),
         };
         (c.holder.is_some(), salience)
@@ -160,8 +321,9 @@ fn most_salient(doc: &Doc, mut candidates: Vec<Candidate>, max: usize) -> Vec<Ca
     candidates
 }
 
-/// Every target in every sentence, with the statement whose content holds it.
-fn candidates(doc: &Doc) -> Vec<Candidate> {
+/// Every target in every sentence, with the statement whose content holds it; and the noun
+/// phrases taken as targets.
+fn candidates(doc: &Doc) -> (Vec<Candidate>, Vec<String>) {
     // Statements are capped per document, so this scan is bounded.
     let statement_at = |target: Span| {
         doc.statements
@@ -169,10 +331,13 @@ fn candidates(doc: &Doc) -> Vec<Candidate> {
             .position(|s| s.content.start <= target.start && target.end <= s.content.end)
     };
     let mut found = Vec::new();
+    let mut phrases: Vec<String> = Vec::new();
+    let mut phrase_index: HashMap<String, usize> = HashMap::new();
     // Mentions and sentences are both in text order: one pass over the mentions serves all
     // the sentences.
     let mut next_mention = 0;
     for sentence in &doc.sentences {
+        let first_here = found.len();
         let inside = |s: Span| sentence.span.start <= s.start && s.end <= sentence.span.end;
         let mut push = |target: Target, target_span: Span, own: Option<usize>| {
             let statement = statement_at(target_span);
@@ -210,8 +375,48 @@ fn candidates(doc: &Doc) -> Vec<Candidate> {
                 push(Target::Topic(topic_index), topic_span, None);
             }
         }
+        // The objects of stance predicates in a speaker's words, where no entity or topic
+        // already stands.
+        let spoken = doc.statements.iter().any(|s| {
+            s.entity.is_some()
+                && s.content.start < sentence.span.end
+                && sentence.span.start < s.content.end
+        });
+        if !spoken {
+            continue;
+        }
+        let taken: Vec<Span> = found[first_here..].iter().map(|c| c.target_span).collect();
+        for (within, _) in SentenceWords::of(doc.span_text(sentence.span)).objects() {
+            let span = Span::new(
+                sentence.span.start + within.start,
+                sentence.span.start + within.end,
+            );
+            let Some(statement) = statement_at(span) else {
+                continue;
+            };
+            let holder = doc.statements[statement].entity;
+            if holder.is_none()
+                || taken
+                    .iter()
+                    .any(|t| t.start < span.end && span.start < t.end)
+            {
+                continue;
+            }
+            let text = doc.span_text(span).to_string();
+            let index = *phrase_index.entry(text.to_lowercase()).or_insert_with(|| {
+                phrases.push(text);
+                phrases.len() - 1
+            });
+            found.push(Candidate {
+                target: Target::Phrase(index),
+                target_span: span,
+                sentence: sentence.span,
+                holder,
+                statement: Some(statement),
+            });
+        }
     }
-    found
+    (found, phrases)
 }
 
 /// Where `topic` occurs in the sentence, case-insensitively, as whole words.

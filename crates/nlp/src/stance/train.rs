@@ -6,7 +6,9 @@
 //! batches of inputs of similar length (less padding). Each seed trains one member; the model
 //! averages the members' probabilities.
 
-use super::model::{Member, ModelConfig, StanceClassifier, model_config, save_members};
+use super::model::{
+    Member, ModelConfig, StanceClassifier, feature_width, model_config, save_members, unweighted,
+};
 use super::{Polarity, StanceExample, StanceInput, StanceScores, build_input, score};
 use crate::encoder::{
     BertConfig, Encoder, Mode, WordPieceTokenizer, add_var, attention_mask, load_base_weights,
@@ -47,6 +49,12 @@ pub struct TrainConfig {
     pub max_len: usize,
     /// Stop each epoch after this many steps (for timing runs).
     pub max_steps: Option<usize>,
+    /// Weigh each class's loss by the inverse of its share of the training examples, so a
+    /// rare class counts as much as a common one.
+    pub balanced: bool,
+    /// Start the tuned layers from another model's (its member 0; the holder-stance model
+    /// from the target-sentiment model, say) rather than from the base encoder's.
+    pub init_from: Option<std::path::PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -62,6 +70,8 @@ impl Default for TrainConfig {
             trained_layers: 2,
             max_len: 128,
             max_steps: None,
+            balanced: false,
+            init_from: None,
         }
     }
 }
@@ -89,6 +99,8 @@ pub struct TrainReport {
 }
 
 struct Prepared {
+    /// Whether the inputs mark holders (all of them do, or none).
+    holder: bool,
     inputs: Vec<StanceInput>,
     labels: Vec<Polarity>,
     /// Frozen lower-layer states per input, `[len, hidden]`.
@@ -103,11 +115,24 @@ fn prepare(
     progress: &mut dyn FnMut(&str),
 ) -> Result<Prepared, NlpError> {
     let special = SpecialIds::from_tokenizer(tokenizer)?;
+    let holder = examples.first().is_some_and(|e| e.holder.is_some());
+    if examples.iter().any(|e| e.holder.is_some() != holder) {
+        return Err(NlpError::Training(
+            "either every example has a holder or none has".into(),
+        ));
+    }
     let mut inputs = Vec::with_capacity(examples.len());
     let mut labels = Vec::with_capacity(examples.len());
     let mut skipped = 0;
     for e in examples {
-        match build_input(tokenizer, special, &e.sentence, e.span, config.max_len) {
+        match build_input(
+            tokenizer,
+            special,
+            &e.sentence,
+            e.span,
+            e.holder,
+            config.max_len,
+        ) {
             Ok(i) => {
                 inputs.push(i);
                 labels.push(e.polarity);
@@ -144,17 +169,36 @@ fn prepare(
         .map(|t| t.ok_or_else(|| NlpError::Training("missing cached states".into())))
         .collect::<Result<_, _>>()?;
     Ok(Prepared {
+        holder,
         inputs,
         labels,
         lower,
     })
 }
 
-/// Pads cached states of `batch` into `[b, len, hidden]` with the mask and target ranges.
-fn gather(
-    data: &Prepared,
-    batch: &[usize],
-) -> candle_core::Result<(Tensor, Tensor, Vec<Range<usize>>)> {
+/// One padded batch of cached states.
+struct Batch {
+    x: Tensor,
+    mask: Tensor,
+    targets: Vec<Range<usize>>,
+    holders: Option<Vec<Range<usize>>>,
+}
+
+impl Batch {
+    fn logits(&self, member: &Member, mode: &mut Mode) -> candle_core::Result<Tensor> {
+        member.forward(
+            &self.x,
+            &self.mask,
+            &self.targets,
+            self.holders.as_deref(),
+            mode,
+        )
+    }
+}
+
+/// Pads cached states of `batch` into `[b, len, hidden]` with the mask and target (and
+/// holder) ranges.
+fn gather(data: &Prepared, batch: &[usize]) -> candle_core::Result<Batch> {
     let len = batch
         .iter()
         .map(|&i| data.inputs[i].ids.len())
@@ -179,7 +223,18 @@ fn gather(
         .iter()
         .map(|&i| data.inputs[i].target.clone())
         .collect();
-    Ok((x, mask, targets))
+    let holders = data.holder.then(|| {
+        batch
+            .iter()
+            .map(|&i| data.inputs[i].holder.clone().unwrap_or(0..1))
+            .collect()
+    });
+    Ok(Batch {
+        x,
+        mask,
+        targets,
+        holders,
+    })
 }
 
 /// Batches of similar length: shuffle, sort within pools of 50 batches, shuffle the batches.
@@ -196,17 +251,20 @@ fn batches(data: &Prepared, size: usize, rng: &mut StdRng) -> Vec<Vec<usize>> {
     out
 }
 
-/// Probabilities `[n][3]` of one member over prepared data.
-fn member_probs(member: &Member, data: &Prepared) -> Result<Vec<[f32; 3]>, NlpError> {
+/// Probabilities `[n][3]` of one member over prepared data, the class weights undone.
+fn member_probs(
+    member: &Member,
+    data: &Prepared,
+    class_weights: Option<[f32; 3]>,
+) -> Result<Vec<[f32; 3]>, NlpError> {
     let mut order: Vec<usize> = (0..data.inputs.len()).collect();
     order.sort_by_key(|&i| data.inputs[i].ids.len());
     let mut out = vec![[0f32; 3]; data.inputs.len()];
     for chunk in order.chunks(64) {
-        let (x, mask, targets) = gather(data, chunk)?;
-        let logits = member.forward(&x, &mask, &targets, &mut Mode::inference())?;
+        let logits = gather(data, chunk)?.logits(member, &mut Mode::inference())?;
         let p = candle_nn::ops::softmax_last_dim(&logits)?.to_vec2::<f32>()?;
         for (&i, p) in chunk.iter().zip(p) {
-            out[i] = [p[0], p[1], p[2]];
+            out[i] = unweighted([p[0], p[1], p[2]], class_weights);
         }
     }
     Ok(out)
@@ -229,6 +287,7 @@ fn new_member(
     base: &HashMap<String, Tensor>,
     encoder: &BertConfig,
     config: &TrainConfig,
+    holder: bool,
     rng: &mut StdRng,
 ) -> Result<(Member, VarMap), NlpError> {
     let first = encoder.num_hidden_layers - config.trained_layers;
@@ -241,8 +300,8 @@ fn new_member(
             }
         }
     }
-    let hidden = encoder.hidden_size;
-    let init: Vec<f32> = (0..3 * 2 * hidden)
+    let width = feature_width(encoder, holder);
+    let init: Vec<f32> = (0..3 * width)
         .map(|_| {
             // Normal(0, 0.02) by Box-Muller, from the seeded generator.
             let (u1, u2): (f32, f32) = (rng.random::<f32>().max(1e-7), rng.random());
@@ -253,15 +312,66 @@ fn new_member(
     add_var(
         &vars,
         "head.weight",
-        &Tensor::from_vec(init, (3, 2 * hidden), device)?,
+        &Tensor::from_vec(init, (3, width), device)?,
     )?;
     add_var(&vars, "head.bias", &Tensor::zeros(3, DType::F32, device)?)?;
     let member = Member::new(
         var_builder(HashMap::new(), &vars)?,
         encoder,
         config.trained_layers,
+        holder,
     )?;
     Ok((member, vars))
+}
+
+/// Per class, the weight of its examples' loss: 1 each, or (balanced) the inverse of the
+/// class's share, scaled so the examples' weights average 1.
+fn class_weights(data: &Prepared, balanced: bool) -> [f32; 3] {
+    if !balanced {
+        return [1.0; 3];
+    }
+    let mut counts = [0usize; 3];
+    for label in &data.labels {
+        counts[label.index()] += 1;
+    }
+    let n = data.labels.len().max(1) as f32;
+    counts.map(|c| if c == 0 { 0.0 } else { n / (3.0 * c as f32) })
+}
+
+/// Cross-entropy of `logits` `[batch, 3]` against class indices, each example weighed by its
+/// class's weight; the weighted mean.
+fn weighted_cross_entropy(
+    logits: &Tensor,
+    labels: &[usize],
+    weights: &[f32; 3],
+) -> candle_core::Result<Tensor> {
+    let device = logits.device();
+    let picked_weights: Vec<f32> = labels.iter().map(|&l| weights[l]).collect();
+    let total: f32 = picked_weights.iter().sum();
+    let ids: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
+    let ids = Tensor::from_vec(ids, (labels.len(), 1), device)?;
+    let log_p = candle_nn::ops::log_softmax(logits, 1)?
+        .gather(&ids, 1)?
+        .squeeze(1)?;
+    let w = Tensor::from_vec(picked_weights, labels.len(), device)?;
+    (log_p * w)?
+        .sum_all()?
+        .affine(-1.0 / total.max(1e-9) as f64, 0.0)
+}
+
+/// How many layers the base file's encoder has (`encoder.layer.<n>.*`).
+fn encoder_layers(base: &HashMap<String, Tensor>) -> usize {
+    base.keys()
+        .filter_map(|name| {
+            name.strip_prefix("encoder.layer.")?
+                .split('.')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .map(|n: usize| n + 1)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Learning rate at `step` of `total`: linear warmup, then linear decay to 0.
@@ -296,6 +406,37 @@ pub fn train(
         ));
     }
     let base = load_base_weights(base_dir)?;
+    // The tuned layers start from another model's when asked (the frozen ones stay the base's).
+    let start = match &config.init_from {
+        None => base.clone(),
+        Some(dir) => {
+            let (from, layers) = super::model::tuned_layers(dir)?;
+            if from.trained_layers < config.trained_layers {
+                return Err(NlpError::Training(format!(
+                    "{} tuned {} layers; {} are to be tuned",
+                    dir.display(),
+                    from.trained_layers,
+                    config.trained_layers
+                )));
+            }
+            // Its layer j is the base file's layer `layers - its tuned layers + j`.
+            let first = encoder_layers(&base) - from.trained_layers;
+            let mut start = base.clone();
+            for (name, tensor) in layers {
+                let Some((j, param)) = name
+                    .strip_prefix("layer.")
+                    .and_then(|rest| rest.split_once('.'))
+                else {
+                    continue;
+                };
+                let j: usize = j.parse().map_err(|_| {
+                    NlpError::Training(format!("{}: odd tensor name {name}", dir.display()))
+                })?;
+                start.insert(format!("encoder.layer.{}.{param}", first + j), tensor);
+            }
+            start
+        }
+    };
     let encoder = Encoder::from_base_weights(base_dir, base.clone())?;
     let tokenizer = WordPieceTokenizer::load(base_dir)?;
     if config.trained_layers == 0 || config.trained_layers > encoder.layers.len() {
@@ -327,13 +468,25 @@ pub fn train(
     if data.inputs.is_empty() {
         return Err(NlpError::Training("no training examples".into()));
     }
-    let mconfig: ModelConfig = model_config(config.trained_layers, config.max_len);
+    let weights = class_weights(&data, config.balanced);
+    let mconfig = ModelConfig {
+        class_weights: config.balanced.then_some(weights),
+        ..model_config(config.trained_layers, config.max_len, data.holder)
+    };
+    if dev_data
+        .iter()
+        .any(|(_, d)| d.holder != data.holder && !d.inputs.is_empty())
+    {
+        return Err(NlpError::Training(
+            "dev examples must have holders exactly when the training examples do".into(),
+        ));
+    }
     let mut members: Vec<Member> = Vec::new();
     let mut member_vars: Vec<VarMap> = Vec::new();
     let mut dev_probs: Vec<Vec<Vec<[f32; 3]>>> = vec![Vec::new(); dev_data.len()];
     for &seed in &config.seeds {
         let mut rng = StdRng::seed_from_u64(seed);
-        let (member, vars) = new_member(&base, &encoder.config, config, &mut rng)?;
+        let (member, vars) = new_member(&start, &encoder.config, config, data.holder, &mut rng)?;
         // Weight decay on the weight matrices only.
         let (matrices, vectors) = vars.all_vars().into_iter().partition(|v| v.rank() == 2);
         let params = |wd: f64| ParamsAdamW {
@@ -359,15 +512,11 @@ pub fn train(
                 .take(per_epoch)
                 .enumerate()
             {
-                let (x, mask, targets) = gather(&data, &batch)?;
-                let labels: Vec<u32> = batch
-                    .iter()
-                    .map(|&i| data.labels[i].index() as u32)
-                    .collect();
-                let labels = Tensor::from_vec(labels, batch.len(), x.device())?;
+                let inputs = gather(&data, &batch)?;
+                let labels: Vec<usize> = batch.iter().map(|&i| data.labels[i].index()).collect();
                 let mut mode = Mode::dropout_with(config.dropout, &mut drop_rng);
-                let logits = member.forward(&x, &mask, &targets, &mut mode)?;
-                let loss = candle_nn::loss::cross_entropy(&logits, &labels)?;
+                let logits = inputs.logits(&member, &mut mode)?;
+                let loss = weighted_cross_entropy(&logits, &labels, &weights)?;
                 let lr = lr_at(config, step, total);
                 opt_w.set_learning_rate(lr);
                 opt_v.set_learning_rate(lr);
@@ -394,7 +543,7 @@ pub fn train(
                 loss_sum / per_epoch as f64
             );
             for (k, (name, d)) in dev_data.iter().enumerate() {
-                let probs = member_probs(&member, d)?;
+                let probs = member_probs(&member, d, mconfig.class_weights)?;
                 let s = score_probs(d, &probs)?;
                 line += &format!("; {name} F1m {:.4} acc {:.4}", s.f1m, s.accuracy);
                 if epoch == config.epochs {
@@ -447,6 +596,30 @@ pub fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weighted_cross_entropy_is_plain_cross_entropy_with_equal_weights() {
+        let device = candle_core::Device::Cpu;
+        let logits =
+            Tensor::from_vec(vec![2.0f32, 0.5, -1.0, 0.1, 0.2, 0.3], (2, 3), &device).unwrap();
+        let labels = [0usize, 2];
+        let ids = Tensor::from_vec(vec![0u32, 2], 2, &device).unwrap();
+        let plain = candle_nn::loss::cross_entropy(&logits, &ids)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let ours = weighted_cross_entropy(&logits, &labels, &[1.0; 3])
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!((plain - ours).abs() < 1e-6, "{plain} vs {ours}");
+        // Weighing the second example's class up moves the loss toward its loss.
+        let heavier = weighted_cross_entropy(&logits, &labels, &[1.0, 1.0, 3.0])
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(heavier > ours);
+    }
 
     #[test]
     fn schedule_warms_up_then_decays_to_zero() {

@@ -267,6 +267,7 @@ mod tests {
             polarity: 1,
             score: -0.5,
             confidence: 0.9,
+            method: 1,
             statement_id: None,
             evidence: None,
             evidence_start: None,

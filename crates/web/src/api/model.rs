@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use newsflow_proto::v1::{
-    AnalyzedArticle, Article, ArticleProcessed, ArticleSummary, Entity, EntityMatch,
-    EntityTimelineResponse, EntityType, MentionKind, Polarity, ProcessedReason, Span,
-    StatementKind, target,
+    AffiliationKind, AnalyzedArticle, Article, ArticleProcessed, ArticleSummary, Entity,
+    EntityMatch, EntityTimelineResponse, EntityType, MentionKind, Polarity, ProcessedReason, Span,
+    StanceMethod, StatementKind, target,
 };
 use newsflow_store::{
     EdgeTarget, EntityFacts, FoundStatement, StanceEdge, StoredArticle, time::from_proto,
@@ -102,6 +102,19 @@ pub struct ArticleDetail {
     pub entities: Vec<EntityJson>,
     pub statements: Vec<StatementJson>,
     pub stances: Vec<StanceJson>,
+    /// Whose side each entity is on: a person and the organisation or country their title
+    /// names, or two names of one country.
+    pub affiliations: Vec<AffiliationJson>,
+}
+
+/// An entity on the side of another.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AffiliationJson {
+    pub entity: Option<EntityRef>,
+    pub affiliate: Option<EntityRef>,
+    /// title (a title or apposition names it) or country (both belong to one country).
+    pub kind: String,
+    pub evidence_span: Option<SpanJson>,
 }
 
 /// An entity of an article with its mentions.
@@ -179,6 +192,11 @@ pub struct StanceJson {
     /// In [-1, 1]: P(positive) - P(negative).
     pub score: f32,
     pub confidence: f32,
+    /// What decided it. A holder's stance (for or against what the holder stands for):
+    /// holder_model, predicate (a stance verb such as "ruled out"), own_side (neutral: the model
+    /// alone read the holder as against their own side). The text's own: portrayal (how the
+    /// words describe the target).
+    pub method: String,
     pub evidence_span: Option<SpanJson>,
     /// The evidence, sliced from the body.
     pub evidence: String,
@@ -526,9 +544,24 @@ impl ArticleDetail {
                     polarity: polarity(Polarity::try_from(s.polarity).unwrap_or_default()),
                     score: s.score,
                     confidence: s.confidence,
+                    method: StanceMethod::try_from(s.method)
+                        .map(|m| label(m.as_str_name(), "STANCE_METHOD_"))
+                        .unwrap_or_default(),
                     evidence_span: SpanJson::of(s.evidence_span.as_ref()),
                     evidence: slice(&chars, s.evidence_span.as_ref()),
                 }
+            })
+            .collect();
+        let affiliations = analysis
+            .affiliations
+            .iter()
+            .map(|a| AffiliationJson {
+                entity: entity_ref(&a.entity_id),
+                affiliate: entity_ref(&a.affiliate_entity_id),
+                kind: AffiliationKind::try_from(a.kind)
+                    .map(|k| label(k.as_str_name(), "AFFILIATION_KIND_"))
+                    .unwrap_or_default(),
+                evidence_span: SpanJson::of(a.evidence_span.as_ref()),
             })
             .collect();
         Self {
@@ -547,6 +580,7 @@ impl ArticleDetail {
             entities,
             statements,
             stances,
+            affiliations,
         }
     }
 }
