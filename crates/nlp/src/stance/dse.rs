@@ -212,12 +212,14 @@ pub fn score(gold: &[usize], predicted: &[usize]) -> Result<DseScores, NlpError>
     })
 }
 
-/// Each pair's two directions' probabilities (p toward q, q toward p) from a holder-stance
-/// model.
+/// A pair's two directions' probabilities (against, neutral, for): p toward q, q toward p.
+pub type Directions = ([f32; 3], [f32; 3]);
+
+/// Each pair's two directions' probabilities from a holder-stance model.
 pub fn predict(
     classifier: &StanceClassifier,
     pairs: &[DsePair],
-) -> Result<Vec<([f32; 3], [f32; 3])>, NlpError> {
+) -> Result<Vec<Directions>, NlpError> {
     let items: Vec<(&str, Span, Span)> = pairs
         .iter()
         .flat_map(|pair| {
@@ -240,7 +242,7 @@ pub fn predict(
 pub fn predict_portrayal(
     classifier: &StanceClassifier,
     pairs: &[DsePair],
-) -> Result<Vec<([f32; 3], [f32; 3])>, NlpError> {
+) -> Result<Vec<Directions>, NlpError> {
     let items: Vec<(&str, Span)> = pairs
         .iter()
         .flat_map(|pair| {
@@ -288,7 +290,7 @@ pub struct ReliabilityBin {
 /// (the count-weighted mean gap between confidence and accuracy).
 pub fn reliability(
     pairs: &[DsePair],
-    directions: &[([f32; 3], [f32; 3])],
+    directions: &[Directions],
     bins: usize,
 ) -> (Vec<ReliabilityBin>, f64) {
     let bins = bins.max(1);

@@ -172,8 +172,8 @@ pub fn input_from_pieces(
                 }
             }
         }
-        if at < shown.end {
-            ids.push(pieces[at].id);
+        if let Some(piece) = pieces.get(at).filter(|_| at < shown.end) {
+            ids.push(piece.id);
         }
     }
     ids.push(special.sep);
