@@ -13,11 +13,13 @@
 //!    affiliated with each other.
 //!
 //! Each link is found in one pass over the mentions and a bounded walk (at most
-//! [`MAX_TITLE_TOKENS`]) beside each person mention, so the cost is linear in the document.
+//! [`MAX_TITLE_TOKENS`]) beside each person mention, and the entities are grouped by country
+//! once (a country has a handful of names), so the cost is linear in the document.
 
 use crate::doc::{Doc, EntityType, Span};
 use crate::gazetteer::Nations;
 use crate::lexicon::{WordSet, words};
+use std::collections::HashMap;
 
 static TITLES: WordSet = words!("stance/affiliation-titles.txt");
 
@@ -119,16 +121,14 @@ pub fn affiliations(doc: &Doc, nations: &Nations) -> Vec<Affiliation> {
                 })
         })
         .collect();
-    let members = |code: &str| -> Vec<(usize, Span)> {
-        country
-            .iter()
-            .enumerate()
-            .filter_map(|(index, c)| match c {
-                Some((c, span)) if *c == code => Some((index, *span)),
-                _ => None,
-            })
-            .collect()
-    };
+    // The entities of each country, grouped once: a country has a handful of names, so each
+    // side's list is short whatever the document's length.
+    let mut members: HashMap<&str, Vec<(usize, Span)>> = HashMap::new();
+    for (index, c) in country.iter().enumerate() {
+        if let Some((code, span)) = c {
+            members.entry(code).or_default().push((index, *span));
+        }
+    }
     // A person takes the countries of their title's affiliates; a country's entities belong
     // to it.
     let mut sides: Vec<(usize, &str)> = found
@@ -144,7 +144,7 @@ pub fn affiliations(doc: &Doc, nations: &Nations) -> Vec<Affiliation> {
     sides.sort_unstable();
     sides.dedup();
     for (entity, code) in sides {
-        for (affiliate, evidence) in members(code) {
+        for &(affiliate, evidence) in members.get(code).map_or(&[][..], Vec::as_slice) {
             if affiliate != entity {
                 found.push(Affiliation {
                     entity,
