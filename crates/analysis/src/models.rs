@@ -91,7 +91,8 @@ pub struct ModelArgs {
     /// scripts/fetch-base-model.sh.
     #[arg(long, env = "NEWSFLOW_BASE_MODEL", default_value_os_t = ModelPaths::default().base)]
     pub base_model: PathBuf,
-    /// Directory of the fine-typing stage's gazetteers, fetched by scripts/fetch-gazetteers.sh.
+    /// Directory of the gazetteers (fine types; country names for affiliations), fetched by
+    /// scripts/fetch-gazetteers.sh.
     #[arg(long, env = "NEWSFLOW_GAZETTEERS", default_value_os_t = ModelPaths::default().gazetteers)]
     pub gazetteers: PathBuf,
     /// Directory of the statement models.
@@ -201,7 +202,7 @@ impl ModelArgs {
         Nations::load(&self.gazetteers).map_err(load_error(
             "country names",
             &self.gazetteers,
-            " (run scripts/fetch-base-model.sh if they are missing)",
+            ", run scripts/fetch-gazetteers.sh",
         ))
     }
 
