@@ -13,30 +13,26 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn toward_entity<'a>(stances: &'a [Stance], holder: &str, entity: &str) -> Vec<&'a Stance> {
+/// The stances `holder` takes toward `target` (an entity id or a topic, as the contract's
+/// `Target` holds them).
+fn held_toward<'a>(
+    stances: &'a [Stance],
+    holder: &str,
+    target: &target::Target,
+) -> Vec<&'a Stance> {
     stances
         .iter()
         .filter(|s| s.holder_entity_id == holder)
-        .filter(|s| {
-            matches!(
-                s.target.as_ref().and_then(|t| t.target.as_ref()),
-                Some(target::Target::EntityId(id)) if id == entity
-            )
-        })
+        .filter(|s| s.target.as_ref().and_then(|t| t.target.as_ref()) == Some(target))
         .collect()
 }
 
+fn toward_entity<'a>(stances: &'a [Stance], holder: &str, entity: &str) -> Vec<&'a Stance> {
+    held_toward(stances, holder, &target::Target::EntityId(entity.into()))
+}
+
 fn stances_toward<'a>(stances: &'a [Stance], holder: &str, topic: &str) -> Vec<&'a Stance> {
-    stances
-        .iter()
-        .filter(|s| s.holder_entity_id == holder)
-        .filter(|s| {
-            matches!(
-                s.target.as_ref().and_then(|t| t.target.as_ref()),
-                Some(target::Target::Topic(t)) if t == topic
-            )
-        })
-        .collect()
+    held_toward(stances, holder, &target::Target::Topic(topic.into()))
 }
 
 #[test]
