@@ -359,21 +359,6 @@ fn weighted_cross_entropy(
         .affine(-1.0 / total.max(1e-9) as f64, 0.0)
 }
 
-/// How many layers the base file's encoder has (`encoder.layer.<n>.*`).
-fn encoder_layers(base: &HashMap<String, Tensor>) -> usize {
-    base.keys()
-        .filter_map(|name| {
-            name.strip_prefix("encoder.layer.")?
-                .split('.')
-                .next()?
-                .parse()
-                .ok()
-        })
-        .map(|n: usize| n + 1)
-        .max()
-        .unwrap_or(0)
-}
-
 /// Learning rate at `step` of `total`: linear warmup, then linear decay to 0.
 fn lr_at(config: &TrainConfig, step: usize, total: usize) -> f64 {
     let warm = ((total as f64) * config.warmup).round() as usize;
@@ -406,21 +391,34 @@ pub fn train(
         ));
     }
     let base = load_base_weights(base_dir)?;
+    let encoder = Encoder::from_base_weights(base_dir, base.clone())?;
+    let tokenizer = WordPieceTokenizer::load(base_dir)?;
+    if config.trained_layers == 0 || config.trained_layers > encoder.layers.len() {
+        return Err(NlpError::Training(format!(
+            "trained layers must be 1..={}",
+            encoder.layers.len()
+        )));
+    }
     // The tuned layers start from another model's when asked (the frozen ones stay the base's).
     let start = match &config.init_from {
         None => base.clone(),
         Some(dir) => {
             let (from, layers) = super::model::tuned_layers(dir)?;
-            if from.trained_layers < config.trained_layers {
-                return Err(NlpError::Training(format!(
-                    "{} tuned {} layers; {} are to be tuned",
-                    dir.display(),
-                    from.trained_layers,
-                    config.trained_layers
-                )));
-            }
             // Its layer j is the base file's layer `layers - its tuned layers + j`.
-            let first = encoder_layers(&base) - from.trained_layers;
+            let first = encoder
+                .layers
+                .len()
+                .checked_sub(from.trained_layers)
+                .filter(|_| from.trained_layers >= config.trained_layers)
+                .ok_or_else(|| {
+                    NlpError::Training(format!(
+                        "{} tuned {} layers of {}; {} are to be tuned",
+                        dir.display(),
+                        from.trained_layers,
+                        encoder.layers.len(),
+                        config.trained_layers
+                    ))
+                })?;
             let mut start = base.clone();
             for (name, tensor) in layers {
                 let Some((j, param)) = name
@@ -437,14 +435,6 @@ pub fn train(
             start
         }
     };
-    let encoder = Encoder::from_base_weights(base_dir, base.clone())?;
-    let tokenizer = WordPieceTokenizer::load(base_dir)?;
-    if config.trained_layers == 0 || config.trained_layers > encoder.layers.len() {
-        return Err(NlpError::Training(format!(
-            "trained layers must be 1..={}",
-            encoder.layers.len()
-        )));
-    }
     let mut report = TrainReport::default();
     let started = Instant::now();
     let data = prepare(&encoder, &tokenizer, train, config, progress)?;
