@@ -139,13 +139,8 @@ const BATCH: usize = 32;
 impl StanceClassifier {
     /// Loads a model directory over the base encoder in `base_dir`.
     pub fn load_with_base(dir: &Path, base_dir: &Path) -> Result<Self, NlpError> {
+        let config = read_config(dir)?;
         let config_path = dir.join(CONFIG_FILE);
-        let text =
-            std::fs::read_to_string(&config_path).map_err(|e| NlpError::io(&config_path, e))?;
-        let config: ModelConfig = serde_json::from_str(&text).map_err(|e| NlpError::Model {
-            path: config_path.clone(),
-            message: e.to_string(),
-        })?;
         let bad = |message: String| NlpError::Model {
             path: config_path.clone(),
             message,
@@ -444,6 +439,16 @@ pub fn save_members(
     std::fs::write(&config_path, text + "\n").map_err(|e| NlpError::io(&config_path, e))
 }
 
+/// The settings of a model directory.
+fn read_config(dir: &Path) -> Result<ModelConfig, NlpError> {
+    let path = dir.join(CONFIG_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| NlpError::io(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| NlpError::Model {
+        path,
+        message: e.to_string(),
+    })
+}
+
 /// Probabilities under the classes' real shares: a model trained with class weights `w`
 /// learned `p(c) * w(c)` (normalized); dividing by the weights undoes it.
 pub fn unweighted(p: [f32; 3], class_weights: Option<[f32; 3]>) -> [f32; 3] {
@@ -459,12 +464,7 @@ pub fn unweighted(p: [f32; 3], class_weights: Option<[f32; 3]>) -> [f32; 3] {
 /// first tuned layer), to start another model's training from them.
 #[cfg(feature = "train")]
 pub fn tuned_layers(dir: &Path) -> Result<(ModelConfig, HashMap<String, Tensor>), NlpError> {
-    let config_path = dir.join(CONFIG_FILE);
-    let text = std::fs::read_to_string(&config_path).map_err(|e| NlpError::io(&config_path, e))?;
-    let config: ModelConfig = serde_json::from_str(&text).map_err(|e| NlpError::Model {
-        path: config_path.clone(),
-        message: e.to_string(),
-    })?;
+    let config = read_config(dir)?;
     let weights_path = dir.join(WEIGHTS_FILE);
     let tensors =
         dequantize_rows(read_safetensors(&weights_path)?).map_err(model_error(&weights_path))?;
