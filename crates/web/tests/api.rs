@@ -99,6 +99,9 @@ async fn articles_filter_page_and_resolve_their_analysis() {
     assert_eq!(stances[0]["target"]["entity"]["key"], PUTIN);
     assert_eq!(stances[0]["polarity"], "positive");
     assert!(stances[1]["holder"].is_null(), "the text's own stance");
+    assert_eq!(stances[0]["method"], "holder_model");
+    assert_eq!(stances[1]["method"], "portrayal");
+    assert!(a1["affiliations"].as_array().is_some_and(Vec::is_empty));
     assert_eq!(stances[2]["target"]["topic"], "Western troops");
     // Evidence is the body's code points [0, 40), cut at its end.
     assert_eq!(
@@ -456,6 +459,8 @@ async fn exports_stream_every_kind_of_row_and_the_command_writes_them() {
     assert_eq!(&records[0][0], "a3");
     assert_eq!(&records[0][2], "Volodymyr Zelensky");
     assert_eq!(&records[0][6], "negative");
+    // What decided it: a named holder's stance, read by the holder-stance model.
+    assert_eq!(&records[0][9], "holder_model");
 
     let ndjson = web
         .get("/api/v1/export?rows=mentions&format=ndjson&entity=GPE%3Aukraine")
