@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use newsflow_nlp::{
     NlpError,
+    encoder::Encoder,
     gazetteer::Nations,
     ner::{NerMode, NerPaths, NerTagger},
     stance::{StanceClassifier, StanceStage},
@@ -210,17 +211,35 @@ impl ModelArgs {
     /// unless speakers' stances are read by the target-sentiment model too, and the country
     /// names.
     pub fn stance_stage(&self) -> Result<StanceStage, AnalysisError> {
-        let stage = StanceStage::new(self.stance_classifier()?).with_nations(self.nations()?);
-        Ok(match self.speaker_stance {
-            SpeakerStance::Holder => stage.with_holder_model(self.holder_classifier()?)?,
-            SpeakerStance::Portrayal => stage,
+        let sentiment = self.stance_classifier()?;
+        let holder = match self.speaker_stance {
+            // Over the same base encoder in memory: one copy of the base weights, not two.
+            SpeakerStance::Holder => {
+                Some(self.holder_classifier_over(sentiment.encoder().clone())?)
+            }
+            SpeakerStance::Portrayal => None,
+        };
+        let stage = StanceStage::new(sentiment).with_nations(self.nations()?);
+        Ok(match holder {
+            Some(holder) => stage.with_holder_model(holder)?,
+            None => stage,
         })
     }
 
     /// The holder-stance classifier, over the base encoder.
     pub fn holder_classifier(&self) -> Result<StanceClassifier, AnalysisError> {
+        let base = Encoder::load(&self.base_model).map_err(load_error(
+            "holder-stance model",
+            &self.holder_model,
+            FETCH_BASE,
+        ))?;
+        self.holder_classifier_over(base)
+    }
+
+    /// The holder-stance classifier over a base encoder already loaded.
+    fn holder_classifier_over(&self, base: Encoder) -> Result<StanceClassifier, AnalysisError> {
         let classifier =
-            StanceClassifier::load_with_base(&self.holder_model, &self.base_model).map_err(
+            StanceClassifier::load_over(&self.holder_model, &self.base_model, base).map_err(
                 load_error("holder-stance model", &self.holder_model, FETCH_BASE),
             )?;
         if !classifier.reads_holder() {

@@ -139,6 +139,13 @@ const BATCH: usize = 32;
 impl StanceClassifier {
     /// Loads a model directory over the base encoder in `base_dir`.
     pub fn load_with_base(dir: &Path, base_dir: &Path) -> Result<Self, NlpError> {
+        Self::load_over(dir, base_dir, Encoder::load(base_dir)?)
+    }
+
+    /// Loads a model directory over a base encoder already in memory (loaded from
+    /// `base_dir`): two classifiers over one base share its weights rather than hold two
+    /// copies (an `Encoder` clone shares its tensors).
+    pub fn load_over(dir: &Path, base_dir: &Path, encoder: Encoder) -> Result<Self, NlpError> {
         let config = read_config(dir)?;
         let config_path = dir.join(CONFIG_FILE);
         let bad = |message: String| NlpError::Model {
@@ -148,7 +155,6 @@ impl StanceClassifier {
         if config.format != FORMAT {
             return Err(bad(format!("format {} is not {FORMAT}", config.format)));
         }
-        let encoder = Encoder::load(base_dir)?;
         let tokenizer = WordPieceTokenizer::load(base_dir)?;
         let n_layers = encoder.layers.len();
         if config.trained_layers == 0 || config.trained_layers > n_layers || config.members == 0 {
@@ -218,6 +224,12 @@ impl StanceClassifier {
         self.members = vec![m];
         self.config.members = 1;
         Ok(())
+    }
+
+    /// The base encoder, to load another classifier over the same weights
+    /// ([`StanceClassifier::load_over`]).
+    pub fn encoder(&self) -> &Encoder {
+        &self.encoder
     }
 
     /// Whether this is a holder-stance model (its inputs mark a holder).
