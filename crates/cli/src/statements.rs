@@ -248,7 +248,8 @@ pub struct PronounArgs {
     #[arg(long)]
     labels: Option<PathBuf>,
     /// Print every "he"/"she" source with its resolution and the text before it (for
-    /// labelling), one tab-separated line each.
+    /// labelling), one tab-separated line each: the entity, `-` when the statement's source
+    /// stayed unresolved, `(no statement)` when no statement was found for it.
     #[arg(long)]
     list: bool,
 }
@@ -319,7 +320,11 @@ pub fn pronouns(args: &PronounArgs) -> anyhow::Result<()> {
                 s.article,
                 s.start,
                 s.pronoun,
-                s.resolved.as_deref().unwrap_or("-"),
+                match (&s.resolved, s.found) {
+                    (Some(name), _) => name.as_str(),
+                    (None, true) => "-",
+                    (None, false) => "(no statement)",
+                },
                 s.context
             );
         }
@@ -349,6 +354,8 @@ pub fn pronouns(args: &PronounArgs) -> anyhow::Result<()> {
             .collect()
     };
     let (mut labelled, mut right, mut missing) = (0, 0, 0);
+    // Wrong ones: no statement found, found but unresolved, resolved to someone else.
+    let (mut not_found, mut unresolved, mut other) = (0, 0, 0);
     for (i, line) in text.lines().enumerate() {
         let line = line.trim_end();
         if line.is_empty() || line.starts_with('#') {
@@ -380,6 +387,13 @@ pub fn pronouns(args: &PronounArgs) -> anyhow::Result<()> {
             _ => false,
         };
         right += usize::from(is_right);
+        if !is_right {
+            match (&source.resolved, source.found) {
+                (Some(_), _) => other += 1,
+                (None, true) => unresolved += 1,
+                (None, false) => not_found += 1,
+            }
+        }
     }
     anyhow::ensure!(
         missing == 0,
@@ -388,6 +402,9 @@ pub fn pronouns(args: &PronounArgs) -> anyhow::Result<()> {
     println!(
         "hand-labelled {labelled}: resolved to the right person (or left unresolved where the text names nobody) {right}, accuracy {:.3}",
         right as f64 / labelled.max(1) as f64
+    );
+    println!(
+        "wrong: {not_found} with no statement found, {unresolved} found but unresolved, {other} resolved to someone else"
     );
     Ok(())
 }

@@ -78,3 +78,32 @@ fn eval_statements_json_is_one_object_with_six_figures_per_role() {
     assert_eq!(v["source"]["exact"]["f1"], 1.0, "{v}");
     assert_eq!(v["content"]["partial"]["recall"], 1.0, "{v}");
 }
+
+#[test]
+fn eval_dse_json_is_one_object_with_five_classes_and_a_reliability_diagram() {
+    let dir = scratch("eval-dse");
+    let file = dir.join("tiny.txt");
+    // sentence, p, q, label (1: p for q, 3: p against q, 0: neutral); the first bracket is p.
+    std::fs::write(
+        &file,
+        "[Smith] praised [Jones] for the deal.\tSmith\tJones\t1\n\
+         [Lee] attacked [Park] over the budget.\tLee\tPark\t3\n\
+         [Kim] met [Cho] on Tuesday.\tKim\tCho\t0\n",
+    )
+    .expect("write");
+    let v = newsflow_json(&["eval", "dse"], &file);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(v["pairs"], 3, "{v}");
+    assert!(v["f1m"].is_number() && v["accuracy"].is_number(), "{v}");
+    let classes = v["per_class"].as_object().expect("per_class");
+    assert_eq!(classes.len(), 5, "{v}");
+    assert_eq!(classes["p_positive_q"]["support"], 1, "{v}");
+    // Both directions of every pair fall in one reliability bin or another.
+    let counted: u64 = v["reliability"]
+        .as_array()
+        .expect("bins")
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 6, "{v}");
+}
