@@ -31,6 +31,20 @@ pub struct Scores {
     pub f1: f64,
 }
 
+/// Per class of a confusion matrix (`confusion[gold][predicted]`), its precision, recall and
+/// F1 and its support (gold examples): what the classifiers' scores share.
+pub fn class_scores<const N: usize>(confusion: &[[usize; N]; N]) -> [(Scores, usize); N] {
+    std::array::from_fn(|c| {
+        let right = confusion[c][c];
+        let support: usize = confusion[c].iter().sum();
+        let predicted: usize = confusion.iter().map(|row| row[c]).sum();
+        (
+            Scores::from_counts(right, predicted, right, support),
+            support,
+        )
+    })
+}
+
 /// `part / whole`, 0 where `whole` is 0.
 pub fn ratio(part: usize, whole: usize) -> f64 {
     if whole == 0 {

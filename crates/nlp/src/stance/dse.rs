@@ -10,7 +10,7 @@
 use super::{Polarity, StanceClassifier, StanceExample};
 use crate::doc::Span;
 use crate::error::NlpError;
-use crate::eval::{Scores, ratio};
+use crate::eval::{class_scores, ratio};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -187,19 +187,15 @@ pub fn score(gold: &[usize], predicted: &[usize]) -> Result<DseScores, NlpError>
         }
         confusion[g][p] += 1;
     }
-    let per_class: Vec<DseClass> = (0..5)
-        .map(|c| {
-            let right = confusion[c][c];
-            let support: usize = confusion[c].iter().sum();
-            let predicted: usize = confusion.iter().map(|row| row[c]).sum();
-            let s = Scores::from_counts(right, predicted, right, support);
-            DseClass {
-                name: CLASSES[c],
-                precision: s.precision,
-                recall: s.recall,
-                f1: s.f1,
-                support,
-            }
+    let per_class: Vec<DseClass> = CLASSES
+        .iter()
+        .zip(class_scores(&confusion))
+        .map(|(&name, (s, support))| DseClass {
+            name,
+            precision: s.precision,
+            recall: s.recall,
+            f1: s.f1,
+            support,
         })
         .collect();
     let correct: usize = (0..5).map(|c| confusion[c][c]).sum();

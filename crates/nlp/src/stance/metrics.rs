@@ -3,7 +3,7 @@
 
 use super::Polarity;
 use crate::error::NlpError;
-use crate::eval::{Scores, ratio};
+use crate::eval::{class_scores, ratio};
 
 /// Precision, recall and F1 of one class.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,19 +53,13 @@ pub fn score(gold: &[Polarity], predicted: &[Polarity]) -> Result<StanceScores, 
     }
     let classes: Vec<ClassScores> = Polarity::ALL
         .iter()
-        .map(|&polarity| {
-            let class = polarity.index();
-            let right = confusion[class][class];
-            let support: usize = confusion[class].iter().sum();
-            let predicted: usize = confusion.iter().map(|row| row[class]).sum();
-            let scores = Scores::from_counts(right, predicted, right, support);
-            ClassScores {
-                polarity,
-                precision: scores.precision,
-                recall: scores.recall,
-                f1: scores.f1,
-                support,
-            }
+        .zip(class_scores(&confusion))
+        .map(|(&polarity, (scores, support))| ClassScores {
+            polarity,
+            precision: scores.precision,
+            recall: scores.recall,
+            f1: scores.f1,
+            support,
         })
         .collect();
     let correct: usize = (0..3).map(|c| confusion[c][c]).sum();
