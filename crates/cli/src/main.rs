@@ -86,6 +86,11 @@ enum TrainTask {
     Stance(stance::TrainArgs),
     /// Fine-tune the MiniLM holder-stance classifier on DSE (both directions of every pair).
     Holder(stance::HolderTrainArgs),
+    /// Choose the holder-stance model's decision weights (five-way macro-F1) on the sentences
+    /// its training held out, and write them into its settings.
+    HolderDecision(stance::HolderDecisionArgs),
+    /// Join MiniLM stance models trained alike (other seeds) into one ensemble.
+    Merge(stance::MergeArgs),
     /// Fine-tune the MiniLM encoder of the accurate NER mode on a CoNLL file.
     NerMinilm(ner_neural::TrainArgs),
 }
@@ -149,6 +154,8 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
             TrainTask::Statements(args) => statements::train(&args)?,
             TrainTask::Stance(args) => stance::train(&args)?,
             TrainTask::Holder(args) => stance::train_holder(&args)?,
+            TrainTask::HolderDecision(args) => stance::holder_decision(&args)?,
+            TrainTask::Merge(args) => stance::merge(&args)?,
         },
         Command::Eval { task } => match task {
             EvalTask::Ner(args) => ner::eval(&args)?,

@@ -37,6 +37,35 @@ pub struct HolderTrainArgs {
     settings: TrainSettings,
 }
 
+/// Arguments of `newsflow train holder-decision`.
+#[derive(Args)]
+pub struct HolderDecisionArgs {
+    /// The DSE training file the model was trained on.
+    #[arg(long)]
+    train: PathBuf,
+    /// The model directory whose `stance.json` gets the decision weights.
+    #[arg(long)]
+    model: PathBuf,
+    /// The share of the training sentences the model was trained without (`train holder
+    /// --holdout`): the weights are chosen on exactly those.
+    #[arg(long, default_value_t = 0.1)]
+    holdout: f64,
+    /// Base encoder directory.
+    #[arg(long, default_value_os_t = newsflow_analysis::ModelPaths::default().base)]
+    base: PathBuf,
+}
+
+/// Arguments of `newsflow train merge`.
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Model directories trained alike, with other seeds.
+    #[arg(required = true, num_args = 2..)]
+    models: Vec<PathBuf>,
+    /// Directory to write the ensemble into.
+    #[arg(long)]
+    out: PathBuf,
+}
+
 /// Fine-tuning settings shared by the MiniLM classifiers.
 #[derive(Args)]
 struct TrainSettings {
@@ -119,6 +148,10 @@ pub struct DseEvalArgs {
     /// holder is not marked): how the old reading of a speaker's stance does on DSE.
     #[arg(long)]
     portrayal: bool,
+    /// Choose each direction's class by its plain argmax, not with the model's decision
+    /// weights (`train holder-decision`).
+    #[arg(long)]
+    argmax: bool,
     /// Write each pair's two directions' probabilities here, one JSON line each, for
     /// calibration plots.
     #[arg(long)]
@@ -230,14 +263,59 @@ pub fn train_holder(args: &HolderTrainArgs) -> anyhow::Result<()> {
         &args.out,
     )?;
     if !held.is_empty() {
-        let model =
-            newsflow_nlp::stance::StanceClassifier::load_with_base(&args.out, &args.settings.base)?;
-        let s = dse::evaluate(&model, &held)?;
-        println!(
-            "saved model on the held-out pairs, five classes: F1m {:.4} accuracy {:.4}",
-            s.f1m, s.accuracy
-        );
+        choose_decision(&args.out, &args.settings.base, &held)?;
     }
+    Ok(())
+}
+
+/// Joins models trained alike into one ensemble.
+pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
+    let dirs: Vec<&Path> = args.models.iter().map(PathBuf::as_path).collect();
+    let config = stance::model::merge_members(&dirs, &args.out)?;
+    println!(
+        "{} members in {} (choose its decision weights again: `newsflow train holder-decision`)",
+        config.members,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// Chooses the decision weights of the holder-stance model in `model_dir` on the held-out
+/// sentences of its training file and writes them into its settings.
+pub fn holder_decision(args: &HolderDecisionArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.holdout > 0.0 && args.holdout < 1.0,
+        "--holdout must be in (0, 1)"
+    );
+    let (_, held) = dse::split_by_sentence(&read_dse(&args.train)?, args.holdout, 0);
+    anyhow::ensure!(
+        !held.is_empty(),
+        "no sentence of {} is held out",
+        args.train.display()
+    );
+    choose_decision(&args.model, &args.base, &held)
+}
+
+/// Reads `held` with the model, prints its five-way scores with plain argmax and with the
+/// best decision weights, and keeps those weights in the model's settings.
+fn choose_decision(model_dir: &Path, base: &Path, held: &[dse::DsePair]) -> anyhow::Result<()> {
+    let model = stance::StanceClassifier::load_with_base(model_dir, base)?;
+    let directions = dse::predict(&model, held)?;
+    let gold: Vec<usize> = held.iter().map(|p| p.label).collect();
+    let argmax: Vec<usize> = directions
+        .iter()
+        .map(|&(pq, qp)| dse::five_way(pq, qp, None))
+        .collect();
+    let plain = dse::score(&gold, &argmax)?;
+    let (weights, f1m) = dse::choose_decision_weights(held, &directions)?;
+    println!(
+        "held-out pairs ({}), five classes: F1m {:.4} by argmax, {f1m:.4} with decision weights \
+         {weights:?} (against, neutral, for), written to {}",
+        held.len(),
+        plain.f1m,
+        model_dir.display()
+    );
+    stance::model::write_decision_weights(model_dir, Some(weights))?;
     Ok(())
 }
 
@@ -315,9 +393,14 @@ pub fn eval_dse(args: &DseEvalArgs) -> anyhow::Result<()> {
     } else {
         &args.models.holder_model
     };
+    let weights = if args.argmax {
+        None
+    } else {
+        model.decision_weights()
+    };
     let predicted: Vec<usize> = directions
         .iter()
-        .map(|&(pq, qp)| dse::five_way(pq, qp))
+        .map(|&(pq, qp)| dse::five_way(pq, qp, weights))
         .collect();
     let gold: Vec<usize> = pairs.iter().map(|p| p.label).collect();
     let s = dse::score(&gold, &predicted)?;
@@ -359,6 +442,7 @@ pub fn eval_dse(args: &DseEvalArgs) -> anyhow::Result<()> {
                 "unseen_in": args.unseen_in.as_ref().map(|p| p.display().to_string()),
                 "model": model_dir.display().to_string(),
                 "members": model.members(),
+                "decision_weights": weights,
                 "pairs": s.total,
                 "f1m": s.f1m,
                 "accuracy": s.accuracy,
@@ -393,7 +477,14 @@ pub fn eval_dse(args: &DseEvalArgs) -> anyhow::Result<()> {
             c.name, c.precision, c.recall, c.f1, c.support
         );
     }
-    println!("F1m {:.4}  accuracy {:.4}", s.f1m, s.accuracy);
+    println!(
+        "F1m {:.4}  accuracy {:.4}  ({})",
+        s.f1m,
+        s.accuracy,
+        weights.map_or("classes by argmax".into(), |w| format!(
+            "classes by decision weights {w:?}"
+        ))
+    );
     println!("reliability of the directional predictions (stated confidence against accuracy):");
     println!(
         "{:<11} {:>6} {:>11} {:>9}",

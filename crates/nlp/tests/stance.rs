@@ -278,3 +278,53 @@ fn holder_stance_model_trains_saves_and_reads_holders() {
     );
     std::fs::remove_dir_all(&out).ok();
 }
+
+#[test]
+fn merged_members_average_and_decision_weights_round_trip() {
+    let base = base_encoder();
+    let committed_holder = committed("models/holder-minilm");
+    let out = std::env::temp_dir().join(format!("newsflow-merge-test-{}", std::process::id()));
+    let merged = newsflow_nlp::stance::model::merge_members(
+        &[committed_holder.as_path(), committed_holder.as_path()],
+        &out,
+    )
+    .unwrap();
+    assert_eq!(merged.members, 2);
+    // Decision weights belong to one model's probabilities: the ensemble starts without.
+    assert_eq!(merged.decision_weights, None);
+    let single = StanceClassifier::load_with_base(&committed_holder, &base).unwrap();
+    let mut pair = StanceClassifier::load_with_base(&out, &base).unwrap();
+    assert_eq!(pair.members(), 2);
+    let sentence = "Peskov said NATO troops near the border were a threat.";
+    let (holder, target) = (Span::new(0, 6), Span::new(12, 16));
+    let (_, one) = single.classify_held(sentence, target, holder).unwrap();
+    let (_, two) = pair.classify_held(sentence, target, holder).unwrap();
+    for c in 0..3 {
+        // Two copies of one member average to that member (int8 layers dequantized alike).
+        assert!((one[c] - two[c]).abs() < 1e-5, "{one:?} {two:?}");
+    }
+
+    // Weights that favour the least likely class make it the decision; the stated
+    // probabilities stay as they were.
+    let least = (0..3).fold(0, |b, c| if two[c] < two[b] { c } else { b });
+    let mut weights = [1.0f32; 3];
+    weights[least] = 10.0 * two.iter().cloned().fold(0.0, f32::max) / two[least].max(1e-6);
+    newsflow_nlp::stance::model::write_decision_weights(&out, Some(weights)).unwrap();
+    pair = StanceClassifier::load_with_base(&out, &base).unwrap();
+    assert_eq!(pair.decision_weights(), Some(weights));
+    let (decided, probs) = pair.classify_held(sentence, target, holder).unwrap();
+    assert_eq!(decided, Polarity::ALL[least]);
+    assert_eq!(probs, two);
+    // Two models trained differently do not merge.
+    assert!(
+        newsflow_nlp::stance::model::merge_members(
+            &[
+                committed_holder.as_path(),
+                committed("models/stance-minilm").as_path()
+            ],
+            &out.join("bad"),
+        )
+        .is_err()
+    );
+    std::fs::remove_dir_all(&out).ok();
+}

@@ -50,6 +50,11 @@ pub struct ModelConfig {
     /// so that they are probabilities under the classes' real shares.
     #[serde(default)]
     pub class_weights: Option<[f32; 3]>,
+    /// Multipliers on the (calibrated) probabilities when the class is chosen, when that is
+    /// not their plain argmax: chosen on held-out data to trade the common class's precision
+    /// for the rare ones' recall (macro-F1). The stated probabilities stay calibrated.
+    #[serde(default)]
+    pub decision_weights: Option<[f32; 3]>,
 }
 
 /// One member: its own top layers and head.
@@ -352,13 +357,18 @@ impl StanceClassifier {
             );
         }
         let probs = self.probabilities_until(&inputs, deadline)?;
-        Ok(probs
-            .into_iter()
-            .map(|p| {
-                let best = (0..3).fold(0, |b, i| if p[i] > p[b] { i } else { b });
-                (Polarity::ALL[best], p)
-            })
-            .collect())
+        let weights = self.config.decision_weights;
+        Ok(probs.into_iter().map(|p| (decide(p, weights), p)).collect())
+    }
+
+    /// The multipliers this model chooses its class with ([`ModelConfig::decision_weights`]).
+    pub fn decision_weights(&self) -> Option<[f32; 3]> {
+        self.config.decision_weights
+    }
+
+    /// Sets (or with `None`, removes) the decision multipliers of the loaded model.
+    pub fn set_decision_weights(&mut self, weights: Option<[f32; 3]>) {
+        self.config.decision_weights = weights;
     }
 
     /// Member-averaged probabilities of prepared inputs, in input order.
@@ -443,8 +453,85 @@ pub fn save_members(
         members: members.len(),
         ..config.clone()
     };
+    write_config(dir, &config)
+}
+
+/// Joins model directories trained alike (the same base, tuned layers, input length, holder
+/// marking and class weights; other seeds) into one ensemble in `out` whose members' probabilities
+/// are averaged: their members in the order given. The decision weights are left out: they
+/// belong to one model's probabilities and are chosen again for the ensemble.
+#[cfg(feature = "train")]
+pub fn merge_members(dirs: &[&Path], out: &Path) -> Result<ModelConfig, NlpError> {
+    let first = dirs
+        .first()
+        .ok_or_else(|| NlpError::InvalidInput("no model to merge".into()))?;
+    let config = read_config(first)?;
+    let alike = |c: &ModelConfig| {
+        (
+            &c.format,
+            &c.base,
+            c.trained_layers,
+            c.max_len,
+            c.holder,
+            c.class_weights,
+        ) == (
+            &config.format,
+            &config.base,
+            config.trained_layers,
+            config.max_len,
+            config.holder,
+            config.class_weights,
+        )
+    };
+    let mut tensors: HashMap<String, Tensor> = HashMap::new();
+    let mut members = 0;
+    for dir in dirs {
+        let c = read_config(dir)?;
+        if !alike(&c) {
+            return Err(NlpError::InvalidInput(format!(
+                "{} was not trained like {}",
+                dir.display(),
+                first.display()
+            )));
+        }
+        let weights_path = dir.join(WEIGHTS_FILE);
+        for (name, tensor) in read_safetensors(&weights_path)? {
+            let renamed = name
+                .strip_prefix("member.")
+                .and_then(|rest| rest.split_once('.'))
+                .and_then(|(m, rest)| {
+                    Some(format!(
+                        "member.{}.{rest}",
+                        members + m.parse::<usize>().ok()?
+                    ))
+                })
+                .ok_or_else(|| NlpError::Model {
+                    path: weights_path.clone(),
+                    message: format!("tensor {name} belongs to no member"),
+                })?;
+            tensors.insert(renamed, tensor);
+        }
+        members += c.members;
+    }
+    std::fs::create_dir_all(out).map_err(|e| NlpError::io(out, e))?;
+    let weights_path = out.join(WEIGHTS_FILE);
+    candle_core::safetensors::save(&tensors, &weights_path).map_err(|e| NlpError::Model {
+        path: weights_path,
+        message: e.to_string(),
+    })?;
+    let merged = ModelConfig {
+        members,
+        decision_weights: None,
+        ..config
+    };
+    write_config(out, &merged)?;
+    Ok(merged)
+}
+
+/// Writes the settings file of a model directory.
+fn write_config(dir: &Path, config: &ModelConfig) -> Result<(), NlpError> {
     let config_path = dir.join(CONFIG_FILE);
-    let text = serde_json::to_string_pretty(&config).map_err(|e| NlpError::Model {
+    let text = serde_json::to_string_pretty(config).map_err(|e| NlpError::Model {
         path: config_path.clone(),
         message: e.to_string(),
     })?;
@@ -470,6 +557,24 @@ pub fn unweighted(p: [f32; 3], class_weights: Option<[f32; 3]>) -> [f32; 3] {
     let q = [0, 1, 2].map(|c| if w[c] > 0.0 { p[c] / w[c] } else { 0.0 });
     let total: f32 = q.iter().sum();
     if total > 0.0 { q.map(|x| x / total) } else { p }
+}
+
+/// The class chosen from probabilities: the largest after multiplying by `weights` (when
+/// given).
+pub fn decide(p: [f32; 3], weights: Option<[f32; 3]>) -> Polarity {
+    let w = weights.unwrap_or([1.0; 3]);
+    let best = (0..3).fold(0, |b, i| if p[i] * w[i] > p[b] * w[b] { i } else { b });
+    Polarity::ALL[best]
+}
+
+/// Writes `decision_weights` into the settings of the model directory `dir`, leaving its
+/// weights as they are.
+pub fn write_decision_weights(dir: &Path, weights: Option<[f32; 3]>) -> Result<(), NlpError> {
+    let config = ModelConfig {
+        decision_weights: weights,
+        ..read_config(dir)?
+    };
+    write_config(dir, &config)
 }
 
 /// The tuned layers of member 0 of a saved model, named `layer.<j>.*` (`j` counting from its
@@ -498,6 +603,7 @@ pub fn model_config(trained_layers: usize, max_len: usize, holder: bool) -> Mode
         members: 0,
         holder,
         class_weights: None,
+        decision_weights: None,
     }
 }
 

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# The README's deployment, run for real: from a clean state, build and start the compose stack,
+# push articles through it and check that each is processed and stored exactly once, also with
+# workers scaled out and with the broker restarted mid-batch; then take it all down.
+#
+#   deploy/smoke.sh            (from anywhere; needs docker and docker-compose v1 or compose v2)
+#
+# Steps: down -v; the README's first command, detached (`--profile examples up -d --build`);
+# wait until every service is healthy and the `examples` one-shot has submitted the example
+# articles; check they are stored; follow article.processed (`newsflow tail` inside the
+# compose network) and submit the seed article (../shared/examples/western-troops-ukraine.txt
+# when present, else examples/articles/troops-warning.txt) over HTTP; read it back from storage
+# (`newsflow get`); scale extractor and stance to 2 and submit 20 more; submit 20 more and
+# restart the rabbitmq container after the first 10; check after each batch that every article
+# is stored once; down -v. Prints the times to the first stored and the first processed
+# article and the image size, and exits non-zero at the first failure.
+#
+# Too slow for CI on two cores (a cold image build compiles the workspace in release mode), so
+# .ci/run does not run it; deploy/README.md records its last run. Machines that cannot pull
+# images run deploy/local-images.sh first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# BuildKit for the Dockerfile's cache mounts, also under compose v1.
+export DOCKER_BUILDKIT=1 COMPOSE_DOCKER_CLI_BUILD=1
+if docker compose version >/dev/null 2>&1; then compose=(docker compose); else compose=(docker-compose); fi
+dc() { "${compose[@]}" -f deploy/docker-compose.yml "$@"; }
+http=${NEWSFLOW_SMOKE_HTTP:-http://127.0.0.1:${NEWSFLOW_HTTP_PORT:-8080}}
+timeout=${NEWSFLOW_SMOKE_TIMEOUT:-600}
+work=$(mktemp -d)
+started=$(date +%s)
+
+say() { printf '\n== [%4ss] %s\n' "$(($(date +%s) - started))" "$*"; }
+fail() { printf '\nSMOKE FAILED: %s\n' "$*" >&2; dc ps >&2 || true; dc logs --tail 40 >&2 || true; exit 1; }
+cleanup() {
+  local rc=$?
+  [ -n "${tail_pid:-}" ] && kill "$tail_pid" 2>/dev/null || true
+  if [ -z "${NEWSFLOW_SMOKE_KEEP:-}" ]; then dc --profile examples down -v --remove-orphans >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+sql() { dc exec -T postgres psql -U newsflow -d newsflow -tAq -v ON_ERROR_STOP=1 -c "$1"; }
+
+# Waits until every running container of the stack reports healthy.
+wait_healthy() {
+  local deadline=$(($(date +%s) + timeout)) ids states
+  while :; do
+    ids=$(dc ps -q)
+    [ -n "$ids" ] || fail "no containers"
+    # shellcheck disable=SC2086
+    # The examples one-shot is done when it exited 0; anything else must run and be healthy.
+    states=$(docker inspect -f '{{.Name}} {{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' $ids \
+      | grep -v -E '_examples_[0-9]+ exited 0 |-examples-[0-9]+ exited 0 ')
+    if ! grep -v -E ' running 0 healthy$' <<<"$states" | grep -q .; then return 0; fi
+    if grep -q -E ' (exited|dead) ' <<<"$states"; then fail "a container stopped: $(grep -E ' (exited|dead) ' <<<"$states")"; fi
+    [ "$(date +%s)" -lt "$deadline" ] || fail "not healthy after ${timeout}s: $(grep -v ' healthy$' <<<"$states" | tr '\n' ';')"
+    sleep 3
+  done
+}
+
+# Posts one JSON article, retrying while ingest answers 503 (broker down) or is unreachable;
+# prints the article id.
+submit() {
+  local body=$1 deadline=$(($(date +%s) + timeout)) code
+  while :; do
+    code=$(curl -s -o "$work/answer" -w '%{http_code}' -H 'content-type: application/json' \
+      --data-binary "$body" "$http/v1/articles" || true)
+    case "$code" in
+      200|202) python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$work/answer"; return 0 ;;
+      503|000|502) [ "$(date +%s)" -lt "$deadline" ] || fail "ingest still answers $code"; sleep 2 ;;
+      *) fail "ingest answered $code: $(cat "$work/answer")" ;;
+    esac
+  done
+}
+
+# A JSON article from a title and a text file (or text), with a distinct external id.
+article_json() {
+  python3 - "$@" <<'PY'
+import json, sys, os
+title, text, external = sys.argv[1], sys.argv[2], sys.argv[3]
+body = open(text).read() if os.path.isfile(text) else text
+print(json.dumps({"source": "smoke", "external_id": external, "title": title, "body": body}))
+PY
+}
+
+# Waits until every id in the file is stored, then checks each is stored once with its
+# analysis rows unduplicated.
+check_stored() {
+  local ids_file=$1 n list deadline=$(($(date +%s) + timeout)) stored
+  n=$(wc -l <"$ids_file")
+  list=$(sed "s/.*/'&'/" "$ids_file" | paste -sd, -)
+  while :; do
+    stored=$(sql "select count(*) from articles where id in ($list)")
+    [ "$stored" -eq "$n" ] && break
+    [ "$(date +%s)" -lt "$deadline" ] || fail "$stored of $n articles stored after ${timeout}s"
+    sleep 2
+  done
+  local dupes
+  dupes=$(sql "select (select count(*) from (select article_id, statement_id from statements where article_id in ($list) group by 1, 2 having count(*) > 1) s)
+             + (select count(*) from (select article_id, entity_id from article_entities where article_id in ($list) group by 1, 2 having count(*) > 1) e)")
+  [ "$dupes" -eq 0 ] || fail "$dupes duplicated analysis rows"
+  echo "$n of $n stored once"
+}
+
+say "clean state"
+dc --profile examples down -v --remove-orphans >/dev/null 2>&1 || true
+
+say "the README's first command, detached: --profile examples up -d --build"
+up_started=$(date +%s.%N)
+dc --profile examples up -d --build
+build_seconds=$(python3 -c "import sys,time; print(round(time.time() - float(sys.argv[1])))" "$up_started")
+image_size=$(docker image inspect -f '{{.Size}}' "newsflow:${NEWSFLOW_TAG:-latest}")
+first_stored=""
+deadline=$(($(date +%s) + timeout))
+until [ "$(sql "select count(*) from articles" 2>/dev/null || echo 0)" -gt 0 ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "no article stored ${timeout}s after up"
+  sleep 1
+done
+first_stored=$(python3 -c "import sys,time; print(round(time.time() - float(sys.argv[1])))" "$up_started")
+wait_healthy
+dc ps
+
+say "the examples profile: every example article stored"
+examples=$(find examples/articles -type f | wc -l)
+deadline=$(($(date +%s) + timeout))
+until [ "$(sql "select count(*) from articles")" -ge "$examples" ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "$(sql "select count(*) from articles") of $examples examples stored"
+  sleep 2
+done
+sql "select id from articles" >"$work/examples"
+check_stored "$work/examples"
+
+say "follow article.processed (newsflow tail --durable smoke) and submit the seed article"
+# Declared before the seed is submitted, so its event cannot be missed.
+dc exec -T ingest newsflow tail --durable smoke --brief --count 1 >"$work/events" 2>"$work/tail.err" &
+tail_pid=$!
+deadline=$(($(date +%s) + 60))
+until dc exec -T rabbitmq rabbitmqctl -q list_queues name 2>/dev/null | grep -q 'tail.smoke'; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "newsflow tail declared no queue: $(cat "$work/tail.err")"
+  sleep 1
+done
+seed=../shared/examples/western-troops-ukraine.txt
+[ -f "$seed" ] || seed=examples/articles/troops-warning.txt
+submitted_at=$(date +%s.%N)
+seed_id=$(submit "$(article_json "Putin warns Western troops in Ukraine would be targets" "$seed" smoke-seed)")
+echo "seed article $seed_id"
+wait "$tail_pid" || fail "tail failed: $(cat "$work/tail.err")"
+tail_pid=""
+seed_seconds=$(python3 -c "import sys,time; print(round(time.time() - float(sys.argv[1]), 1))" "$submitted_at")
+cat "$work/events"
+grep -q "\"$seed_id\"" "$work/events" || fail "the article.processed event is not the seed article's"
+
+say "read the seed article back from storage (newsflow get)"
+dc exec -T ingest newsflow get "$seed_id" --json >"$work/seed.json"
+python3 - "$work/seed.json" <<'PY' || fail "the stored seed article lacks its analysis"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+text = json.dumps(doc)
+entities = doc.get("entities", [])
+statements = doc.get("statements", [])
+stances = doc.get("stances", [])
+print(f"stored: {len(entities)} entities, {len(statements)} statements, {len(stances)} stances")
+assert "Putin" in text and entities and statements and stances
+PY
+
+say "scale extractor and stance to 2; submit 20"
+dc up -d --no-recreate --scale extractor=2 --scale stance=2
+wait_healthy
+: >"$work/batch1"
+for i in $(seq 1 20); do
+  submit "$(article_json "Smoke batch one, article $i" "Talks in round $i. Prime Minister Jane Doe said on Monday that the plan for district $i would go ahead, while opposition leader John Roe said it would fail." "smoke-1-$i")" >>"$work/batch1"
+done
+check_stored "$work/batch1"
+
+say "submit 20 more, restarting rabbitmq after the first 10"
+: >"$work/batch2"
+for i in $(seq 1 20); do
+  if [ "$i" -eq 11 ]; then dc restart rabbitmq; fi
+  submit "$(article_json "Smoke batch two, article $i" "Vote number $i. Mayor Ann Smith said the harbour plan for ward $i was the best deal on offer, and councillor Tom Brown said he opposed it." "smoke-2-$i")" >>"$work/batch2"
+done
+check_stored "$work/batch2"
+wait_healthy
+
+say "summary"
+printf 'image newsflow:%s  %s MB\n' "${NEWSFLOW_TAG:-latest}" "$((image_size / 1000000))"
+printf 'up --build %ss; first article stored %ss after up began; seed article processed %ss after it was submitted\n' \
+  "$build_seconds" "$first_stored" "$seed_seconds"
+dc ps --format 'table {{.Service}}\t{{.Status}}' 2>/dev/null || dc ps
+docker stats --no-stream --format '{{.Name}} {{.MemUsage}}' $(dc ps -q)
+say "SMOKE PASSED"
