@@ -25,7 +25,12 @@ cd "$(dirname "$0")/.."
 export DOCKER_BUILDKIT=1 COMPOSE_DOCKER_CLI_BUILD=1
 if docker compose version >/dev/null 2>&1; then compose=(docker compose); else compose=(docker-compose); fi
 dc() { "${compose[@]}" -f deploy/docker-compose.yml "$@"; }
-http=${NEWSFLOW_SMOKE_HTTP:-http://127.0.0.1:${NEWSFLOW_HTTP_PORT:-8080}}
+# Host ports of its own, so that a broker, database or newsflow already running on this host
+# (the development set-up) does not block the stack's; override any of them as in compose.
+export NEWSFLOW_HTTP_PORT=${NEWSFLOW_HTTP_PORT:-18080} NEWSFLOW_GRPC_PORT=${NEWSFLOW_GRPC_PORT:-15051} \
+  NEWSFLOW_AMQP_PORT=${NEWSFLOW_AMQP_PORT:-15673} NEWSFLOW_RABBITMQ_UI_PORT=${NEWSFLOW_RABBITMQ_UI_PORT:-15674} \
+  NEWSFLOW_WEB_PORT=${NEWSFLOW_WEB_PORT:-18090}
+http=http://127.0.0.1:$NEWSFLOW_HTTP_PORT
 timeout=${NEWSFLOW_SMOKE_TIMEOUT:-600}
 work=$(mktemp -d)
 started=$(date +%s)
@@ -108,7 +113,7 @@ dc --profile examples down -v --remove-orphans >/dev/null 2>&1 || true
 
 say "the README's first command, detached: --profile examples up -d --build"
 up_started=$(date +%s.%N)
-dc --profile examples up -d --build
+dc --profile examples up -d --build || fail "up --build failed"
 build_seconds=$(python3 -c "import sys,time; print(round(time.time() - float(sys.argv[1])))" "$up_started")
 image_size=$(docker image inspect -f '{{.Size}}' "newsflow:${NEWSFLOW_TAG:-latest}")
 first_stored=""
