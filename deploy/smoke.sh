@@ -160,13 +160,15 @@ say "read the seed article back from storage (newsflow get)"
 dc exec -T ingest newsflow get "$seed_id" --json >"$work/seed.json"
 python3 - "$work/seed.json" <<'PY' || fail "the stored seed article lacks its analysis"
 import json, sys
-doc = json.load(open(sys.argv[1]))
-text = json.dumps(doc)
-entities = doc.get("entities", [])
-statements = doc.get("statements", [])
-stances = doc.get("stances", [])
-print(f"stored: {len(entities)} entities, {len(statements)} statements, {len(stances)} stances")
-assert "Putin" in text and entities and statements and stances
+doc = json.load(open(sys.argv[1]))  # an AnalyzedArticle: article, analysis, stages
+analysis = doc.get("analysis", {})
+entities = analysis.get("entities", [])
+statements = analysis.get("statements", [])
+stances = analysis.get("stances", [])
+stages = [s.get("stage") for s in doc.get("stages", [])]
+print(f"stored: {len(entities)} entities, {len(statements)} statements, {len(stances)} stances; stages {stages}")
+assert any("Putin" in json.dumps(e) for e in entities), "no Putin among the entities"
+assert statements and stances
 PY
 
 say "scale extractor and stance to 2; submit 20"
