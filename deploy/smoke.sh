@@ -193,6 +193,15 @@ say "summary"
 printf 'image newsflow:%s  %s MB\n' "${NEWSFLOW_TAG:-latest}" "$((image_size / 1000000))"
 printf 'up --build %ss; first article stored %ss after up began; seed article processed %ss after it was submitted\n' \
   "$build_seconds" "$first_stored" "$seed_seconds"
-dc ps --format 'table {{.Service}}\t{{.Status}}' 2>/dev/null || dc ps
-docker stats --no-stream --format '{{.Name}} {{.MemUsage}}' $(dc ps -q)
+dc ps
+# Memory per container now and at its peak (cgroup v2's memory.peak, v1's max_usage_in_bytes).
+echo "container: memory now / peak"
+for id in $(dc ps -q); do
+  [ "$(docker inspect -f '{{.State.Running}}' "$id")" = true ] || continue
+  name=$(docker inspect -f '{{.Name}}' "$id")
+  now=$(docker stats --no-stream --format '{{.MemUsage}}' "$id" | cut -d/ -f1)
+  peak=$(docker exec "$id" cat /sys/fs/cgroup/memory.peak 2>/dev/null \
+    || docker exec "$id" cat /sys/fs/cgroup/memory/memory.max_usage_in_bytes 2>/dev/null || echo 0)
+  printf '%s: %s/ %s MiB\n' "${name#/}" "$now" "$((peak / 1048576))"
+done
 say "SMOKE PASSED"
