@@ -110,6 +110,13 @@ check_stored() {
 
 say "clean state"
 dc --profile examples down -v --remove-orphans >/dev/null 2>&1 || true
+# With the vfs storage driver a removal can outlast `down`: wait until the project is gone.
+deadline=$(($(date +%s) + 300))
+while [ -n "$(dc --profile examples ps -a -q 2>/dev/null)" ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "the previous stack's containers are still there"
+  sleep 2
+  dc --profile examples down -v --remove-orphans >/dev/null 2>&1 || true
+done
 
 say "the README's first command, detached: --profile examples up -d --build"
 up_started=$(date +%s.%N)
