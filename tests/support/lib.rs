@@ -218,6 +218,29 @@ impl Pipeline {
         child.wait().expect("reaped");
     }
 
+    /// SIGTERM to a service, as `docker stop` sends: it finishes what it holds and exits.
+    /// Waits for the exit (a minute at most) and returns its status.
+    pub async fn terminate(&mut self, service: &'static str) -> std::process::ExitStatus {
+        let mut child = self.children.remove(service).expect("the service runs");
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM to newsflow-{service}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().expect("the child's status") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "newsflow-{service} did not stop within a minute of SIGTERM: see {}",
+                self.log_path(service)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Starts a service again, as it was configured, and waits until it serves.
     pub async fn restart(&mut self, service: &'static str) {
         self.spawn(service);

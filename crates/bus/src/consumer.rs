@@ -54,7 +54,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::{
-    BusConfig, BusError, Incoming, Publisher, Topology,
+    BusConfig, BusError, Incoming, Publisher, Topology, TraceContext,
     config::Backoff,
     connection::connect,
     message::{
@@ -345,15 +345,24 @@ impl<H: Handler> Consumer<H> {
     }
 
     async fn handle(&self, delivery: Delivery, queue: &str) {
-        let message = Incoming::from_delivery(queue, &delivery);
+        let mut message = Incoming::from_delivery(queue, &delivery);
         let span = info_span!(
             "handle",
+            otel.kind = "consumer",
             queue = %queue,
             message_id = message.message_id.as_deref().unwrap_or(""),
-            trace_id = %message.trace.trace_id(),
-            span_id = %message.trace.span_id(),
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
             attempt = message.attempts + 1,
         );
+        // A child of the publisher's span; the handler passes this context on to what it
+        // publishes, so the next hop is a child of this one.
+        message.trace = TraceContext::start(&span, message.parent);
+        span.record(
+            "trace_id",
+            tracing::field::display(message.trace.trace_id()),
+        );
+        span.record("span_id", tracing::field::display(message.trace.span_id()));
         async {
             let started = Instant::now();
             let outcome = AssertUnwindSafe(self.handler.handle(&message))

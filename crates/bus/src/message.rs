@@ -37,7 +37,9 @@ pub struct Outgoing {
     pub content_type: String,
     /// The encoded message.
     pub body: Vec<u8>,
-    /// The trace this message belongs to.
+    /// The trace this message belongs to: the context of the span it is published from (a
+    /// handler passes its [`Incoming::trace`]). When spans are exported, the `traceparent` sent
+    /// names the publish span, a child of this one.
     pub trace: TraceContext,
     /// Whether a publish that matches no queue is an error (true for pipeline stages; false for
     /// events that may have no consumer yet).
@@ -70,11 +72,12 @@ impl Outgoing {
         self
     }
 
-    pub(crate) fn properties(&self) -> BasicProperties {
+    /// The properties to publish with, the `traceparent` header naming `trace`.
+    pub(crate) fn properties(&self, trace: &TraceContext) -> BasicProperties {
         let mut headers = FieldTable::default();
         headers.insert(
             TRACEPARENT_HEADER.into(),
-            AMQPValue::LongString(LongString::from(self.trace.to_string())),
+            AMQPValue::LongString(LongString::from(trace.to_string())),
         );
         BasicProperties::default()
             .with_delivery_mode(PERSISTENT)
@@ -103,9 +106,12 @@ pub struct Incoming {
     pub attempts: u32,
     /// Whether the broker delivered it before (a consumer died holding it).
     pub redelivered: bool,
-    /// This hop's trace context: the publisher's trace with a new span id. Pass it (or a
-    /// [`TraceContext::child`] of it) to the messages published while handling this one.
+    /// This hop's trace context: the publisher's trace with the consumer span's id (the span
+    /// the handler runs in). Pass it to the messages published while handling this one.
     pub trace: TraceContext,
+    /// The context of the span that published the message, from its `traceparent` header
+    /// (`None` when it had none, or a malformed one).
+    pub parent: Option<TraceContext>,
     pub(crate) properties: BasicProperties,
 }
 
@@ -113,10 +119,10 @@ impl Incoming {
     pub(crate) fn from_delivery(queue: &str, delivery: &Delivery) -> Self {
         let properties = delivery.properties.clone();
         let headers = properties.headers().clone().unwrap_or_default();
-        let trace = header_str(&headers, TRACEPARENT_HEADER)
-            .and_then(|value| TraceContext::parse(&value))
-            .map(|parent| parent.child())
-            .unwrap_or_else(TraceContext::new_root);
+        let parent =
+            header_str(&headers, TRACEPARENT_HEADER).and_then(|value| TraceContext::parse(&value));
+        // The consumer replaces it with its span's context (`TraceContext::start`).
+        let trace = parent.map_or_else(TraceContext::new_root, |parent| parent.child());
         Self {
             queue: queue.to_owned(),
             routing_key: delivery.routing_key.to_string(),
@@ -126,6 +132,7 @@ impl Incoming {
             attempts: header_u32(&headers, ATTEMPTS_HEADER).unwrap_or(0),
             redelivered: delivery.redelivered,
             trace,
+            parent,
             properties,
         }
     }

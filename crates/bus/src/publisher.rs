@@ -15,9 +15,10 @@ use lapin::{
     types::ShortString,
 };
 use tokio::sync::Mutex;
+use tracing::Instrument;
 
 use crate::{
-    BusConfig, BusError, Outgoing, Topology,
+    BusConfig, BusError, Outgoing, Topology, TraceContext,
     connection::{confirmed_channel, connect},
 };
 
@@ -68,7 +69,26 @@ impl Publisher {
     }
 
     /// Publishes to the newsflow exchange and waits for the broker's confirm.
+    ///
+    /// The publish is a span of its own (`publish`, until the confirm), a child of the span
+    /// `message.trace` names: the current span, usually, as when a handler publishes in its
+    /// message's trace. When spans are exported, the `traceparent` sent names this publish
+    /// span, so the consumer's span becomes its child; otherwise it is `message.trace` itself.
     pub async fn publish(&self, message: &Outgoing) -> Result<(), BusError> {
+        let span = tracing::info_span!(
+            "publish",
+            otel.kind = "producer",
+            routing_key = %message.routing_key,
+            message_id = %message.message_id,
+            // Log lines inside carry the trace too (JSON lines show the innermost span's fields).
+            trace_id = %message.trace.trace_id(),
+        );
+        if TraceContext::of_span(&tracing::Span::current()) != Some(message.trace) {
+            // Published from outside the span its trace names (a replay, a load run): link it
+            // there rather than under whatever span is current.
+            message.trace.adopt(&span);
+        }
+        let trace = TraceContext::of_span(&span).unwrap_or(message.trace);
         let exchange = self.inner.topology.exchange().to_owned();
         let result = self
             .publish_raw(
@@ -76,8 +96,9 @@ impl Publisher {
                 &message.routing_key,
                 message.mandatory,
                 &message.body,
-                message.properties(),
+                message.properties(&trace),
             )
+            .instrument(span)
             .await;
         metrics::counter!(
             "newsflow_bus_published_total",

@@ -38,6 +38,11 @@ async fn published_messages_are_consumed_and_acked() {
     assert_eq!(first.body, b"traced");
     assert_eq!(first.attempts, 0);
     assert_eq!(first.trace.trace_id(), trace.trace_id(), "trace id carried");
+    assert_eq!(
+        first.parent,
+        Some(trace),
+        "the publisher's context, from the header"
+    );
     assert_ne!(
         first.trace.span_id(),
         trace.span_id(),

@@ -96,7 +96,11 @@ fn eval_dse_json_is_one_object_with_five_classes_and_a_reliability_diagram() {
     // `--argmax` scores its plain argmax.
     let argmax = newsflow_json(&["eval", "dse", "--argmax"], &file);
     std::fs::remove_dir_all(&dir).ok();
-    assert_eq!(v["decision_weights"].as_array().map(Vec::len), Some(3), "{v}");
+    assert_eq!(
+        v["decision_weights"].as_array().map(Vec::len),
+        Some(3),
+        "{v}"
+    );
     assert!(argmax["decision_weights"].is_null(), "{argmax}");
     assert_eq!(v["pairs"], 3, "{v}");
     assert!(v["f1m"].is_number() && v["accuracy"].is_number(), "{v}");

@@ -12,6 +12,7 @@ use tonic::{
     service::{Interceptor, interceptor::InterceptedService},
 };
 
+use newsflow_bus::{TraceContext, trace::TRACEPARENT_HEADER};
 use newsflow_runtime::ApiKeys;
 
 use crate::{
@@ -71,7 +72,8 @@ impl IngestService for IngestGrpc {
         &self,
         request: Request<SubmitRequest>,
     ) -> Result<Response<SubmitResponse>, Status> {
-        let accepted = self.ingestor.submit(request.into_inner()).await?;
+        let parent = traceparent(request.metadata());
+        let accepted = self.ingestor.submit(request.into_inner(), parent).await?;
         Ok(Response::new(SubmitResponse {
             id: accepted.id,
             duplicate: accepted.duplicate,
@@ -87,6 +89,8 @@ impl IngestService for IngestGrpc {
         request: Request<Streaming<SubmitRequest>>,
     ) -> Result<Response<Self::SubmitStreamStream>, Status> {
         let ingestor = Arc::clone(&self.ingestor);
+        // Each article of the stream is a trace of its own, under the caller's span if any.
+        let parent = traceparent(request.metadata());
         let responses = request
             .into_inner()
             .enumerate()
@@ -95,7 +99,7 @@ impl IngestService for IngestGrpc {
                 async move {
                     let index = index as u32;
                     match item {
-                        Ok(article) => Ok(answer(index, ingestor.submit(article).await)),
+                        Ok(article) => Ok(answer(index, ingestor.submit(article, parent).await)),
                         // A request that does not decode is that item's error; the stream goes on.
                         Err(status) if status.code() == tonic::Code::InvalidArgument => {
                             Ok(SubmitResponse {
@@ -136,4 +140,10 @@ fn answer(index: u32, result: Result<crate::stage::Accepted, IngestError>) -> Su
             ..Default::default()
         },
     }
+}
+
+/// The caller's trace context, from a W3C `traceparent` metadata entry (ignored when malformed).
+fn traceparent(metadata: &tonic::metadata::MetadataMap) -> Option<TraceContext> {
+    let value = metadata.get(TRACEPARENT_HEADER)?.to_str().ok()?;
+    TraceContext::parse(value)
 }

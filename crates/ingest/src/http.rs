@@ -23,6 +23,7 @@ use axum::{
     routing::{get, post},
 };
 use futures::{StreamExt, stream};
+use newsflow_bus::{TraceContext, trace::TRACEPARENT_HEADER};
 use newsflow_runtime::PrometheusHandle;
 use serde_json::{Value, json};
 
@@ -137,12 +138,17 @@ async fn submit(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|kind| kind.contains("ndjson") || kind.contains("jsonl"));
+    // A caller's W3C `traceparent`: each article's trace continues the caller's.
+    let parent = headers
+        .get(TRACEPARENT_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(TraceContext::parse);
     match items(text, ndjson, state.max_items) {
-        Ok(Items::One(item)) => single(&state, item).await,
+        Ok(Items::One(item)) => single(&state, item, parent).await,
         Ok(Items::Many(items)) => {
             // Owned, so the per-item futures do not borrow the body (at most its size again).
             let owned = items.into_iter().map(|item| item.map(str::to_owned));
-            bulk(&state, owned.collect()).await
+            bulk(&state, owned.collect(), parent).await
         }
         Err(error @ ItemsError::TooMany { .. }) => error_response(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -159,9 +165,9 @@ async fn submit(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
     }
 }
 
-async fn single(state: &HttpState, item: &str) -> Response {
+async fn single(state: &HttpState, item: &str, parent: Option<TraceContext>) -> Response {
     let result = match parse_str(item) {
-        Ok(request) => state.ingestor.submit(request).await,
+        Ok(request) => state.ingestor.submit(request, parent).await,
         Err(error) => Err(error.into()),
     };
     match result {
@@ -192,13 +198,17 @@ async fn single(state: &HttpState, item: &str) -> Response {
     }
 }
 
-async fn bulk(state: &HttpState, items: Vec<Result<String, String>>) -> Response {
+async fn bulk(
+    state: &HttpState,
+    items: Vec<Result<String, String>>,
+    parent: Option<TraceContext>,
+) -> Response {
     let results: Vec<Result<Accepted, IngestError>> = stream::iter(items)
         .map(|item| async move {
             let request = item
                 .map_err(|message| ArticleError::invalid("", message))
                 .and_then(|item| parse_str(&item))?;
-            state.ingestor.submit(request).await
+            state.ingestor.submit(request, parent).await
         })
         .buffered(BULK_CONCURRENCY)
         .collect()

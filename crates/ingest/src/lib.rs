@@ -30,7 +30,8 @@ pub fn main() -> ExitCode {
 
 /// Serves gRPC and HTTP until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let newsflow_runtime::Started { shutdown, metrics } = newsflow_runtime::start(&config.service)?;
+    let newsflow_runtime::Started { shutdown, metrics } =
+        newsflow_runtime::start("newsflow-ingest", &config.service)?;
 
     let bus = &config.service.bus;
     let publisher = Publisher::new(bus.config("ingest"), bus.topology());

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use newsflow_bus::{Outgoing, Publisher, TraceContext, topology::ARTICLE_INGESTED};
 use newsflow_proto::v1::{Analysis, AnalyzedArticle, SubmitRequest};
 use newsflow_runtime::{CpuSlots, stage::record};
-use tracing::{info, warn};
+use tracing::{Instrument, field, info, info_span, warn};
 
 use newsflow_article::{Policy, validate};
 
@@ -49,8 +49,24 @@ impl Ingestor {
 
     /// Accepts one article, or says why not. `Ok` means the broker has the article (or had it
     /// before); on any error nothing was published.
-    pub async fn submit(&self, request: SubmitRequest) -> Result<Accepted, IngestError> {
-        let result = self.try_submit(request).await;
+    ///
+    /// The article's trace starts here, in a `submit` span, unless the client's request carried
+    /// a `traceparent` (`parent`), which the trace then continues.
+    pub async fn submit(
+        &self,
+        request: SubmitRequest,
+        parent: Option<TraceContext>,
+    ) -> Result<Accepted, IngestError> {
+        let span = info_span!("submit", article_id = field::Empty, trace_id = field::Empty);
+        let trace = TraceContext::start(&span, parent);
+        span.record("trace_id", field::display(trace.trace_id()));
+        let result = self
+            .try_submit(request, trace)
+            .instrument(span.clone())
+            .await;
+        if let Ok(accepted) = &result {
+            span.record("article_id", accepted.id.as_str());
+        }
         let outcome = match &result {
             Ok(Accepted {
                 duplicate: true, ..
@@ -64,7 +80,11 @@ impl Ingestor {
         result
     }
 
-    async fn try_submit(&self, request: SubmitRequest) -> Result<Accepted, IngestError> {
+    async fn try_submit(
+        &self,
+        request: SubmitRequest,
+        trace: TraceContext,
+    ) -> Result<Accepted, IngestError> {
         let policy = self.policy.clone();
         let mut article = self
             .cpu
@@ -85,7 +105,6 @@ impl Ingestor {
             analysis: Some(Analysis::default()),
             stages: vec![record("ingest", env!("CARGO_PKG_VERSION"))],
         };
-        let trace = TraceContext::new_root();
         let message = Outgoing::protobuf(ARTICLE_INGESTED, &id, &document, trace);
         self.publisher.publish(&message).await.map_err(|error| {
             warn!(%error, article_id = %id, "publish failed; refusing the article");

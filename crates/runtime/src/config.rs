@@ -106,6 +106,56 @@ pub struct TelemetryArgs {
     /// Address of the Prometheus `/metrics` endpoint; `off` to disable it.
     #[arg(long, env = "NEWSFLOW_METRICS_ADDR", default_value = "0.0.0.0:9090", value_parser = parse_optional_addr)]
     pub metrics_addr: OptionalAddr,
+    /// OTLP collector to export traces to (`http://jaeger:4318`, or `http://jaeger:4317` with
+    /// `grpc`); unset or empty: no spans are exported and no exporter runs.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// OTLP transport: `http/protobuf` (the collector's port 4318; `/v1/traces` is appended to
+    /// the endpoint) or `grpc` (port 4317).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_PROTOCOL", default_value = "http/protobuf", value_parser = parse_otlp_protocol)]
+    pub otlp_protocol: OtlpProtocol,
+    /// The `service.name` of the exported spans (default: the service's own, `newsflow-ingest`).
+    #[arg(long, env = "OTEL_SERVICE_NAME")]
+    pub service_name: Option<String>,
+}
+
+impl TelemetryArgs {
+    /// The OTLP endpoint, when traces are to be exported (set and not blank).
+    pub fn otlp_endpoint(&self) -> Option<&str> {
+        self.otlp_endpoint
+            .as_deref()
+            .map(str::trim)
+            .filter(|endpoint| !endpoint.is_empty())
+    }
+
+    /// The `service.name` of the exported spans: the configured one, else `default`.
+    pub fn service_name<'a>(&'a self, default: &'a str) -> &'a str {
+        self.service_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .unwrap_or(default)
+    }
+}
+
+/// How spans travel to the OTLP collector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    /// Protobuf over HTTP (`http/protobuf`), the OpenTelemetry default.
+    HttpProtobuf,
+    /// gRPC (`grpc`).
+    Grpc,
+}
+
+fn parse_otlp_protocol(value: &str) -> Result<OtlpProtocol, String> {
+    match value.trim() {
+        // Empty is unset: a compose file passes variables through as empty strings.
+        "" | "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
+        "grpc" => Ok(OtlpProtocol::Grpc),
+        other => Err(format!(
+            "{other:?} is not a supported OTLP protocol: use http/protobuf or grpc"
+        )),
+    }
 }
 
 /// Log line format.
@@ -216,6 +266,36 @@ mod tests {
         assert_eq!(
             service.service.telemetry.metrics_addr,
             OptionalAddr(Some("0.0.0.0:9090".parse().unwrap()))
+        );
+        assert_eq!(
+            service.service.telemetry.otlp_protocol,
+            OtlpProtocol::HttpProtobuf
+        );
+    }
+
+    #[test]
+    fn traces_are_exported_only_to_a_given_endpoint() {
+        let parse = |args: &[&str]| Service::parse_from(args).service.telemetry;
+        let given = parse(&["svc", "--otlp-endpoint", "http://jaeger:4317"]);
+        assert_eq!(given.otlp_endpoint(), Some("http://jaeger:4317"));
+        for blank in ["", "  "] {
+            assert_eq!(
+                parse(&["svc", "--otlp-endpoint", blank]).otlp_endpoint(),
+                None
+            );
+        }
+        let grpc = parse(&["svc", "--otlp-protocol", "grpc"]);
+        assert_eq!(grpc.otlp_protocol, OtlpProtocol::Grpc);
+        assert_eq!(
+            parse(&["svc", "--otlp-protocol", ""]).otlp_protocol,
+            OtlpProtocol::HttpProtobuf
+        );
+        assert!(Service::try_parse_from(["svc", "--otlp-protocol", "http/json"]).is_err());
+        let named = parse(&["svc", "--service-name", "ingest-eu"]);
+        assert_eq!(named.service_name("newsflow-ingest"), "ingest-eu");
+        assert_eq!(
+            parse(&["svc", "--service-name", ""]).service_name("newsflow-ingest"),
+            "newsflow-ingest"
         );
     }
 }

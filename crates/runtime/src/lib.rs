@@ -1,7 +1,8 @@
 //! What every newsflow service shares, so that each service's `main` is only its own wiring:
 //!
 //! - [`config`]: the bus and telemetry settings, from flags and environment variables;
-//! - [`telemetry`]: `tracing` logs (text or JSON) and the Prometheus `/metrics` endpoint;
+//! - [`telemetry`]: `tracing` logs (text or JSON), the Prometheus `/metrics` endpoint, and spans
+//!   over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set;
 //! - [`shutdown`]: one cancellation token for SIGTERM and SIGINT;
 //! - [`grpc`]: the gRPC server with health and reflection, and its bounds;
 //! - [`http`]: an HTTP server with timeouts on request heads and a cap on connections;
@@ -20,7 +21,7 @@ pub mod stage;
 pub mod telemetry;
 
 pub use auth::{ApiKeyArgs, ApiKeys};
-pub use config::{BusArgs, LogFormat, ServiceArgs, TelemetryArgs};
+pub use config::{BusArgs, LogFormat, OtlpProtocol, ServiceArgs, TelemetryArgs};
 pub use cpu::CpuSlots;
 pub use grpc::GrpcServer;
 pub use metrics_exporter_prometheus::PrometheusHandle;
@@ -35,10 +36,11 @@ pub struct Started {
     pub metrics: PrometheusHandle,
 }
 
-/// Sets up logs and metrics as `service` says and listens for SIGTERM and SIGINT: the first
-/// thing every service does.
-pub fn start(service: &ServiceArgs) -> Result<Started, RuntimeError> {
-    let metrics = telemetry::init(&service.telemetry)?;
+/// Sets up logs, metrics and traces as `service` says and listens for SIGTERM and SIGINT: the
+/// first thing every service does. `name` is the service's (`newsflow-ingest`): its spans'
+/// `service.name` unless `OTEL_SERVICE_NAME` says otherwise.
+pub fn start(name: &str, service: &ServiceArgs) -> Result<Started, RuntimeError> {
+    let metrics = telemetry::init(name, &service.telemetry)?;
     Ok(Started {
         shutdown: shutdown::on_signals(),
         metrics,
@@ -66,7 +68,8 @@ pub async fn serve_stage<S: Stage>(
 }
 
 /// Runs a service's async entry point on a new multi-threaded runtime and turns its result into
-/// the process's exit code, printing the error chain when it fails.
+/// the process's exit code, printing the error chain when it fails. Once it has returned (the
+/// service shut down), the spans still queued for export are sent.
 pub fn block_on_main<F, E>(name: &str, run: F) -> std::process::ExitCode
 where
     F: std::future::Future<Output = Result<(), E>>,
@@ -79,7 +82,10 @@ where
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run) {
+    let result = runtime.block_on(run);
+    // The runtime still runs: the gRPC exporter's connection lives on it.
+    telemetry::flush_traces();
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");

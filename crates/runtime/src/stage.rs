@@ -58,7 +58,8 @@ pub trait Stage: Send + Sync + 'static {
         false
     }
 
-    /// Processes one article and returns the message to publish (in `trace`).
+    /// Processes one article and returns the message to publish (in `trace`: the context of
+    /// the consumer span the stage runs in, so the next hop links to this one).
     fn process(
         &self,
         article: AnalyzedArticle,
@@ -86,7 +87,7 @@ impl<S: Stage> Handler for StageHandler<S> {
             Err(error) => return Outcome::Reject(format!("undecodable AnalyzedArticle: {error}")),
         };
         let id = article_id(&article);
-        let output = match self.stage.process(article, message.trace.child()).await {
+        let output = match self.stage.process(article, message.trace).await {
             Ok(output) => output,
             Err(StageError::Permanent(why)) => return Outcome::Reject(why),
             Err(StageError::Transient(why)) => return Outcome::Retry(why),

@@ -24,7 +24,7 @@ pub fn main() -> ExitCode {
 
 /// Consumes and serves until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let started = newsflow_runtime::start(&config.service)?;
+    let started = newsflow_runtime::start("newsflow-stance", &config.service)?;
     let budget = Budget::from(&config.budget);
     let analysis = Arc::new(StanceAnalysis::load(
         &config.models,

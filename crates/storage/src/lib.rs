@@ -28,7 +28,7 @@ pub fn main() -> ExitCode {
 
 /// Runs the chosen command: serve until SIGTERM or SIGINT, or replay and exit.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let started = newsflow_runtime::start(&config.service)?;
+    let started = newsflow_runtime::start("newsflow-storage", &config.service)?;
     let database = &config.database;
     let connect = || async {
         database

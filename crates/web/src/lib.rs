@@ -57,7 +57,8 @@ pub fn main() -> ExitCode {
 
 /// Serves until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let newsflow_runtime::Started { shutdown, metrics } = newsflow_runtime::start(&config.service)?;
+    let newsflow_runtime::Started { shutdown, metrics } =
+        newsflow_runtime::start("newsflow-web", &config.service)?;
     // Serve even when the database is down: pages and the API say so until it is back.
     let store = config.database.connect_lazy().context("the database URL")?;
     tokio::spawn(migrate_when_reachable(store.clone(), shutdown.clone()));
