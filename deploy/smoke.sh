@@ -13,7 +13,11 @@
 # (`newsflow get`); scale extractor and stance to 2 and submit 20 more; submit 20 more and
 # restart the rabbitmq container after the first 10; check after each batch that every article
 # is stored once; down -v. Prints the times to the first stored and the first processed
-# article and the image size, and exits non-zero at the first failure.
+# article and the image size, and exits non-zero at the first failure. Between the seed
+# article and the scaling it checks the analyst's page (the README's URL) in headless
+# Chromium when one is installed: the feed lists the examples, Putin's page draws its chart
+# and lists statements, the stance view has its matrix; screenshots go to
+# target/screenshots/compose-*.png.
 #
 # Too slow for CI on two cores (a cold image build compiles the workspace in release mode), so
 # .ci/run does not run it; deploy/README.md records its last run. Machines that cannot pull
@@ -177,6 +181,37 @@ print(f"stored: {len(entities)} entities, {len(statements)} statements, {len(sta
 assert any("Putin" in json.dumps(e) for e in entities), "no Putin among the entities"
 assert statements and stances
 PY
+
+say "the analyst's page (headless Chromium): the feed, Putin's entity page, the stance view"
+web=http://127.0.0.1:$NEWSFLOW_WEB_PORT
+curl -sf "$web/healthz" >/dev/null || fail "the web service does not answer on $web"
+chromium_bin=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
+shots=target/screenshots
+mkdir -p "$shots"
+# The DOM after the page's scripts ran (the chart draws itself, the feed fills from the API).
+page_dom() {
+  if [ -n "$chromium_bin" ]; then
+    "$chromium_bin" --headless --no-sandbox --disable-gpu --virtual-time-budget=15000 \
+      --window-size=1280,1600 --screenshot="$shots/compose-$2.png" "$web$1" >/dev/null 2>&1 || true
+    "$chromium_bin" --headless --no-sandbox --disable-gpu --virtual-time-budget=15000 \
+      --dump-dom "$web$1" 2>/dev/null
+  else
+    curl -sf "$web$1"
+  fi
+}
+page_dom / feed >"$work/feed.html"
+cards=$(grep -o '<li class="card' "$work/feed.html" | wc -l)
+[ "$cards" -ge "$examples" ] || fail "the feed shows $cards articles, not the $examples examples"
+page_dom "/entities/PERSON%3Avladimir%20putin" entity >"$work/entity.html"
+grep -q 'class="statement' "$work/entity.html" || fail "Putin's page lists no statement"
+if [ -n "$chromium_bin" ]; then
+  grep -q 'id="timeline-chart"[^>]*data-rendered="true"\|data-rendered="true"[^>]*id="timeline-chart"' "$work/entity.html" \
+    || fail "Putin's timeline chart was not drawn"
+fi
+page_dom /stances stances >"$work/stances.html"
+grep -q 'id="stance-matrix"' "$work/stances.html" && grep -q 'Vladimir Putin' "$work/stances.html" \
+  || fail "the stance view has no matrix with Putin in it"
+echo "feed: $cards articles; Putin's page: chart and statements; stance view: matrix${chromium_bin:+ (screenshots in $shots/compose-*.png)}"
 
 say "scale extractor and stance to 2; submit 20"
 dc up -d --no-recreate --scale extractor=2 --scale stance=2
