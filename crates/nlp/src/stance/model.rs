@@ -366,11 +366,6 @@ impl StanceClassifier {
         self.config.decision_weights
     }
 
-    /// Sets (or with `None`, removes) the decision multipliers of the loaded model.
-    pub fn set_decision_weights(&mut self, weights: Option<[f32; 3]>) {
-        self.config.decision_weights = weights;
-    }
-
     /// Member-averaged probabilities of prepared inputs, in input order.
     pub fn probabilities(&self, inputs: &[StanceInput]) -> Result<Vec<[f32; 3]>, NlpError> {
         self.probabilities_until(inputs, None)
