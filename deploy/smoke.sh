@@ -191,10 +191,12 @@ mkdir -p "$shots"
 # The DOM after the page's scripts ran (the chart draws itself, the feed fills from the API).
 page_dom() {
   if [ -n "$chromium_bin" ]; then
-    "$chromium_bin" --headless --no-sandbox --disable-gpu --virtual-time-budget=15000 \
+    # --timeout, not a virtual-time budget: the feed's live stream never finishes loading,
+    # and virtual time waits for it.
+    timeout 120 "$chromium_bin" --headless --no-sandbox --disable-gpu --timeout=10000 \
       --window-size=1280,1600 --screenshot="$shots/compose-$2.png" "$web$1" >/dev/null 2>&1 || true
-    "$chromium_bin" --headless --no-sandbox --disable-gpu --virtual-time-budget=15000 \
-      --dump-dom "$web$1" 2>/dev/null
+    timeout 120 "$chromium_bin" --headless --no-sandbox --disable-gpu --timeout=10000 \
+      --dump-dom "$web$1" 2>/dev/null || true
   else
     curl -sf "$web$1"
   fi
