@@ -5,6 +5,9 @@
 #
 #   deploy/smoke.sh            (from anywhere; needs docker and docker-compose v1 or compose v2)
 #
+# A shell script, not Rust: it drives docker and compose as a user would, from the outside;
+# python3 only reads JSON answers, headless Chromium (when installed) looks at the page.
+#
 # Steps: down -v; the README's first command, detached (`--profile examples up -d --build`);
 # wait until every service is healthy and the `examples` one-shot has submitted the example
 # articles; check they are stored; follow article.processed (`newsflow tail` inside the
