@@ -438,11 +438,7 @@ pub fn save_members(
             }
         }
     }
-    let weights_path = dir.join(WEIGHTS_FILE);
-    candle_core::safetensors::save(&tensors, &weights_path).map_err(|e| NlpError::Model {
-        path: weights_path,
-        message: e.to_string(),
-    })?;
+    write_weights(dir, &tensors)?;
     let config = ModelConfig {
         format: FORMAT.into(),
         members: members.len(),
@@ -509,11 +505,7 @@ pub fn merge_members(dirs: &[&Path], out: &Path) -> Result<ModelConfig, NlpError
         members += c.members;
     }
     std::fs::create_dir_all(out).map_err(|e| NlpError::io(out, e))?;
-    let weights_path = out.join(WEIGHTS_FILE);
-    candle_core::safetensors::save(&tensors, &weights_path).map_err(|e| NlpError::Model {
-        path: weights_path,
-        message: e.to_string(),
-    })?;
+    write_weights(out, &tensors)?;
     let merged = ModelConfig {
         members,
         decision_weights: None,
@@ -521,6 +513,16 @@ pub fn merge_members(dirs: &[&Path], out: &Path) -> Result<ModelConfig, NlpError
     };
     write_config(out, &merged)?;
     Ok(merged)
+}
+
+/// Writes the weights file of a model directory.
+#[cfg(feature = "train")]
+fn write_weights(dir: &Path, tensors: &HashMap<String, Tensor>) -> Result<(), NlpError> {
+    let weights_path = dir.join(WEIGHTS_FILE);
+    candle_core::safetensors::save(tensors, &weights_path).map_err(|e| NlpError::Model {
+        path: weights_path,
+        message: e.to_string(),
+    })
 }
 
 /// Writes the settings file of a model directory.
