@@ -1,5 +1,5 @@
-//! The end-to-end harness: the four service binaries started against the local RabbitMQ and
-//! PostgreSQL under a unique bus prefix and database, fed and followed through the `newsflow`
+//! The end-to-end harness: the four service binaries (and, when a test asks, the feeds service)
+//! started against the local RabbitMQ and PostgreSQL under a unique bus prefix and database, fed and followed through the `newsflow`
 //! command (`submit`, `tail`, `get`, `entity`) as a user would, and killed or restarted at will.
 //!
 //! The binaries are the ones `cargo build --workspace --all-targets` leaves in the target folder;
@@ -159,6 +159,16 @@ impl Pipeline {
             "extractor" => {
                 command.env("NEWSFLOW_EXTRACTOR_GRPC_ADDR", &grpc);
             }
+            "feeds" => {
+                command
+                    .env("NEWSFLOW_FEEDS_GRPC_ADDR", &grpc)
+                    .env(
+                        "NEWSFLOW_FEEDS_HTTP_ADDR",
+                        format!("127.0.0.1:{}", free_port()),
+                    )
+                    .env("NEWSFLOW_DATABASE_URL", &self.database.url)
+                    .env("NEWSFLOW_INGEST_ADDR", &self.ingest_grpc);
+            }
             "ingest" => {
                 command
                     .env("NEWSFLOW_INGEST_GRPC_ADDR", &grpc)
@@ -178,6 +188,14 @@ impl Pipeline {
         command
             .spawn()
             .unwrap_or_else(|e| panic!("starting newsflow-{service}: {e}"))
+    }
+
+    /// Starts the feeds service (not one of the four stages: a pipeline runs without it) with
+    /// the options' `feeds` environment, and waits until it serves.
+    pub async fn start_feeds(&mut self) {
+        self.grpc_ports.insert("feeds", free_port());
+        self.spawn("feeds");
+        self.wait_serving("feeds").await;
     }
 
     /// Waits until the service answers its gRPC health check with SERVING.
@@ -266,6 +284,9 @@ impl Pipeline {
             .env("NEWSFLOW_INGEST_GRPC", &self.ingest_grpc)
             .env("NEWSFLOW_STORAGE_ADDR", &self.storage_grpc)
             .stdin(Stdio::null());
+        if let Some(port) = self.grpc_ports.get("feeds") {
+            command.env("NEWSFLOW_FEEDS_ADDR", format!("http://127.0.0.1:{port}"));
+        }
         command
     }
 

@@ -1,9 +1,13 @@
-//! Articles sent as HTML: recognized, then turned into plain text (or refused, by policy).
+//! Articles sent as HTML: recognized, then reduced to their main text ([`crate::page`]), turned
+//! into plain text whole, or refused, by policy.
 
 /// What to do with a body that is HTML.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HtmlPolicy {
-    /// Convert it to plain text.
+    /// Keep the article's main text and drop the page around it (navigation, banners, related
+    /// stories); refuse a page with no article.
+    MainText,
+    /// Convert all of it to plain text.
     Strip,
     /// Refuse the article.
     Reject,
@@ -50,6 +54,15 @@ pub fn looks_like_html(body: &str) -> bool {
             })
         })
     })
+}
+
+/// Whether an HTML body is a whole page (a document with its `<html>`, `<head>` or `<body>`)
+/// rather than a fragment of marked-up text.
+pub fn is_document(body: &str) -> bool {
+    let lower = body.to_ascii_lowercase();
+    ["<!doctype html", "<html", "<head", "<body"]
+        .iter()
+        .any(|start| lower.contains(start))
 }
 
 /// The text of an HTML document: scripts, styles and markup dropped, entities decoded,
@@ -216,6 +229,13 @@ impl<'a> Tag<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tells_pages_from_fragments() {
+        assert!(is_document("<!DOCTYPE html><p>x</p>"));
+        assert!(is_document("<HTML><BODY>x</BODY></HTML>"));
+        assert!(!is_document("<p>Putin warned</p><p>Peskov said</p>"));
+    }
 
     #[test]
     fn recognizes_markup_but_not_comparisons() {

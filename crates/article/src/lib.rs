@@ -4,6 +4,7 @@
 //! - [`validate`]: a client's `SubmitRequest` turned into a valid, normalized `Article`, or the
 //!   field at fault ([`ArticleError`]), under a [`Policy`] of limits;
 //! - [`html`]: HTML bodies recognized and turned into text;
+//! - [`page`]: the main text of a news page, with its title, byline, time, language and URL;
 //! - [`language`]: the body's language and the policy on languages not served;
 //! - [`identity`]: the content-derived article id that makes every stage idempotent;
 //! - [`json`]: an article as JSON (the HTTP API's and the command line's form).
@@ -13,6 +14,7 @@ pub mod html;
 pub mod identity;
 pub mod json;
 pub mod language;
+pub mod page;
 pub mod validate;
 
 pub use error::ArticleError;

@@ -13,6 +13,7 @@ use crate::{
     html::{self, HtmlPolicy},
     identity::article_id,
     language::{self, LanguagePolicy},
+    page,
 };
 
 /// Largest body accepted by default, in bytes.
@@ -36,13 +37,14 @@ pub struct Policy {
 }
 
 impl Default for Policy {
-    /// Ingest's defaults: 1 MiB bodies, 1,000-character titles, HTML stripped, English served
+    /// Ingest's defaults: 1 MiB bodies, 1,000-character titles, HTML pages reduced to their
+    /// main text, English served
     /// and other languages tagged, not refused.
     fn default() -> Self {
         Self {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_title_chars: DEFAULT_MAX_TITLE_CHARS,
-            html: HtmlPolicy::Strip,
+            html: HtmlPolicy::MainText,
             languages: LanguagePolicy {
                 supported: vec![DEFAULT_LANGUAGES.to_owned()],
                 refuse_unsupported: false,
@@ -61,9 +63,22 @@ const EARLIEST: i64 = -5_364_662_400; // 1800-01-01T00:00:00Z
 const LATEST: i64 = 7_258_118_400; // 2200-01-01T00:00:00Z
 
 /// Validates and normalizes one submitted article. The result has its id, normalized body and
-/// title, and language; `ingested_at` is left for the caller to stamp.
-pub fn validate(request: SubmitRequest, policy: &Policy) -> Result<Article, ArticleError> {
-    let body = validated_body(&request.body, policy)?;
+/// title, and language; `ingested_at` is left for the caller to stamp. A body that is an HTML
+/// page reduced to its main text lends the page's title, canonical URL and publication time to
+/// the fields the request left empty.
+pub fn validate(mut request: SubmitRequest, policy: &Policy) -> Result<Article, ArticleError> {
+    let (body, page) = validated_body(&request.body, policy)?;
+    if let Some(page) = page {
+        if request.title.trim().is_empty() {
+            request.title = page.title.clone().unwrap_or_default();
+        }
+        if request.url.trim().is_empty() {
+            request.url = page.url.clone().unwrap_or_default();
+        }
+        if request.published_at.is_none() {
+            request.published_at = page.published_timestamp();
+        }
+    }
 
     let title = normalize(&request.title);
     let title_chars = title.chars().count();
@@ -120,7 +135,12 @@ pub fn validate(request: SubmitRequest, policy: &Policy) -> Result<Article, Arti
     })
 }
 
-fn validated_body(raw: &str, policy: &Policy) -> Result<String, ArticleError> {
+/// The normalized body, and the page it came from when it was an HTML page reduced to its main
+/// text.
+fn validated_body(
+    raw: &str,
+    policy: &Policy,
+) -> Result<(String, Option<page::Page>), ArticleError> {
     if raw.trim().is_empty() {
         return Err(ArticleError::invalid("body", "is missing or empty"));
     }
@@ -134,11 +154,20 @@ fn validated_body(raw: &str, policy: &Policy) -> Result<String, ArticleError> {
             ),
         });
     }
-    let text = if html::looks_like_html(raw) {
+    let (text, page) = if html::looks_like_html(raw) {
         match policy.html {
-            HtmlPolicy::Strip => {
-                html::to_text(raw).map_err(|message| ArticleError::invalid("body", message))?
+            HtmlPolicy::MainText if html::is_document(raw) => {
+                let page = page::main_text(raw, None).map_err(|no_article| {
+                    ArticleError::invalid("body", format!("is an HTML page: {no_article}"))
+                })?;
+                (page.text(), Some(page))
             }
+            // A fragment (`<p>..</p><p>..</p>`) is the article itself, marked up: all of it is
+            // kept.
+            HtmlPolicy::MainText | HtmlPolicy::Strip => (
+                html::to_text(raw).map_err(|message| ArticleError::invalid("body", message))?,
+                None,
+            ),
             HtmlPolicy::Reject => {
                 return Err(ArticleError::invalid(
                     "body",
@@ -147,13 +176,13 @@ fn validated_body(raw: &str, policy: &Policy) -> Result<String, ArticleError> {
             }
         }
     } else {
-        raw.to_owned()
+        (raw.to_owned(), None)
     };
     let body = normalize(&text);
     if body.is_empty() {
         return Err(ArticleError::invalid("body", "has no text once normalized"));
     }
-    Ok(body)
+    Ok((body, page))
 }
 
 fn check_url(url: &str) -> Result<(), ArticleError> {
@@ -315,6 +344,54 @@ mod tests {
             ..request("Text.")
         };
         assert_eq!(field_of(validate(control, &p)), "source");
+    }
+
+    #[test]
+    fn a_page_gives_its_main_text_and_lends_its_fields() {
+        let paragraph = "Russian President Vladimir Putin warned on Friday that any Western \
+            troops deployed to Ukraine would be legitimate targets for the Russian army.";
+        let body: String = (0..5).map(|_| format!("<p>{paragraph}</p>")).collect();
+        let page = format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><title>Putin warns</title>\
+             <link rel=\"canonical\" href=\"https://news.test/putin\">\
+             <meta property=\"article:published_time\" content=\"2025-09-05T10:00:00Z\">\
+             </head><body><nav><a href=\"/\">Home</a> <a href=\"/w\">World</a></nav>\
+             <article>{body}</article><footer>Copyright News Ltd</footer></body></html>"
+        );
+        let main_text = Policy {
+            html: HtmlPolicy::MainText,
+            max_body_bytes: 100_000,
+            ..policy()
+        };
+        let article = validate(request(&page), &main_text).unwrap();
+        assert!(
+            article.body.starts_with("Russian President"),
+            "{}",
+            article.body
+        );
+        assert!(!article.body.contains("Copyright"), "{}", article.body);
+        assert!(!article.body.contains("Home"), "{}", article.body);
+        assert_eq!(article.title, "Putin warns");
+        assert_eq!(article.url, "https://news.test/putin");
+        assert_eq!(article.published_at.unwrap().seconds, 1_757_066_400);
+
+        // What the client sent wins over what the page says.
+        let mut own = request(&page);
+        own.title = "My title".into();
+        assert_eq!(validate(own, &main_text).unwrap().title, "My title");
+
+        // A front page has no article: refused, with the reason.
+        let links: String = (0..40)
+            .map(|i| format!("<li><a href=\"/s/{i}\">Story {i} of the day</a></li>"))
+            .collect();
+        let front = format!("<html><body><ul>{links}</ul></body></html>");
+        let error = validate(request(&front), &main_text).unwrap_err();
+        assert_eq!(error.field(), "body");
+        assert!(error.to_string().contains("no article"), "{error}");
+
+        // A fragment is the article itself.
+        let fragment = validate(request("<p>Putin &amp; Peskov</p>"), &main_text).unwrap();
+        assert_eq!(fragment.body, "Putin & Peskov");
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! `newsflow`: the command of the pipeline. Analyzes a file in-process; talks to a running
-//! pipeline (submit, tail, get, entity, export, dead letters, health); trains, evaluates and
-//! benchmarks the analysis models of `newsflow-nlp`. The work itself lives in the modules below.
+//! pipeline (submit, tail, get, entity, export, feeds, dead letters, health); extracts a page's
+//! main text; trains, evaluates and benchmarks the analysis models of `newsflow-nlp`. The work
+//! itself lives in the modules below.
 
 // Using the running pipeline
 mod articles;
 mod dead_letters;
 mod export;
+mod extraction;
+mod feeds;
 mod health;
 mod load;
 mod progress;
@@ -52,6 +55,8 @@ enum Command {
     /// Export articles, mentions, statements or stances of an article query as CSV or NDJSON,
     /// from the web service.
     Export(export::ExportArgs),
+    /// Follow, list, stop following and check on the feeds of the feeds service.
+    Feeds(feeds::FeedsArgs),
     /// List or replay the messages the pipeline parked.
     DeadLetters(dead_letters::DeadLetterArgs),
     /// Drive a running pipeline with N articles and measure it beside the bus ceiling and the
@@ -74,6 +79,9 @@ enum Command {
     },
     /// Ask a service's gRPC health endpoint whether it serves (exit 0 when SERVING, else 1).
     Health(health::HealthArgs),
+    /// Print the main text of one HTML page (the article, without the page around it); exit 1
+    /// when the page has no article.
+    ExtractText(extraction::ExtractTextArgs),
 }
 
 #[derive(Subcommand)]
@@ -108,6 +116,9 @@ enum EvalTask {
     /// Five-class macro-F1, accuracy and per-class P/R/F1 of the holder-stance model on a DSE
     /// file.
     Dse(stance::DseEvalArgs),
+    /// Token precision, recall and F1 of the main-text extractor on hand-checked news pages,
+    /// and whether pages without an article are recognised.
+    Extraction(extraction::EvalExtractionArgs),
 }
 
 #[derive(Subcommand)]
@@ -147,6 +158,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         Command::Entity(args) => query::entity(&args)?,
         Command::Export(args) => export::run(&args)?,
         Command::DeadLetters(args) => dead_letters::run(&args)?,
+        Command::Feeds(args) => feeds::run(&args)?,
         Command::Analyze(args) => analyze::run(&args)?,
         Command::Train { task } => match task {
             TrainTask::Ner(args) => ner::train(&args)?,
@@ -162,6 +174,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
             EvalTask::Statements(args) => statements::eval(&args)?,
             EvalTask::Stance(args) => stance::eval(&args)?,
             EvalTask::Dse(args) => stance::eval_dse(&args)?,
+            EvalTask::Extraction(args) => extraction::eval(&args)?,
             EvalTask::Pronouns(args) => statements::pronouns(&args)?,
         },
         Command::Bench { task } => match task {
@@ -171,6 +184,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
             BenchTask::Scaling(args) => return scaling::run(&args),
         },
         Command::Health(args) => health::run(&args)?,
+        Command::ExtractText(args) => return extraction::extract_text(&args),
     }
     Ok(done)
 }

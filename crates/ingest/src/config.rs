@@ -47,8 +47,9 @@ pub struct Config {
     /// Longest title, in characters.
     #[arg(long, env = "NEWSFLOW_MAX_TITLE_CHARS", default_value_t = DEFAULT_MAX_TITLE_CHARS)]
     pub max_title_chars: usize,
-    /// What to do with HTML bodies: `strip` them to text or `reject` them.
-    #[arg(long, env = "NEWSFLOW_HTML", value_enum, default_value_t = HtmlPolicy::Strip)]
+    /// What to do with HTML bodies: `main-text` keeps a page's article and drops the page
+    /// around it (a fragment is kept whole), `strip` keeps all of the text, `reject` refuses them.
+    #[arg(long, env = "NEWSFLOW_HTML", value_enum, default_value_t = HtmlPolicy::MainText)]
     pub html: HtmlPolicy,
     /// Languages the models serve (ISO 639-1, comma-separated).
     #[arg(

@@ -7,13 +7,10 @@ use newsflow_proto::v1::{
     SubmitError, SubmitRequest, SubmitResponse,
     ingest_service_server::{IngestService, IngestServiceServer},
 };
-use tonic::{
-    Request, Response, Status, Streaming,
-    service::{Interceptor, interceptor::InterceptedService},
-};
+use tonic::{Request, Response, Status, Streaming, service::interceptor::InterceptedService};
 
 use newsflow_bus::{TraceContext, trace::TRACEPARENT_HEADER};
-use newsflow_runtime::ApiKeys;
+use newsflow_runtime::{ApiKeyCheck, ApiKeys};
 
 use crate::{
     error::{IngestError, code_name},
@@ -31,26 +28,6 @@ pub struct IngestGrpc {
 /// The service with its API-key check and message size limit, ready for the server.
 pub type IngestServer = InterceptedService<IngestServiceServer<IngestGrpc>, ApiKeyCheck>;
 
-/// Refuses calls without an accepted `authorization: Bearer <key>` when keys are configured.
-#[derive(Clone)]
-pub struct ApiKeyCheck(ApiKeys);
-
-impl Interceptor for ApiKeyCheck {
-    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
-        let authorization = request
-            .metadata()
-            .get("authorization")
-            .and_then(|value| value.to_str().ok());
-        if self.0.allows(authorization) {
-            Ok(request)
-        } else {
-            Err(Status::unauthenticated(
-                "missing or unknown API key: send `authorization: Bearer <key>`",
-            ))
-        }
-    }
-}
-
 impl IngestGrpc {
     /// The service; requests larger than `max_message_bytes` are refused by the codec.
     pub fn server(
@@ -60,7 +37,7 @@ impl IngestGrpc {
     ) -> IngestServer {
         let service = IngestServiceServer::new(IngestGrpc { ingestor })
             .max_decoding_message_size(max_message_bytes);
-        InterceptedService::new(service, ApiKeyCheck(keys))
+        InterceptedService::new(service, ApiKeyCheck::new(keys))
     }
 }
 

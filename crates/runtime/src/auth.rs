@@ -84,6 +84,33 @@ impl ApiKeys {
     }
 }
 
+/// A gRPC interceptor that refuses calls without an accepted `authorization: Bearer <key>` when
+/// keys are configured.
+#[derive(Clone, Debug)]
+pub struct ApiKeyCheck(ApiKeys);
+
+impl ApiKeyCheck {
+    pub fn new(keys: ApiKeys) -> Self {
+        Self(keys)
+    }
+}
+
+impl tonic::service::Interceptor for ApiKeyCheck {
+    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let authorization = request
+            .metadata()
+            .get("authorization")
+            .and_then(|value| value.to_str().ok());
+        if self.0.allows(authorization) {
+            Ok(request)
+        } else {
+            Err(tonic::Status::unauthenticated(
+                "missing or unknown API key: send `authorization: Bearer <key>`",
+            ))
+        }
+    }
+}
+
 fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()

@@ -20,7 +20,7 @@ pub mod shutdown;
 pub mod stage;
 pub mod telemetry;
 
-pub use auth::{ApiKeyArgs, ApiKeys};
+pub use auth::{ApiKeyArgs, ApiKeyCheck, ApiKeys};
 pub use config::{BusArgs, LogFormat, OtlpProtocol, ServiceArgs, TelemetryArgs};
 pub use cpu::CpuSlots;
 pub use grpc::GrpcServer;

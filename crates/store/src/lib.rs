@@ -4,6 +4,8 @@
 //!   transaction, idempotently by article id ([`Store::save`]), answers the
 //!   `newsflow.v1.StorageService` queries, and streams stored articles for replay
 //!   ([`Store::replay`]).
+//! - The feed follower's state: followed feeds and the items seen of them ([`FeedRecord`],
+//!   [`Store::claim_due_feed`], [`Store::claim_pending_items`]).
 //! - [`MIGRATOR`] holds the schema (`migrations/`), applied by [`Store::migrate`].
 //!
 //! The whole `AnalyzedArticle` is stored as its protobuf bytes, so get and replay return
@@ -13,6 +15,7 @@
 mod browse;
 mod error;
 mod export;
+mod feeds;
 mod query;
 mod replay;
 mod save;
@@ -32,6 +35,7 @@ pub use export::{
     ArticleRecord, EXPORT_BATCH, ExportBatch, ExportRows, MentionRecord, StanceRecord,
     StatementRecord,
 };
+pub use feeds::{FeedItem, FeedItemState, FeedRecord, ItemOutcome, PendingItem};
 pub use replay::{ReplayFilter, TimeBasis};
 pub use save::{SaveOutcome, SaveStatus};
 pub use settings::{DatabaseArgs, PoolSettings};
