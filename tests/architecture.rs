@@ -16,6 +16,7 @@ const SERVICES: &[&str] = &[
     "newsflow-stance",
     "newsflow-storage",
     "newsflow-web",
+    "newsflow-feeds",
 ];
 
 /// Test infrastructure: free to reach the broker and the database directly.
