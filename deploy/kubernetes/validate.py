@@ -49,6 +49,7 @@ SERVICES = {
     "newsflow-stance": "stance",
     "newsflow-storage": "storage",
     "newsflow-web": "web",
+    "newsflow-feeds": "feeds",
 }
 KEDA_KINDS = {("keda.sh/v1alpha1", "ScaledObject"), ("keda.sh/v1alpha1", "TriggerAuthentication")}
 STRUCTURE_ONLY_KINDS = {("rabbitmq.com/v1beta1", "RabbitmqCluster"), ("postgresql.cnpg.io/v1", "Cluster")}
@@ -57,6 +58,7 @@ STRUCTURE_ONLY_KINDS = {("rabbitmq.com/v1beta1", "RabbitmqCluster"), ("postgresq
 SECRETS = {
     ("newsflow-amqp", "url"),
     ("newsflow-api-keys", "keys"),
+    ("newsflow-api-keys", "feeds"),
     ("newsflow-postgres-app", "uri"),
 }
 BUILTIN_GROUP = re.compile(r"^(v1|(apps|batch|policy|autoscaling|[a-z.]*\.k8s\.io)/[a-z0-9]+)$")
