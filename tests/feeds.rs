@@ -514,9 +514,22 @@ async fn feeds_bring_their_articles_through_the_pipeline_politely() {
         "the feed's headline"
     );
 
-    // The bad hosts are reported, and they did not hold up the good one: a good page was
-    // fetched while the slow feed was still trickling.
-    let status = feeds_status(&pipeline);
+    // The bad hosts are reported (once their polls have failed: the slow one only after its
+    // timeout, which the good host's items need not wait for), and they did not hold up the
+    // good one: a good page was fetched while the slow feed was still trickling.
+    let failing = |feed: &serde_json::Value| feed["consecutiveFailures"].as_u64().unwrap_or(0) >= 1;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let status = feeds_status(&pipeline);
+        if failing(&status[&urls[3]]) && failing(&status[&urls[4]]) {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the bad hosts were not reported: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let (slow_feed, down_feed) = (&status[&urls[3]], &status[&urls[4]]);
     assert!(
         slow_feed["consecutiveFailures"].as_u64().unwrap_or(0) >= 1,

@@ -99,9 +99,18 @@ pub async fn open(url: &str, headers: &[(&str, &str)]) -> Streaming {
 
 /// POSTs `body` to `url` with `headers` and reads the whole answer.
 pub async fn post(url: &str, headers: &[(&str, &str)], body: &str) -> Response {
+    send(hyper::Method::POST, url, headers, body).await
+}
+
+/// DELETEs `url` with `headers` and reads the whole answer.
+pub async fn delete(url: &str, headers: &[(&str, &str)]) -> Response {
+    send(hyper::Method::DELETE, url, headers, "").await
+}
+
+async fn send(method: hyper::Method, url: &str, headers: &[(&str, &str)], body: &str) -> Response {
     let client: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build_http();
-    let mut request = hyper::Request::post(url);
+    let mut request = hyper::Request::builder().method(method.clone()).uri(url);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -111,7 +120,7 @@ pub async fn post(url: &str, headers: &[(&str, &str)], body: &str) -> Response {
     let response = client
         .request(request)
         .await
-        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     let status = response.status().as_u16();
     let headers = header_list(response.headers());
     let body = response

@@ -1,7 +1,7 @@
 //! Test support: a migrated store in a fresh schema per test on the local PostgreSQL; the
 //! article fixtures are `newsflow_test_support::fixtures`.
 
-#![allow(dead_code)] // Each test binary uses a different part of this module.
+#![allow(dead_code, unused_imports)] // Each test binary uses a different part of this module.
 
 use newsflow_proto::v1::AnalyzedArticle;
 use newsflow_store::Store;
