@@ -27,6 +27,8 @@ async fn migrations_create_the_schema_from_empty_and_rerun_as_no_op() {
             "article_entities",
             "articles",
             "entities",
+            "feed_items",
+            "feeds",
             "mentions",
             "stances",
             "statements"
