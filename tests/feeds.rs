@@ -369,6 +369,8 @@ async fn feeds_bring_their_articles_through_the_pipeline_politely() {
         ("NEWSFLOW_FEEDS_REQUEST_TIMEOUT", "3s"),
         ("NEWSFLOW_FEEDS_HOST_INTERVAL", "50ms"),
         ("NEWSFLOW_FEEDS_MAX_RESPONSE_BYTES", "4194304"),
+        // The test's sites are on 127.0.0.1, which the follower refuses by default.
+        ("NEWSFLOW_FEEDS_ALLOW_PRIVATE_ADDRESSES", "true"),
     ];
     let options = Options {
         env: feeds_env

@@ -19,6 +19,7 @@ mod tail;
 // The analysis, its models and their measurement
 mod analyze;
 mod bench;
+mod geo;
 mod ner;
 mod ner_neural;
 mod scaling;
@@ -119,6 +120,9 @@ enum EvalTask {
     /// Token precision, recall and F1 of the main-text extractor on hand-checked news pages,
     /// and whether pages without an article are recognised.
     Extraction(extraction::EvalExtractionArgs),
+    /// Geocoding on a TR-News XML file: resolution of the gold toponyms (acc161, mean and
+    /// median km, AUC) and end to end with the NER (precision, recall, F1, acc161).
+    Geo(geo::EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -176,6 +180,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
             EvalTask::Dse(args) => stance::eval_dse(&args)?,
             EvalTask::Extraction(args) => extraction::eval(&args)?,
             EvalTask::Pronouns(args) => statements::pronouns(&args)?,
+            EvalTask::Geo(args) => geo::eval(&args)?,
         },
         Command::Bench { task } => match task {
             BenchTask::Ner(args) => bench::run(&args)?,

@@ -8,10 +8,13 @@ use std::time::Duration;
 
 use newsflow_feeds::fetch::{FetchError, FetchSettings, Fetched, Fetcher, Validators};
 use support::{Reply, Server};
+use url::Url;
 
-/// Short timeouts, no interval (tests that check spacing set their own).
+/// Short timeouts, no interval (tests that check spacing set their own), and the test servers'
+/// loopback addresses allowed.
 fn settings() -> FetchSettings {
     FetchSettings {
+        allow_private_addresses: true,
         connect_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(5),
         max_redirects: 3,
@@ -440,4 +443,49 @@ async fn gzip_bodies_are_decoded() {
     let fetcher = fetcher(settings());
     let body = page_body(fetcher.get(&server.url("/feed"), &none()).await.unwrap());
     assert_eq!(body, b"<item/>".repeat(100));
+}
+
+#[tokio::test]
+async fn private_addresses_are_refused_unless_allowed() {
+    let server = Server::start(|_| Reply::ok("hello")).await;
+    let refusing = fetcher(FetchSettings {
+        allow_private_addresses: false,
+        ..settings()
+    });
+    // By address, and by a name that resolves to it: nothing is requested, not even robots.txt.
+    let by_address = server.url("/page");
+    let by_name = Url::parse(&format!(
+        "http://localhost:{}/page",
+        by_address.port().expect("a port")
+    ))
+    .unwrap();
+    for url in [&by_address, &by_name] {
+        let error = refusing.get(url, &none()).await.unwrap_err();
+        assert!(
+            matches!(error, FetchError::PrivateAddress { .. }),
+            "{url}: {error}"
+        );
+        assert_eq!(error.reason(), "private_address");
+        assert!(!error.is_transient());
+    }
+    for metadata in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:9/",
+    ] {
+        let error = refusing
+            .get(&Url::parse(metadata).unwrap(), &none())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, FetchError::PrivateAddress { .. }),
+            "{metadata}: {error}"
+        );
+    }
+    assert!(server.seen().is_empty(), "nothing reached the server");
+
+    let allowing = fetcher(settings());
+    assert_eq!(
+        page_body(allowing.get(&by_name, &none()).await.unwrap()),
+        b"hello"
+    );
 }

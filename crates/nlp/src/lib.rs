@@ -26,6 +26,7 @@ pub mod error;
 #[cfg(feature = "train")]
 pub mod eval;
 pub mod gazetteer;
+pub mod geo;
 pub mod group;
 mod lexicon;
 pub mod limits;

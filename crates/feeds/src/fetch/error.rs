@@ -26,6 +26,10 @@ pub enum FetchError {
     /// Not an absolute http(s) URL with a host, or a redirect to one that is not.
     #[error("invalid URL {url}: {problem}")]
     InvalidUrl { url: String, problem: String },
+    /// The URL's host is, or resolves only to, a private address (loopback, RFC 1918,
+    /// link-local ...) and those are not allowed; nothing was requested.
+    #[error("{url} is on a private address; not fetched (NEWSFLOW_FEEDS_ALLOW_PRIVATE_ADDRESSES)")]
+    PrivateAddress { url: Url },
     /// The site's robots.txt disallows the URL for our user agent; it was not requested.
     #[error("robots.txt forbids {url}")]
     Forbidden { url: Url },
@@ -75,6 +79,7 @@ impl FetchError {
         match self {
             FetchError::InvalidUrl { .. } => "invalid_url",
             FetchError::Forbidden { .. } => "forbidden_by_robots",
+            FetchError::PrivateAddress { .. } => "private_address",
             FetchError::RobotsUnavailable { .. } => "robots_unavailable",
             FetchError::Timeout { .. } => "timeout",
             FetchError::Connect { .. } => "connect",
@@ -106,6 +111,7 @@ impl FetchError {
             FetchError::HttpStatus { status, .. } => *status >= 500 || *status == 429,
             FetchError::InvalidUrl { .. }
             | FetchError::Forbidden { .. }
+            | FetchError::PrivateAddress { .. }
             | FetchError::TooLarge { .. }
             | FetchError::RedirectLoop { .. }
             | FetchError::TooManyRedirects { .. }

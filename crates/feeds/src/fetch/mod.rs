@@ -8,6 +8,9 @@
 //!   `host_interval` between the starts of two requests to it; other hosts never wait for a
 //!   slow one.
 //!
+//! Only public addresses are connected to unless `allow_private_addresses` is set
+//! ([`address`]): a feed cannot point the follower at the services beside it.
+//!
 //! Each request is bounded in time (`request_timeout`, however slowly the host sends) and in
 //! size (`max_response_bytes`, checked while streaming, so no more is ever buffered).
 //! Failures are [`FetchError`]s with a stable [`reason`](FetchError::reason) for metrics and
@@ -17,6 +20,7 @@
 //! bound); TLS is rustls on the `ring` provider with the webpki roots (no system store, no C
 //! build).
 
+mod address;
 mod body;
 mod error;
 mod hosts;
@@ -38,6 +42,7 @@ use hyper_util::{
 };
 use url::Url;
 
+use address::{PublicResolver, refused_as_private};
 use body::{BodyError, BoundedBody};
 pub use error::{BoxError, FetchError, SetupError};
 use hosts::{HostKey, Hosts};
@@ -86,7 +91,7 @@ pub struct Fetcher {
 /// How long an idle connection is kept for the next request to its host.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+type HttpClient = Client<HttpsConnector<HttpConnector<PublicResolver>>, Empty<Bytes>>;
 
 struct Inner {
     client: HttpClient,
@@ -136,7 +141,8 @@ impl Fetcher {
             .map_err(SetupError::Tls)?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let mut tcp = HttpConnector::new();
+        let mut tcp =
+            HttpConnector::new_with_resolver(PublicResolver::new(settings.allow_private_addresses));
         tcp.enforce_http(false); // https URLs pass through to the TLS layer
         tcp.set_connect_timeout(Some(settings.connect_timeout));
         tcp.set_nodelay(true);
@@ -180,6 +186,16 @@ impl Fetcher {
         let mut redirects = 0;
         loop {
             let host = host_key(&url)?;
+            // An address written into the URL is not resolved, so it is checked here; names
+            // are checked on what they resolve to (`address`).
+            if let Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) = url.host()
+                && !inner.settings.allow_private_addresses
+                && !url
+                    .socket_addrs(|| None)
+                    .is_ok_and(|addrs| addrs.iter().all(|a| address::is_public(a.ip())))
+            {
+                return Err(FetchError::PrivateAddress { url });
+            }
             let rules = inner.robots.rules(&url, || inner.fetch_robots(&url)).await;
             match rules.verdict(&url) {
                 Verdict::Allowed => {}
@@ -274,7 +290,9 @@ impl Inner {
         }
         self.client.request(request).await.map_err(|error| {
             let url = url.clone();
-            if error.is_connect() {
+            if refused_as_private(&error) {
+                FetchError::PrivateAddress { url }
+            } else if error.is_connect() {
                 FetchError::Connect {
                     url,
                     source: error.into(),
@@ -390,6 +408,9 @@ impl Inner {
                     }
                     _ => RobotsBody::Missing,
                 },
+                // The page itself will be refused for the same reason, and said so; robots.txt
+                // has nothing to add.
+                Err(FetchError::PrivateAddress { .. }) => return Rules::AllowAll,
                 Err(error) => RobotsBody::Unavailable(error.to_string()),
             };
             if let RobotsBody::Unavailable(cause) = &body {

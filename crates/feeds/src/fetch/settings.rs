@@ -32,6 +32,11 @@ pub struct FetchSettings {
     /// How long a host's robots.txt is kept before it is fetched again.
     #[arg(long, env = "NEWSFLOW_FEEDS_ROBOTS_CACHE", default_value = "1h", value_parser = humantime::parse_duration)]
     pub robots_cache: Duration,
+    /// Fetch from private addresses too (loopback, RFC 1918, link-local, unique local): only
+    /// for feeds on a private network, or tests. Off, a feed cannot point the follower at the
+    /// services beside it.
+    #[arg(long, env = "NEWSFLOW_FEEDS_ALLOW_PRIVATE_ADDRESSES")]
+    pub allow_private_addresses: bool,
 }
 
 /// The user agent sent unless configured otherwise.
@@ -48,6 +53,7 @@ impl Default for FetchSettings {
             host_interval: Duration::from_secs(1),
             host_concurrency: 1,
             robots_cache: Duration::from_secs(3600),
+            allow_private_addresses: false,
         }
     }
 }
