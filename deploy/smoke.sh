@@ -20,7 +20,8 @@
 # article and the scaling it checks the analyst's page (the README's URL) in headless
 # Chromium when one is installed: the feed lists the examples, Putin's page draws its chart
 # and lists statements, the stance view has its matrix; screenshots go to
-# target/screenshots/compose-*.png.
+# target/screenshots/compose-*.png. Then it follows a feed served from this host (`newsflow
+# feeds add` in the feeds container) and checks its article is stored once with its main text.
 #
 # Too slow for CI on two cores (a cold image build compiles the workspace in release mode), so
 # .ci/run does not run it; deploy/README.md records its last run. Machines that cannot pull
@@ -36,7 +37,10 @@ dc() { "${compose[@]}" -f deploy/docker-compose.yml "$@"; }
 # (the development set-up) does not block the stack's; override any of them as in compose.
 export NEWSFLOW_HTTP_PORT=${NEWSFLOW_HTTP_PORT:-18080} NEWSFLOW_GRPC_PORT=${NEWSFLOW_GRPC_PORT:-15051} \
   NEWSFLOW_AMQP_PORT=${NEWSFLOW_AMQP_PORT:-15673} NEWSFLOW_RABBITMQ_UI_PORT=${NEWSFLOW_RABBITMQ_UI_PORT:-15674} \
-  NEWSFLOW_WEB_PORT=${NEWSFLOW_WEB_PORT:-18090}
+  NEWSFLOW_WEB_PORT=${NEWSFLOW_WEB_PORT:-18090} NEWSFLOW_FEEDS_GRPC_PORT=${NEWSFLOW_FEEDS_GRPC_PORT:-15055} \
+  NEWSFLOW_FEEDS_HTTP_PORT=${NEWSFLOW_FEEDS_HTTP_PORT:-18085}
+# The feed this run follows is served from this host, on a private address.
+export NEWSFLOW_FEEDS_ALLOW_PRIVATE_ADDRESSES=true
 http=http://127.0.0.1:$NEWSFLOW_HTTP_PORT
 timeout=${NEWSFLOW_SMOKE_TIMEOUT:-600}
 work=$(mktemp -d)
@@ -47,6 +51,7 @@ fail() { printf '\nSMOKE FAILED: %s\n' "$*" >&2; dc ps >&2 || true; dc logs --ta
 cleanup() {
   local rc=$?
   [ -n "${tail_pid:-}" ] && kill "$tail_pid" 2>/dev/null || true
+  [ -n "${site_pid:-}" ] && kill "$site_pid" 2>/dev/null || true
   if [ -z "${NEWSFLOW_SMOKE_KEEP:-}" ]; then dc --profile examples down -v --remove-orphans >/dev/null 2>&1 || true; fi
   rm -rf "$work"
   exit "$rc"
@@ -217,6 +222,55 @@ page_dom /stances stances >"$work/stances.html"
 grep -q 'id="stance-matrix"' "$work/stances.html" && grep -q 'Vladimir Putin' "$work/stances.html" \
   || fail "the stance view has no matrix with Putin in it"
 echo "feed: $cards articles; Putin's page: chart and statements; stance view: matrix${chromium_bin:+ (screenshots in $shots/compose-*.png)}"
+
+say "follow a feed: newsflow feeds add on the running stack, its article through the pipeline"
+# A feed and its page, served from this host on the compose network's gateway: a private
+# address, which the feeds service refuses unless told (the smoke run exports
+# NEWSFLOW_FEEDS_ALLOW_PRIVATE_ADDRESSES=true); nothing outside this machine is reached.
+network=$(docker inspect -f '{{range $name, $_ := .NetworkSettings.Networks}}{{$name}}{{end}}' "$(dc ps -q feeds)")
+gateway=$(docker network inspect -f '{{(index .IPAM.Config 0).Gateway}}' "$network")
+site_port=${NEWSFLOW_SMOKE_SITE_PORT:-18181}
+mkdir -p "$work/site/news"
+python3 - "$work/site" "http://$gateway:$site_port" <<'PY' || fail "cannot write the feed's site"
+import csv, html, os, sys
+site, base = sys.argv[1], sys.argv[2]
+bbc = "../shared/data/bbc/val.csv"
+if os.path.isfile(bbc):
+    rows = list(csv.reader(open(bbc)))
+    text = rows[6][0]  # an article the rest of this run does not submit
+else:
+    text = ("Council leader Mary Jones said on Tuesday that the new bridge would open in May. "
+            "Opposition members said the cost had doubled and called for an inquiry.") * 3
+paragraphs = "".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n") if p.strip())
+open(f"{site}/news/story.html", "w").write(
+    "<!DOCTYPE html><html lang='en'><head><title>Story | Smoke Times</title></head><body>"
+    "<nav><a href='/'>Home</a> <a href='/all'>All sections index</a></nav>"
+    "<div class='cookie-banner'>We use cookies. <a href='/ok'>Accept all cookies</a></div>"
+    f"<article><h1>Story</h1>{paragraphs}</article>"
+    "<footer>Copyright Smoke Times. All rights reserved.</footer></body></html>")
+open(f"{site}/rss.xml", "w").write(
+    "<?xml version='1.0'?><rss version='2.0'><channel><title>Smoke Times</title>"
+    f"<item><title>A story from the feed</title><link>{base}/news/story.html</link></item>"
+    "</channel></rss>")
+PY
+(cd "$work/site" && exec python3 -m http.server --bind "$gateway" "$site_port") >"$work/site.log" 2>&1 &
+site_pid=$!
+sleep 1
+dc exec -T feeds newsflow feeds add "http://$gateway:$site_port/rss.xml" --source "Smoke Times" \
+  || fail "newsflow feeds add failed"
+deadline=$(($(date +%s) + 120))
+until [ "$(sql "select count(*) from articles where source = 'Smoke Times'")" -eq 1 ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "the feed's article was not stored: $(dc exec -T feeds newsflow feeds status)"
+  sleep 2
+done
+dc exec -T feeds newsflow feeds status
+[ "$(sql "select count(*) from articles where source = 'Smoke Times' and (body like '%cookies%' or body like '%All rights reserved%')")" -eq 0 ] \
+  || fail "the feed's article kept the page around it"
+sql "select id from articles where source = 'Smoke Times'" >"$work/feed-article"
+check_stored "$work/feed-article"
+grep -q 'GET /news/story.html' "$work/site.log" || fail "the page was not fetched from the site"
+kill "$site_pid" 2>/dev/null || true
+site_pid=""
 
 say "scale extractor and stance to 2; submit 20"
 dc up -d --no-recreate --scale extractor=2 --scale stance=2
