@@ -88,21 +88,22 @@ struct WorldCountry {
     demonyms: Option<WorldDemonyms>,
 }
 
+// The parts of a world-countries entry that geocoding (`geo.rs`) reads too.
 #[derive(Deserialize)]
-struct WorldName {
-    common: String,
-    official: String,
+pub(crate) struct WorldName {
+    pub(crate) common: String,
+    pub(crate) official: String,
 }
 
 #[derive(Deserialize)]
-struct WorldDemonyms {
-    eng: Option<WorldDemonym>,
+pub(crate) struct WorldDemonyms {
+    pub(crate) eng: Option<WorldDemonym>,
 }
 
 #[derive(Deserialize)]
-struct WorldDemonym {
-    f: String,
-    m: String,
+pub(crate) struct WorldDemonym {
+    pub(crate) f: String,
+    pub(crate) m: String,
 }
 
 /// Which country a name belongs to: the country's names, its capital and its demonyms (from

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
 use crate::error::NlpError;
+use crate::gazetteer::{WorldDemonyms, WorldName};
 
 /// Candidates kept per name, the likeliest first.
 pub const MAX_CANDIDATES: usize = 24;
@@ -694,23 +695,6 @@ struct WorldCountry {
     tld: Vec<String>,
     #[serde(default)]
     demonyms: Option<WorldDemonyms>,
-}
-
-#[derive(Deserialize)]
-struct WorldName {
-    common: String,
-    official: String,
-}
-
-#[derive(Deserialize)]
-struct WorldDemonyms {
-    eng: Option<WorldDemonym>,
-}
-
-#[derive(Deserialize)]
-struct WorldDemonym {
-    f: String,
-    m: String,
 }
 
 #[derive(Deserialize)]
