@@ -41,6 +41,8 @@ pub fn entities(doc: &Doc) -> Vec<Entity> {
                     confidence: mention.confidence,
                 })
                 .collect(),
+            // Placed afterwards, with the article's context (`places::geocode`).
+            geo: None,
         })
         .collect()
 }
@@ -286,6 +288,7 @@ mod tests {
                     ..Mention::default()
                 })
                 .collect(),
+            geo: None,
         }
     }
 

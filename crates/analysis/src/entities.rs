@@ -1,21 +1,22 @@
-//! The extractor's part of the analysis: entities.
+//! The extractor's part of the analysis: entities, and where the places among them are.
 
-use newsflow_nlp::{Pipeline, group::EntityGrouper, tokenize::Tokenizer};
+use newsflow_nlp::{Pipeline, geo::Gazetteer, group::EntityGrouper, tokenize::Tokenizer};
 use newsflow_proto::v1::{AnalyzedArticle, Entity};
 
-use crate::{AnalysisError, Budget, ModelArgs, convert};
+use crate::{AnalysisError, Budget, ModelArgs, convert, places};
 
-/// Tokenize, NER, fine types, grouping: the entities of an article, with the models loaded
-/// once.
+/// Tokenize, NER, fine types, grouping, geocoding: the entities of an article, with the models
+/// loaded once.
 pub struct EntityAnalysis {
     pipeline: Pipeline,
+    gazetteer: Gazetteer,
     version: String,
     budget: Budget,
 }
 
 impl EntityAnalysis {
-    /// Loads the NER models of the configured mode and the gazetteers; every article's
-    /// analysis keeps to `budget`.
+    /// Loads the NER models of the configured mode and the gazetteers (fine types and places);
+    /// every article's analysis keeps to `budget`.
     pub fn load(models: &ModelArgs, budget: Budget) -> Result<Self, AnalysisError> {
         let pipeline = Pipeline::new()
             .with(Tokenizer)
@@ -24,6 +25,7 @@ impl EntityAnalysis {
             .with(EntityGrouper);
         Ok(Self {
             pipeline,
+            gazetteer: models.geo_gazetteer()?,
             version: format!("ner-{}@{}", models.ner_mode, env!("CARGO_PKG_VERSION")),
             budget,
         })
@@ -41,10 +43,12 @@ impl EntityAnalysis {
         Ok(convert::entities(&doc))
     }
 
-    /// Adds the entities of the article's body to it.
+    /// Adds the entities of the article's body to it, the places with their GeoNames place.
     pub fn apply(&self, article: &mut AnalyzedArticle) -> Result<(), AnalysisError> {
         let body = body(article)?.to_owned();
-        let entities = self.entities(body)?;
+        let mut entities = self.entities(body)?;
+        let url = article.article.as_ref().map_or("", |a| a.url.as_str());
+        places::geocode(&self.gazetteer, &mut entities, url);
         article.analysis.get_or_insert_default().entities = entities;
         Ok(())
     }

@@ -4,8 +4,8 @@
 //! fine types -> grouping -> statements -> stance. The pipeline splits them between two
 //! services, and this crate is the one place that says how:
 //!
-//! - [`EntityAnalysis`], the extractor's part: tokenize, NER, fine types, grouping; it adds
-//!   the entities to the `AnalyzedArticle`;
+//! - [`EntityAnalysis`], the extractor's part: tokenize, NER, fine types, grouping, then
+//!   [`places`] (geocoding); it adds the entities to the `AnalyzedArticle`;
 //! - [`StanceAnalysis`], the stance service's part: it rebuilds the document from the text and
 //!   the entities the extractor found, then runs statements and stance; it adds statements,
 //!   stances and per-entity summaries;
@@ -25,6 +25,7 @@ mod entities;
 mod error;
 pub mod hostile;
 pub mod models;
+pub mod places;
 mod stance;
 
 pub use budget::{Budget, BudgetArgs};

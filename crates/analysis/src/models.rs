@@ -11,6 +11,7 @@ use newsflow_nlp::{
     NlpError,
     encoder::Encoder,
     gazetteer::Nations,
+    geo::Gazetteer,
     ner::{NerMode, NerPaths, NerTagger},
     stance::{StanceClassifier, StanceStage},
     statements::StatementFinder,
@@ -92,7 +93,7 @@ pub struct ModelArgs {
     /// scripts/fetch-base-model.sh.
     #[arg(long, env = "NEWSFLOW_BASE_MODEL", default_value_os_t = ModelPaths::default().base)]
     pub base_model: PathBuf,
-    /// Directory of the gazetteers (fine types; country names for affiliations), fetched by
+    /// Directory of the gazetteers (fine types; places; country names for affiliations), fetched by
     /// scripts/fetch-gazetteers.sh.
     #[arg(long, env = "NEWSFLOW_GAZETTEERS", default_value_os_t = ModelPaths::default().gazetteers)]
     pub gazetteers: PathBuf,
@@ -175,6 +176,15 @@ impl ModelArgs {
     pub fn fine_typer(&self) -> Result<FineTyper, AnalysisError> {
         FineTyper::load(&self.gazetteers).map_err(load_error(
             "gazetteers",
+            &self.gazetteers,
+            ", run scripts/fetch-gazetteers.sh",
+        ))
+    }
+
+    /// The GeoNames gazetteer that places GPE and LOC entities.
+    pub fn geo_gazetteer(&self) -> Result<Gazetteer, AnalysisError> {
+        Gazetteer::load(&self.gazetteers).map_err(load_error(
+            "place gazetteer",
             &self.gazetteers,
             ", run scripts/fetch-gazetteers.sh",
         ))

@@ -190,3 +190,71 @@ fn western_troops_example() {
     assert!(summary.statement_count >= 1);
     assert_eq!(result.summaries.len(), entities.len());
 }
+
+/// The extractor's part places the example article's GPE and LOC entities: Paris, Kyiv,
+/// Moscow, Vladivostok and Washington at their GeoNames ids, every place entity resolved or
+/// explicitly not, and no other entity with a place.
+#[test]
+fn example_places_carry_their_geonames_ids() {
+    use newsflow_analysis::EntityAnalysis;
+    use newsflow_proto::v1::{AnalyzedArticle, Article, EntityType, GeoStatus};
+
+    let example = root().join("../shared/examples/western-troops-ukraine.txt");
+    let raw =
+        std::fs::read_to_string(&example).expect("the shared examples sit beside the checkout");
+    let models = ModelArgs::with_paths(NerMode::Accurate, ModelPaths::under(&root()));
+    let extractor = EntityAnalysis::load(&models, Budget::default()).expect("models load");
+    let mut article = AnalyzedArticle {
+        article: Some(Article {
+            body: normalize(&raw),
+            url: "https://www.example.com/world/western-troops-ukraine".into(),
+            ..Article::default()
+        }),
+        ..AnalyzedArticle::default()
+    };
+    extractor.apply(&mut article).expect("entities");
+    let entities = &article.analysis.as_ref().expect("analysis").entities;
+
+    let place_of = |name: &str| {
+        let entity = entities
+            .iter()
+            .find(|e| e.mentions.iter().any(|m| m.text == name))
+            .unwrap_or_else(|| panic!("no entity is mentioned as {name}"));
+        let geo = entity
+            .geo
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name} has no place"));
+        assert_eq!(geo.status, GeoStatus::Resolved as i32, "{name}: {geo:?}");
+        geo.clone()
+    };
+    for (name, id, country) in [
+        ("Paris", 2_988_507, "FR"),
+        ("Kyiv", 703_448, "UA"),
+        ("Moscow", 524_901, "RU"),
+        ("Vladivostok", 2_013_348, "RU"),
+        ("Washington", 4_140_963, "US"),
+    ] {
+        let geo = place_of(name);
+        assert_eq!(
+            (geo.geonames_id, geo.country_code.as_str()),
+            (id, country),
+            "{name}: {geo:?}"
+        );
+        assert_eq!(geo.feature_class, "P", "{name}: {geo:?}");
+    }
+    let paris = place_of("Paris");
+    assert!(
+        (paris.latitude - 48.85).abs() < 0.1 && (paris.longitude - 2.35).abs() < 0.1,
+        "{paris:?}"
+    );
+    let ukraine = place_of("Ukraine");
+    assert_eq!(
+        (ukraine.country_code.as_str(), ukraine.feature_code.as_str()),
+        ("UA", "PCLI")
+    );
+
+    for entity in entities {
+        let is_place = [EntityType::Gpe as i32, EntityType::Loc as i32].contains(&entity.r#type);
+        assert_eq!(entity.geo.is_some(), is_place, "{entity:?}");
+    }
+}

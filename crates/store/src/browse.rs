@@ -39,6 +39,8 @@ pub struct ArticleFilter {
     pub entity_key: Option<String>,
     /// Mentioning an entity of this type.
     pub entity_type: Option<EntityType>,
+    /// Naming this place (a GeoNames id, `Geo.geonames_id`), by whatever name.
+    pub place: Option<u32>,
     /// Holding a stance that matches.
     pub stance: StanceMatch,
     /// Matching this full-text query (PostgreSQL `websearch_to_tsquery`, English: words,
@@ -98,6 +100,14 @@ impl ArticleFilter {
                  WHERE ae.article_id = a.id AND ae.entity_key = ",
             )
             .push_bind(key.clone())
+            .push(")");
+        }
+        if let Some(place) = self.place {
+            q.push(
+                " AND EXISTS (SELECT 1 FROM article_entities ae \
+                 WHERE ae.article_id = a.id AND ae.geonames_id = ",
+            )
+            .push_bind(i64::from(place))
             .push(")");
         }
         if let Some(ty) = self.entity_type {

@@ -60,6 +60,7 @@ impl Store {
             to: opt_time("to", req.to.as_ref())?,
             source: non_empty(&req.source),
             entity_key: non_empty(&req.entity_key),
+            place: (req.place != 0).then_some(req.place),
             ..ArticleFilter::default()
         };
         if req.entity_type != 0 {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use newsflow_proto::v1::{AnalyzedArticle, Entity, EntitySummary, Span, target};
+use newsflow_proto::v1::{AnalyzedArticle, Entity, EntitySummary, Geo, GeoStatus, Span, target};
 use prost::Message;
 use serde::Serialize;
 
@@ -203,6 +203,13 @@ row! {
         summary_strongest_end: Option<i64> = "int8",
         summary_strongest_score: Option<f32> = "float4",
         summary_statement_count: Option<i32> = "int4",
+        geo_status: i16 = "int2",
+        geonames_id: Option<i64> = "int8",
+        latitude: Option<f64> = "float8",
+        longitude: Option<f64> = "float8",
+        country_code: Option<String> = "text",
+        feature_class: Option<String> = "text",
+        feature_code: Option<String> = "text",
     }
 }
 
@@ -370,6 +377,7 @@ impl Projection {
             let summary = summaries.get(entity.id.as_str());
             let (strongest_start, strongest_end) =
                 span(summary.and_then(|s| s.strongest_evidence.as_ref()));
+            let place = resolved_place(entity)?;
             rows.article_entities.push(ArticleEntityRow {
                 entity_id: pg_text(&entity.id),
                 ordinal: count(ordinal),
@@ -387,6 +395,13 @@ impl Projection {
                 summary_strongest_end: strongest_end,
                 summary_strongest_score: summary.map(|s| s.strongest_score),
                 summary_statement_count: summary.map(|s| saturate(s.statement_count)),
+                geo_status: entity.geo.as_ref().map_or(0, |g| small(g.status)),
+                geonames_id: place.map(|g| i64::from(g.geonames_id)),
+                latitude: place.map(|g| g.latitude),
+                longitude: place.map(|g| g.longitude),
+                country_code: place.map(|g| pg_text(&g.country_code)),
+                feature_class: place.map(|g| pg_text(&g.feature_class)),
+                feature_code: place.map(|g| pg_text(&g.feature_code)),
             });
             for (ordinal, mention) in entity.mentions.iter().enumerate() {
                 finite("mention confidence", mention.confidence)?;
@@ -583,6 +598,26 @@ fn span(span: Option<&Span>) -> (Option<i64>, Option<i64>) {
         Some(s) => (Some(i64::from(s.start)), Some(i64::from(s.end))),
         None => (None, None),
     }
+}
+
+/// The entity's place when it is resolved, its coordinates checked: a point off the globe
+/// would put the article nowhere on a map.
+fn resolved_place(entity: &Entity) -> Result<Option<&Geo>, StoreError> {
+    let Some(geo) = entity.geo.as_ref() else {
+        return Ok(None);
+    };
+    if geo.status != GeoStatus::Resolved as i32 {
+        return Ok(None);
+    }
+    let on_globe =
+        (-90.0..=90.0).contains(&geo.latitude) && (-180.0..=180.0).contains(&geo.longitude);
+    if !on_globe {
+        return Err(StoreError::InvalidArticle(format!(
+            "entity {:?} is placed at ({}, {}), not a point on the globe",
+            entity.id, geo.latitude, geo.longitude
+        )));
+    }
+    Ok(Some(geo))
 }
 
 /// NaN or infinite scores would poison every mean computed over them.

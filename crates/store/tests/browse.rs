@@ -36,6 +36,18 @@ fn stance(holder: Option<&str>, target: Option<&str>, polarity: Option<Polarity>
 }
 
 #[tokio::test]
+async fn articles_filter_by_place() {
+    let db = corpus_db().await;
+    let at = |place| ArticleFilter {
+        place: Some(place),
+        ..ArticleFilter::default()
+    };
+    assert_eq!(found(&db, at(UKRAINE_GEONAMES_ID)).await, ["a1", "a4"]);
+    // Paris, which no article names.
+    assert!(found(&db, at(2_988_507)).await.is_empty());
+}
+
+#[tokio::test]
 async fn articles_filter_by_stance_holder_target_polarity_and_text() {
     let db = corpus_db().await;
     assert_eq!(found(&db, stance(Some(PESKOV), None, None)).await, ["a1"]);

@@ -244,6 +244,45 @@ async fn summaries_are_projected_per_article_entity() {
     assert_eq!(row, (PUTIN.to_owned(), 2, 0.8, 1, 3, 9));
 }
 
+/// entity_id, geo_status, geonames_id, latitude, longitude, country_code.
+type PlaceRow = (
+    String,
+    i16,
+    Option<i64>,
+    Option<f64>,
+    Option<f64>,
+    Option<String>,
+);
+
+#[tokio::test]
+async fn places_are_projected_per_article_entity() {
+    let db = TestDb::new().await;
+    let doc = corpus().remove(0);
+    db.store.save(&doc).await.unwrap();
+    let rows: Vec<PlaceRow> = sqlx::query_as(
+        "SELECT entity_id, geo_status, geonames_id, latitude, longitude, country_code \
+         FROM article_entities WHERE article_id = 'a1' ORDER BY ordinal",
+    )
+    .fetch_all(db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("e1".to_owned(), 0, None, None, None, None),
+            ("e2".to_owned(), 0, None, None, None, None),
+            (
+                "e3".to_owned(),
+                1,
+                Some(i64::from(UKRAINE_GEONAMES_ID)),
+                Some(49.0),
+                Some(32.0),
+                Some("UA".to_owned())
+            ),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn invalid_articles_are_refused_without_writing() {
     let db = TestDb::new().await;
@@ -293,6 +332,17 @@ async fn invalid_articles_are_refused_without_writing() {
         .unwrap()
         .nanos = -1;
     refuse("bad timestamp", bad_time).await;
+
+    // Entity e3 of a1 is Ukraine, placed.
+    for (latitude, longitude) in [(91.0, 30.0), (49.0, -181.0), (f64::NAN, 30.0)] {
+        let mut off_globe = good.clone();
+        let geo = off_globe.analysis.as_mut().unwrap().entities[2]
+            .geo
+            .as_mut()
+            .unwrap();
+        (geo.latitude, geo.longitude) = (latitude, longitude);
+        refuse("a place off the globe", off_globe).await;
+    }
 
     assert_eq!(db.counts().await, [0; 6]);
 }

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use newsflow_proto::v1::{
-    Analysis, AnalyzedArticle, Article, Entity, EntitySummary, EntityType, Mention, MentionKind,
-    Polarity, Span, Stance, StanceMethod, Statement, StatementKind, Target, target,
+    Analysis, AnalyzedArticle, Article, Entity, EntitySummary, EntityType, Geo, GeoStatus, Mention,
+    MentionKind, Polarity, Span, Stance, StanceMethod, Statement, StatementKind, Target, target,
 };
 
 pub fn at(y: i32, mo: u32, d: u32, h: u32) -> DateTime<Utc> {
@@ -78,6 +78,7 @@ impl Doc {
             key,
             salience: 0.5,
             mentions,
+            geo: None,
         });
         a.summaries.push(EntitySummary {
             entity_id: id.to_owned(),
@@ -91,6 +92,28 @@ impl Doc {
     pub fn entity_keyed(mut self, id: &str, ty: EntityType, name: &str, key: &str) -> Self {
         self = self.entity(id, ty, name, 1);
         self.analysis().entities.last_mut().unwrap().key = key.to_owned();
+        self
+    }
+
+    /// Places the last entity added at GeoNames place `geonames_id`.
+    pub fn placed(
+        mut self,
+        geonames_id: u32,
+        latitude: f64,
+        longitude: f64,
+        country: &str,
+    ) -> Self {
+        self.analysis().entities.last_mut().unwrap().geo = Some(Geo {
+            status: GeoStatus::Resolved as i32,
+            geonames_id,
+            name: "Place".to_owned(),
+            latitude,
+            longitude,
+            country_code: country.to_owned(),
+            feature_class: "P".to_owned(),
+            feature_code: "PPLC".to_owned(),
+            population: 1_000_000,
+        });
         self
     }
 
@@ -169,12 +192,16 @@ pub const NATO: &str = "ORG:nato";
 
 /// Four articles over three days (newest first: a3, a2, a1, a4) with entities, statements,
 /// stances toward entities and a topic, and summaries.
+/// Ukraine's GeoNames id, where the corpus places it.
+pub const UKRAINE_GEONAMES_ID: u32 = 690_791;
+
 pub fn corpus() -> Vec<AnalyzedArticle> {
     use EntityType::*;
     let a1 = Doc::new("a1", "reuters", Some(at(2024, 11, 20, 10)))
         .entity("e1", Person, "Vladimir Putin", 2)
         .entity("e2", Person, "Dmitry Peskov", 1)
         .entity("e3", Gpe, "Ukraine", 1)
+        .placed(UKRAINE_GEONAMES_ID, 49.0, 32.0, "UA")
         .statement("s1", "e2")
         .stance("e2", "s1", "e1", 0.8)
         .stance("", "", "e3", 0.0)
@@ -196,6 +223,7 @@ pub fn corpus() -> Vec<AnalyzedArticle> {
         .build();
     let a4 = Doc::new("a4", "bbc", Some(at(2024, 11, 19, 12)))
         .entity("e1", Gpe, "Ukraine", 3)
+        .placed(UKRAINE_GEONAMES_ID, 49.0, 32.0, "UA")
         .build();
     vec![a1, a2, a3, a4]
 }

@@ -51,6 +51,8 @@ async fn articles_filter_page_and_resolve_their_analysis() {
         ("source=reuters", &["a3", "a1"][..]),
         ("entity=ORG%3Anato", &["a2"]),
         ("type=org", &["a2"]),
+        ("place=690791", &["a1", "a4"]),
+        ("place=2988507", &[]),
         ("holder=PERSON%3Admitry%20peskov", &["a1"]),
         (
             "target=PERSON%3Avladimir%20putin&polarity=against",
@@ -110,6 +112,18 @@ async fn articles_filter_page_and_resolve_their_analysis() {
     );
     assert_eq!(a1["entities"][0]["type"], "person");
     assert_eq!(a1["entities"][0]["mentions"].as_array().unwrap().len(), 2);
+    assert!(
+        a1["entities"][0].get("geo").is_none(),
+        "a person has no place"
+    );
+    let ukraine = &a1["entities"][2]["geo"];
+    assert_eq!(ukraine["status"], "resolved");
+    assert_eq!(ukraine["geonames_id"], 690791);
+    assert_eq!(
+        (ukraine["latitude"].as_f64(), ukraine["longitude"].as_f64()),
+        (Some(49.0), Some(32.0))
+    );
+    assert_eq!(ukraine["country_code"], "UA");
 
     let missing = web.get("/api/v1/articles/nope").await;
     assert_eq!(missing.status, 404);
@@ -217,6 +231,8 @@ async fn bad_parameters_are_400s_that_name_the_parameter() {
         ("/api/v1/articles?limit=ten", "limit"),
         ("/api/v1/articles?polarity=angry", "polarity"),
         ("/api/v1/articles?type=alien", "type"),
+        ("/api/v1/articles?place=paris", "place"),
+        ("/api/v1/articles?place=-1", "place"),
         ("/api/v1/articles?q=%20%20", "q"),
         ("/api/v1/articles?source=a%00b", "source"),
         ("/api/v1/articles?cursor=zz", "cursor"),

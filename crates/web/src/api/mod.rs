@@ -271,6 +271,9 @@ macro_rules! article_query {
             #[serde(rename = "type")]
             #[param(rename = "type")]
             pub entity_type: Option<String>,
+            /// Only articles naming this place: its GeoNames id (`geo.geonames_id` of an
+            /// entity; 2988507 is Paris, France), by whatever name.
+            pub place: Option<String>,
             /// Only articles with a stance held by this entity (key).
             pub holder: Option<String>,
             /// Only articles with a stance toward this entity (key) or topic; with `holder`
@@ -296,6 +299,7 @@ macro_rules! article_query {
                     source: params::text("source", self.source.as_deref())?,
                     entity_key: params::text("entity", self.entity.as_deref())?,
                     entity_type: params::entity_type("type", self.entity_type.as_deref())?,
+                    place: params::geonames_id("place", self.place.as_deref())?,
                     stance: newsflow_store::StanceMatch {
                         holder: params::text("holder", self.holder.as_deref())?,
                         target: params::text("target", self.target.as_deref())?,

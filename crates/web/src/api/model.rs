@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use newsflow_proto::v1::{
     AffiliationKind, AnalyzedArticle, Article, ArticleProcessed, ArticleSummary, Entity,
-    EntityMatch, EntityTimelineResponse, EntityType, MentionKind, Polarity, ProcessedReason, Span,
-    StanceMethod, StatementKind, target,
+    EntityMatch, EntityTimelineResponse, EntityType, Geo, GeoStatus, MentionKind, Polarity,
+    ProcessedReason, Span, StanceMethod, StatementKind, target,
 };
 use newsflow_store::{
     EdgeTarget, EntityFacts, FoundStatement, StanceEdge, StoredArticle, time::from_proto,
@@ -130,6 +130,67 @@ pub struct EntityJson {
     pub name: String,
     pub salience: f32,
     pub mentions: Vec<MentionJson>,
+    /// Where the place is (gpe and loc entities; absent for the other types).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geo: Option<GeoJson>,
+}
+
+/// A place entity's GeoNames place, or `{"status": "unresolved"}` when no place has its name.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct GeoJson {
+    /// resolved or unresolved.
+    pub status: String,
+    /// GeoNames id (https://www.geonames.org/ID).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geonames_id: Option<u32>,
+    /// The place's name in GeoNames.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Latitude, degrees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<f64>,
+    /// Longitude, degrees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<f64>,
+    /// ISO 3166-1 alpha-2 country code ("FR"); empty for continents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+    /// GeoNames feature class (A country, state; P city, village; L area) and code (PCLI,
+    /// PPLC, ADM1, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature_class: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature_code: Option<String>,
+}
+
+impl GeoJson {
+    /// `None` for an entity that is not a place.
+    fn of(geo: &Geo) -> Option<Self> {
+        let status = GeoStatus::try_from(geo.status).ok()?;
+        match status {
+            GeoStatus::Unspecified => None,
+            GeoStatus::Unresolved => Some(Self {
+                status: label(status.as_str_name(), "GEO_STATUS_"),
+                geonames_id: None,
+                name: None,
+                latitude: None,
+                longitude: None,
+                country_code: None,
+                feature_class: None,
+                feature_code: None,
+            }),
+            GeoStatus::Resolved => Some(Self {
+                status: label(status.as_str_name(), "GEO_STATUS_"),
+                geonames_id: Some(geo.geonames_id),
+                name: Some(geo.name.clone()),
+                latitude: Some(geo.latitude),
+                longitude: Some(geo.longitude),
+                country_code: Some(geo.country_code.clone()),
+                feature_class: Some(geo.feature_class.clone()),
+                feature_code: Some(geo.feature_code.clone()),
+            }),
+        }
+    }
 }
 
 /// One mention of an entity.
@@ -505,6 +566,7 @@ impl ArticleDetail {
                             .unwrap_or_default(),
                     })
                     .collect(),
+                geo: e.geo.as_ref().and_then(GeoJson::of),
             })
             .collect();
         let statements = analysis

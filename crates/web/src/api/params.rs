@@ -114,6 +114,20 @@ pub fn entity_type(name: &str, value: Option<&str>) -> Result<Option<EntityType>
     }
 }
 
+/// A GeoNames id (a positive whole number); `None` when absent.
+pub fn geonames_id(name: &str, value: Option<&str>) -> Result<Option<u32>, ApiError> {
+    let Some(value) = non_blank(value) else {
+        return Ok(None);
+    };
+    match value.parse::<u32>() {
+        Ok(id) if id > 0 => Ok(Some(id)),
+        _ => Err(ApiError::invalid(
+            name,
+            format!("{value:?} is not a GeoNames id (a positive whole number, 2988507 for Paris)"),
+        )),
+    }
+}
+
 /// A free-text or key parameter: trimmed, not empty, at most [`MAX_TEXT_CHARS`] characters,
 /// no NUL (PostgreSQL text cannot hold one).
 pub fn text(name: &str, value: Option<&str>) -> Result<Option<String>, ApiError> {

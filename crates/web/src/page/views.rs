@@ -19,7 +19,7 @@ use crate::{
     api::{
         ApiError, articles,
         entities::{self, EntitySearch, Period},
-        model::{ArticleBrief, ArticleDetail, Edge, EdgeList, StatementHit, Timeline},
+        model::{ArticleBrief, ArticleDetail, Edge, EdgeList, GeoJson, StatementHit, Timeline},
         params::Params,
         stances::{self, EdgeQuery},
         statements::{self, StatementQuery},
@@ -106,6 +106,7 @@ fn query_of_feed(q: &articles::ArticleQuery, cursor: &str) -> String {
         ("source", q.source.as_deref()),
         ("entity", q.entity.as_deref()),
         ("type", q.entity_type.as_deref()),
+        ("place", q.place.as_deref()),
         ("holder", q.holder.as_deref()),
         ("target", q.target.as_deref()),
         ("polarity", q.polarity.as_deref()),
@@ -207,11 +208,12 @@ fn render_article(article: &ArticleDetail) -> axum::response::Html<String> {
         .iter()
         .map(|e| {
             format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td></tr>",
                 entity_link(&e.key, &e.name),
                 escape(&e.entity_type),
                 e.mentions.len(),
-                e.salience
+                e.salience,
+                place_cell(e.geo.as_ref()),
             )
         })
         .collect();
@@ -268,12 +270,31 @@ fn render_article(article: &ArticleDetail) -> axum::response::Html<String> {
         ),
         entities_table = table(
             "Entities in this article",
-            &["Entity", "Type", "Mentions", "Salience"],
+            &["Entity", "Type", "Mentions", "Salience", "Place"],
             &entities,
             "No entities found in this article."
         ),
     );
     html::layout(title, "", &body)
+}
+
+/// Where a place entity is: its GeoNames name, country and coordinates, linked to the other
+/// articles that name the same place; "not found" when unresolved, empty for other entities.
+fn place_cell(geo: Option<&GeoJson>) -> String {
+    let Some(geo) = geo else {
+        return String::new();
+    };
+    match (geo.geonames_id, geo.latitude, geo.longitude) {
+        (Some(id), Some(lat), Some(lon)) => format!(
+            r#"<a href="/?place={id}" title="articles naming this place">{name}</a>{country} <span class="coords">{lat:.2}, {lon:.2}</span>"#,
+            name = escape(geo.name.as_deref().unwrap_or("")),
+            country = match geo.country_code.as_deref() {
+                Some(cc) if !cc.is_empty() => format!(" ({})", escape(cc)),
+                _ => String::new(),
+            },
+        ),
+        _ => r#"<span class="empty">not found</span>"#.to_owned(),
+    }
 }
 
 /// A table with a caption, column headers and `rows` (`<tr>`s), or `empty` when none.
