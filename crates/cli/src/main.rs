@@ -19,6 +19,7 @@ mod tail;
 // The analysis, its models and their measurement
 mod analyze;
 mod bench;
+mod duplicates;
 mod geo;
 mod ner;
 mod ner_neural;
@@ -123,6 +124,10 @@ enum EvalTask {
     /// Geocoding on a TR-News XML file: resolution of the gold toponyms (acc161, mean and
     /// median km, AUC) and end to end with the NER (precision, recall, F1, acc161).
     Geo(geo::EvalArgs),
+    /// Precision, recall and F1 of the near-duplicate detector on team-made pairs of BBC
+    /// articles (edited copies and different articles on the same subject), the similarity
+    /// spread of each class and the time of a signature.
+    Duplicates(duplicates::EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -181,6 +186,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
             EvalTask::Extraction(args) => extraction::eval(&args)?,
             EvalTask::Pronouns(args) => statements::pronouns(&args)?,
             EvalTask::Geo(args) => geo::eval(&args)?,
+            EvalTask::Duplicates(args) => duplicates::eval(&args)?,
         },
         Command::Bench { task } => match task {
             BenchTask::Ner(args) => bench::run(&args)?,
