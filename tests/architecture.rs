@@ -77,7 +77,11 @@ fn crates_depend_only_on_the_layers_below_them() {
         ("newsflow-article", &["newsflow-proto", "newsflow-nlp"][..]),
         ("newsflow-analysis", &["newsflow-proto", "newsflow-nlp"][..]),
         ("newsflow-runtime", &["newsflow-proto", "newsflow-bus"][..]),
-        ("newsflow-store", &["newsflow-proto"][..]),
+        ("newsflow-knowledge", &[][..]),
+        (
+            "newsflow-store",
+            &["newsflow-proto", "newsflow-knowledge"][..],
+        ),
     ]);
     let service_may_use = [
         "newsflow-proto",
@@ -85,6 +89,7 @@ fn crates_depend_only_on_the_layers_below_them() {
         "newsflow-runtime",
         "newsflow-analysis",
         "newsflow-article",
+        "newsflow-knowledge",
         "newsflow-store",
     ];
     let all = dependencies();

@@ -7,8 +7,6 @@
 //! - [`page`]: the main text of a news page, with its title, byline, time, language and URL;
 //! - [`language`]: the body's language and the policy on languages not served;
 //! - [`identity`]: the content-derived article id that makes every stage idempotent;
-//! - [`near_duplicate`]: the MinHash signature and LSH band keys that link a near-copy (a wire
-//!   copy, a lightly edited version) to an article already stored;
 //! - [`json`]: an article as JSON (the HTTP API's and the command line's form).
 
 pub mod error;
@@ -16,7 +14,6 @@ pub mod html;
 pub mod identity;
 pub mod json;
 pub mod language;
-pub mod near_duplicate;
 pub mod page;
 pub mod validate;
 

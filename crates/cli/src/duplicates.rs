@@ -1,4 +1,4 @@
-//! `newsflow eval duplicates`: the near-duplicate detector ([`newsflow_article::near_duplicate`])
+//! `newsflow eval duplicates`: the near-duplicate detector ([`newsflow_knowledge::near_duplicate`])
 //! on the team-made pairs of `tests/near-duplicates/pairs.tsv`.
 //!
 //! The set holds no article text: each row names two BBC articles of `val.csv` by row and the
@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use newsflow_article::near_duplicate::{
+use newsflow_knowledge::near_duplicate::{
     self, BANDS, ROWS_PER_BAND, Signature, THRESHOLD, similarity,
 };
 use serde_json::json;

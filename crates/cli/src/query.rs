@@ -61,6 +61,10 @@ pub struct EntityArgs {
     /// Print the timeline in protobuf's canonical JSON mapping.
     #[arg(long)]
     json: bool,
+    /// Count near-copies of stored articles too (a wire story run by several outlets); by
+    /// default each story counts once.
+    #[arg(long)]
+    copies: bool,
 }
 
 /// Prints a contract message in protobuf's canonical JSON mapping, indented.
@@ -109,6 +113,7 @@ pub fn entity(args: &EntityArgs) -> anyhow::Result<()> {
         let timeline = client
             .entity_timeline(EntityTimelineRequest {
                 entity_key: best.key.clone(),
+                include_copies: args.copies,
                 ..Default::default()
             })
             .await

@@ -39,6 +39,7 @@ impl Stage for StoreStage {
             article,
             stored_at: outcome.stored_at,
             revision: outcome.revision,
+            duplicate_of: outcome.duplicate_of,
         };
         Ok(processed(&stored, ProcessedReason::Live, trace))
     }
@@ -84,6 +85,7 @@ pub fn processed(stored: &StoredArticle, reason: ProcessedReason, trace: TraceCo
         article: Some(stored.article.clone()),
         stored_at: Some(to_proto(stored.stored_at)),
         reason: reason as i32,
+        duplicate_of: stored.duplicate_of.clone().unwrap_or_default(),
     };
     Outgoing::protobuf(ARTICLE_PROCESSED, &id, &event, trace).not_mandatory()
 }

@@ -302,6 +302,9 @@ pub struct EdgeFilter {
     pub stance: StanceMatch,
     /// Only edges from or to this entity (`Entity.key`).
     pub entity: Option<String>,
+    /// Count stances in near-copies of stored articles too (by default a wire story run by
+    /// forty outlets counts once).
+    pub include_copies: bool,
     /// Most edges, 1 to [`MAX_EDGES`] (+ 1, to tell whether more matched); 0 means 100. The
     /// edges with the most stances first.
     pub limit: u32,
@@ -533,6 +536,9 @@ impl Store {
                 .push(")");
         }
         push_period(&mut q, filter.from, filter.to);
+        if !filter.include_copies {
+            q.push(" AND a.duplicate_of IS NULL");
+        }
         q.push(
             " GROUP BY s.holder_key, s.target_key, s.target_topic \
              ORDER BY count(*) DESC, s.holder_key, s.target_key, s.target_topic LIMIT ",

@@ -63,6 +63,8 @@ pub struct StoredArticle {
     pub stored_at: chrono::DateTime<chrono::Utc>,
     /// 1 for the first save, +1 for every save that changed the document.
     pub revision: i32,
+    /// The stored article this one is a near-copy of, if any.
+    pub duplicate_of: Option<String>,
 }
 
 /// Analyzed articles in PostgreSQL. Cheap to clone: clones share one connection pool.

@@ -26,20 +26,25 @@ pub(crate) struct ArticleOnly {
     pub article: Option<Article>,
 }
 
+/// document, stored_at, revision, duplicate_of.
+type StoredRow = (Vec<u8>, DateTime<Utc>, i32, Option<String>);
+
 impl Store {
     /// The stored copy of article `id`, or `None` when it is not stored.
     pub async fn get(&self, id: &str) -> Result<Option<StoredArticle>, StoreError> {
         required("id", id)?;
-        let row: Option<(Vec<u8>, DateTime<Utc>, i32)> =
-            sqlx::query_as("SELECT document, stored_at, revision FROM articles WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(|(document, stored_at, revision)| {
+        let row: Option<StoredRow> = sqlx::query_as(
+            "SELECT document, stored_at, revision, duplicate_of FROM articles WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(document, stored_at, revision, duplicate_of)| {
             Ok(StoredArticle {
                 article: decode(id, &document)?,
                 stored_at,
                 revision,
+                duplicate_of,
             })
         })
         .transpose()
@@ -112,8 +117,10 @@ impl Store {
         // Three grouped queries merged by day: each stays a plain GROUP BY on one index.
         const DAY: &str = "to_char(a.sort_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
         // The contract: an unset end means up to now (articles dated in the future wait).
+        // Near-copies count only when asked for ($4).
         const PERIOD: &str = "($2::timestamptz IS NULL OR a.sort_time >= $2) \
-                              AND a.sort_time < coalesce($3::timestamptz, now())";
+                              AND a.sort_time < coalesce($3::timestamptz, now()) \
+                              AND ($4 OR a.duplicate_of IS NULL)";
         let mention_rows: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {DAY} AS day, sum(ae.mention_count)::int8, count(DISTINCT a.id) \
              FROM article_entities ae JOIN articles a ON a.id = ae.article_id \
@@ -122,6 +129,7 @@ impl Store {
         .bind(key)
         .bind(from)
         .bind(to)
+        .bind(req.include_copies)
         .fetch_all(&self.pool)
         .await?;
         let stance_rows: Vec<(String, f64, i64, i64, i64)> =
@@ -139,6 +147,7 @@ impl Store {
             .bind(key)
             .bind(from)
             .bind(to)
+            .bind(req.include_copies)
             .fetch_all(&self.pool)
             .await?;
         let speaker_rows: Vec<(String, String, String, i64, f64)> =
@@ -153,6 +162,7 @@ impl Store {
             .bind(key)
             .bind(from)
             .bind(to)
+            .bind(req.include_copies)
             .fetch_all(&self.pool)
             .await?;
 

@@ -36,7 +36,14 @@ impl ReplayFilter {
 }
 
 /// id, position time, document, stored_at, revision.
-type ReplayRow = (String, DateTime<Utc>, Vec<u8>, DateTime<Utc>, i32);
+type ReplayRow = (
+    String,
+    DateTime<Utc>,
+    Vec<u8>,
+    DateTime<Utc>,
+    i32,
+    Option<String>,
+);
 
 /// Articles fetched per query. Replay pages through the table instead of holding one long
 /// query open, so it pins no connection or snapshot however slow the consumer is.
@@ -54,12 +61,12 @@ impl Store {
     ) -> BoxStream<'static, Result<StoredArticle, StoreError>> {
         let sql = match filter.basis {
             TimeBasis::Article => {
-                "SELECT id, sort_time, document, stored_at, revision FROM articles \
+                "SELECT id, sort_time, document, stored_at, revision, duplicate_of FROM articles \
                  WHERE sort_time >= $1 AND sort_time < $2 AND (sort_time, id) > ($3, $4) \
                  ORDER BY sort_time, id LIMIT $5"
             }
             TimeBasis::Ingested => {
-                "SELECT id, ingested_at, document, stored_at, revision FROM articles \
+                "SELECT id, ingested_at, document, stored_at, revision, duplicate_of FROM articles \
                  WHERE ingested_at >= $1 AND ingested_at < $2 AND (ingested_at, id) > ($3, $4) \
                  ORDER BY ingested_at, id LIMIT $5"
             }
@@ -93,11 +100,12 @@ impl Store {
                 };
                 let batch: Vec<Result<StoredArticle, StoreError>> = rows
                     .into_iter()
-                    .map(|(id, _, document, stored_at, revision)| {
+                    .map(|(id, _, document, stored_at, revision, duplicate_of)| {
                         Ok(StoredArticle {
                             article: decode(&id, &document)?,
                             stored_at,
                             revision,
+                            duplicate_of,
                         })
                     })
                     .collect();

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use newsflow_knowledge::near_duplicate;
 use newsflow_proto::v1::{AnalyzedArticle, Entity, EntitySummary, Geo, GeoStatus, Span, target};
 use prost::Message;
 use serde::Serialize;
@@ -22,7 +23,7 @@ pub enum SaveStatus {
 }
 
 /// The result of a successful [`Store::save`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SaveOutcome {
     /// New, replaced or unchanged.
     pub status: SaveStatus,
@@ -31,7 +32,12 @@ pub struct SaveOutcome {
     pub stored_at: DateTime<Utc>,
     /// The stored copy's revision: 1 for the first save, +1 for every change.
     pub revision: i32,
+    /// The stored article this one is a near-copy of, if any.
+    pub duplicate_of: Option<String>,
 }
+
+/// document, stored_at, revision, whether it is signed, duplicate_of.
+type ExistingRow = (Vec<u8>, DateTime<Utc>, i32, bool, Option<String>);
 
 impl Store {
     /// Stores `doc` and the projection of its analysis in one transaction.
@@ -55,19 +61,28 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let existing: Option<(Vec<u8>, DateTime<Utc>, i32)> =
-            sqlx::query_as("SELECT document, stored_at, revision FROM articles WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some((stored, stored_at, revision)) = &existing
+        let existing: Option<ExistingRow> = sqlx::query_as(
+            "SELECT document, stored_at, revision, near_duplicate_signature IS NOT NULL, \
+                     duplicate_of FROM articles WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((stored, stored_at, revision, signed, duplicate_of)) = &existing
             && *stored == document
         {
+            // Stored before near-duplicates were looked for: a replay signs it now.
+            let duplicate_of = if *signed {
+                duplicate_of.clone()
+            } else {
+                link_near_duplicate(&mut tx, id, &rows.article.body).await?
+            };
             tx.commit().await?;
             return Ok(SaveOutcome {
                 status: SaveStatus::Unchanged,
                 stored_at: *stored_at,
                 revision: *revision,
+                duplicate_of,
             });
         }
 
@@ -115,6 +130,7 @@ impl Store {
                 sqlx::query(sql).bind(id).execute(&mut *tx).await?;
             }
         }
+        let duplicate_of = link_near_duplicate(&mut tx, id, &rows.article.body).await?;
         rows.insert(&mut tx).await?;
         tx.commit().await?;
 
@@ -126,8 +142,73 @@ impl Store {
             },
             stored_at,
             revision,
+            duplicate_of,
         })
     }
+}
+
+/// Most stored originals a new article is compared with: the earliest stored that share a band
+/// key with it. Only near-copies of one another share bands often, and copies are linked to
+/// their original rather than compared, so this is hardly ever reached; it bounds a save's cost
+/// however many articles are stored.
+const MAX_NEAR_DUPLICATE_CANDIDATES: i64 = 64;
+
+/// Signs article `id` (its MinHash signature and LSH band keys) and links it to the earliest
+/// stored original it is a near-copy of, or unlinks it when it is none; returns that original.
+///
+/// Saves whose articles share a band key are serialized by transaction-scoped advisory locks
+/// on the keys (taken in key order, after the article's own lock, so they cannot deadlock):
+/// two copies stored at once cannot both become originals.
+async fn link_near_duplicate(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    id: &str,
+    body: &str,
+) -> Result<Option<String>, StoreError> {
+    let signature = near_duplicate::signature(body);
+    let mut keys = near_duplicate::band_keys(&signature);
+    keys.sort_unstable();
+    keys.dedup();
+    sqlx::query("SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) AS k ORDER BY k")
+        .bind(&keys)
+        .execute(&mut **tx)
+        .await?;
+    let candidates: Vec<(String, Vec<u8>)> = sqlx::query_as(
+        "SELECT a.id, a.near_duplicate_signature FROM articles a \
+         WHERE a.id IN (SELECT article_id FROM article_bands WHERE band_key = ANY($1)) \
+           AND a.id <> $2 AND a.duplicate_of IS NULL AND a.near_duplicate_signature IS NOT NULL \
+         ORDER BY a.first_stored_at, a.id LIMIT $3",
+    )
+    .bind(&keys)
+    .bind(id)
+    .bind(MAX_NEAR_DUPLICATE_CANDIDATES)
+    .fetch_all(&mut **tx)
+    .await?;
+    let original = candidates.into_iter().find_map(|(candidate, bytes)| {
+        // A signature of another length is of another scheme: not comparable, not an error.
+        let other = near_duplicate::Signature::from_bytes(&bytes).ok()?;
+        (near_duplicate::similarity(&signature, &other) >= near_duplicate::THRESHOLD)
+            .then_some(candidate)
+    });
+    sqlx::query(
+        "UPDATE articles SET near_duplicate_signature = $2, duplicate_of = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(signature.to_bytes())
+    .bind(&original)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM article_bands WHERE article_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO article_bands (band_key, article_id) SELECT k, $2 FROM unnest($1::int8[]) AS k",
+    )
+    .bind(&keys)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(original)
 }
 
 /// The `articles` columns besides id and document.

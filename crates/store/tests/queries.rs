@@ -245,6 +245,7 @@ async fn entity_timeline_buckets_by_utc_day() {
             entity_key: PUTIN.into(),
             from: Some(ts(at(2024, 11, 21, 0))),
             to: None,
+            include_copies: false,
         })
         .await
         .unwrap();

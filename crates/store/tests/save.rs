@@ -24,6 +24,7 @@ async fn migrations_create_the_schema_from_empty_and_rerun_as_no_op() {
         tables,
         [
             "_sqlx_migrations",
+            "article_bands",
             "article_entities",
             "articles",
             "entities",

@@ -218,6 +218,17 @@ async fn entities_timelines_statements_and_stance_edges() {
         .json("/api/v1/stances?entity=ORG%3Anato&polarity=against")
         .await;
     assert_eq!(against_nato["edges"].as_array().unwrap().len(), 1);
+    // The corpus holds no near-copies: counting them changes nothing.
+    assert_eq!(
+        web.json("/api/v1/stances?copies=true").await,
+        web.json("/api/v1/stances").await
+    );
+    assert_eq!(
+        web.json("/api/v1/entities/PERSON%3Avladimir%20putin/timeline?copies=true")
+            .await,
+        web.json("/api/v1/entities/PERSON%3Avladimir%20putin/timeline")
+            .await
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -250,6 +261,11 @@ async fn bad_parameters_are_400s_that_name_the_parameter() {
         ("/api/v1/statements?cursor=01000000000000000061", "cursor"),
         ("/api/v1/stances?limit=1001", "limit"),
         ("/api/v1/stances?polarity=x", "polarity"),
+        ("/api/v1/stances?copies=some", "copies"),
+        (
+            "/api/v1/entities/PERSON%3Avladimir%20putin/timeline?copies=2",
+            "copies",
+        ),
         ("/api/v1/export?rows=cats", "rows"),
         ("/api/v1/export?format=xml", "format"),
         ("/api/v1/export?from=nope", "from"),

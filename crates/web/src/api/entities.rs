@@ -112,6 +112,10 @@ pub struct Period {
     pub from: Option<String>,
     /// End (exclusive); now by default.
     pub to: Option<String>,
+    /// `true` to count near-copies of stored articles too (a wire story run by several
+    /// outlets); by default each story counts once.
+    #[param(value_type = Option<bool>)]
+    pub copies: Option<String>,
 }
 
 /// How the entity is treated day by day (UTC): mentions, articles, the stances toward it by
@@ -147,6 +151,7 @@ pub async fn days(state: &AppState, key: &str, period: &Period) -> Result<Timeli
         entity_key: key,
         from: from.map(to_proto),
         to: to.map(to_proto),
+        include_copies: params::flag("copies", period.copies.as_deref())?,
     };
     let timeline = state.store.entity_timeline(&request).await?;
     Ok(Timeline::from(&timeline))

@@ -99,6 +99,10 @@ pub struct ArticleDetail {
     /// When storage last saved it, and how often it changed (1: never re-analyzed).
     pub stored_at: String,
     pub revision: i32,
+    /// The id of the stored article this one is a near-copy of (a wire story run by another
+    /// outlet, a lightly edited version); absent for an original.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
     pub entities: Vec<EntityJson>,
     pub statements: Vec<StatementJson>,
     pub stances: Vec<StanceJson>,
@@ -639,6 +643,7 @@ impl ArticleDetail {
             body: article.body,
             stored_at: rfc3339(stored.stored_at),
             revision: stored.revision,
+            duplicate_of: stored.duplicate_of.clone(),
             entities,
             statements,
             stances,

@@ -30,6 +30,10 @@ pub struct EdgeQuery {
     pub target: Option<String>,
     /// Only edges with this entity (key) at either end.
     pub entity: Option<String>,
+    /// `true` to count stances in near-copies of stored articles too (a wire story run by
+    /// several outlets); by default each story counts once.
+    #[param(value_type = Option<bool>)]
+    pub copies: Option<String>,
     /// Only stances of this polarity: negative (against), neutral, positive (for).
     pub polarity: Option<String>,
     /// Most edges, 1 to 1000; 100 by default. The edges with the most stances come first.
@@ -68,6 +72,7 @@ pub async fn graph(state: &AppState, query: &EdgeQuery) -> Result<EdgeList, ApiE
             polarity: params::polarity("polarity", query.polarity.as_deref())?,
         },
         entity: params::text("entity", query.entity.as_deref())?,
+        include_copies: params::flag("copies", query.copies.as_deref())?,
         limit: limit.saturating_add(1).min(MAX_EDGES + 1),
     };
     let mut edges = state.store.stance_edges(&filter).await?;

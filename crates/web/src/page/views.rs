@@ -221,6 +221,7 @@ fn render_article(article: &ArticleDetail) -> axum::response::Html<String> {
         r#"<article class="article" data-id="{id}">
 <h1>{title}</h1>
 <p class="meta">{time} · {source}{original} · {language} · stored {stored}{revision}</p>
+{copy}
 <section aria-labelledby="text-heading">
 <h2 id="text-heading">Text</h2>
 <p class="legend">Marked: <mark class="quote">what was said</mark> (numbered, see the table), <span class="speaker">who said it</span>, <span class="cue">the cue</span>, <a class="mention t-person" href="{self_href}">entities</a> (links to their pages), and the targets of stances: <span class="stance pos">for</span>, <span class="stance neg">against</span>. Hover or focus a mark for details.</p>
@@ -252,6 +253,13 @@ fn render_article(article: &ArticleDetail) -> axum::response::Html<String> {
             String::new()
         },
         self_href = escape(&article_href(&article.id)),
+        copy = match &article.duplicate_of {
+            Some(original) => format!(
+                r#"<p class="note copy">A near-copy of <a href="{}">an article stored earlier</a>: timelines and stance counts leave it out.</p>"#,
+                escape(&article_href(original))
+            ),
+            None => String::new(),
+        },
         marked = marked_body(article),
         statement_count = article.statements.len(),
         stance_count = article.stances.len(),

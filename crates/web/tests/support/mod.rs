@@ -148,6 +148,7 @@ impl Web {
             article: Some(article.clone()),
             stored_at: Some(to_proto(outcome.stored_at)),
             reason: ProcessedReason::Live as i32,
+            duplicate_of: outcome.duplicate_of.unwrap_or_default(),
         };
         let publisher = Publisher::new(self.bus.config.clone(), self.bus.topology.clone());
         publisher

@@ -1,0 +1,10 @@
+//! What newsflow knows across articles, as pure functions the store applies when it saves an
+//! article (no I/O here; the store keeps the state in PostgreSQL):
+//!
+//! - [`near_duplicate`]: a signature per article, and the rule that links a near-copy (a wire
+//!   story run by another outlet, a lightly edited version) to the article it copies.
+//!
+//! Each part gives the store keys to look candidates up by an index, and a decision over the
+//! candidates found, so the cost of saving an article does not grow with what is stored.
+
+pub mod near_duplicate;
