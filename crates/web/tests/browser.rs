@@ -261,6 +261,18 @@ async fn the_page_shows_the_examples_live_marked_charted_and_as_a_matrix() {
     );
     browser.screenshot("article").await;
 
+    // The places carry their GeoNames place: Paris, France, links to the articles naming it.
+    let paris = browser.find(r#"a[href="/?place=2988507"]"#).await;
+    assert_eq!(paris.text().await.unwrap(), "Paris");
+    client
+        .execute(
+            "document.getElementById('entities-heading').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.screenshot("article-places").await;
+
     // Keyboard: the first Tab reaches the skip link.
     browser
         .find("body")
