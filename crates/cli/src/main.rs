@@ -21,6 +21,7 @@ mod analyze;
 mod bench;
 mod duplicates;
 mod geo;
+mod identity;
 mod ner;
 mod ner_neural;
 mod scaling;
@@ -128,6 +129,10 @@ enum EvalTask {
     /// articles (edited copies and different articles on the same subject), the similarity
     /// spread of each class and the time of a signature.
     Duplicates(duplicates::EvalArgs),
+    /// Precision and recall of "same entity" decisions across articles (one identity per
+    /// entity: name variants, acronyms, demonyms joined, namesakes kept apart) on the
+    /// team-written entities of `tests/identity/`, with every wrong merge and split by name.
+    Identity(identity::EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -187,6 +192,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
             EvalTask::Pronouns(args) => statements::pronouns(&args)?,
             EvalTask::Geo(args) => geo::eval(&args)?,
             EvalTask::Duplicates(args) => duplicates::eval(&args)?,
+            EvalTask::Identity(args) => identity::eval(&args)?,
         },
         Command::Bench { task } => match task {
             BenchTask::Ner(args) => bench::run(&args)?,

@@ -3,8 +3,13 @@
 //!
 //! - [`near_duplicate`]: a signature per article, and the rule that links a near-copy (a wire
 //!   story run by another outlet, a lightly edited version) to the article it copies.
+//! - [`identity`]: one identity per entity across articles: the alias keys of an identity, and
+//!   the rules that take an article's entity for a known one ("Putin" for "Vladimir Putin",
+//!   "NATO" for "North Atlantic Treaty Organization") or keep it apart (namesakes, ambiguous
+//!   surnames).
 //!
 //! Each part gives the store keys to look candidates up by an index, and a decision over the
 //! candidates found, so the cost of saving an article does not grow with what is stored.
 
+pub mod identity;
 pub mod near_duplicate;
