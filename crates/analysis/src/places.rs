@@ -9,6 +9,8 @@
 //! "Atlanta" and next to "Tbilisi"); the entity takes the place most of its mentions resolve
 //! to, the first mention's on a tie.
 
+use std::collections::HashMap;
+
 use newsflow_nlp::geo::{Gazetteer, GeoContext, Resolution};
 use newsflow_proto::v1::{Entity, EntityType, Geo, GeoStatus};
 
@@ -52,19 +54,19 @@ fn is_place(entity: &Entity) -> bool {
 /// The place most of an entity's mention resolutions name (the first on a tie), or
 /// unresolved when none resolved.
 fn geo(resolutions: &[&Resolution]) -> Geo {
+    // Votes and first position per place: one pass, however many mentions the entity has.
+    let mut votes: HashMap<u32, (usize, std::cmp::Reverse<usize>)> = HashMap::new();
     let places: Vec<_> = resolutions.iter().filter_map(|r| r.place()).collect();
-    let chosen = places.iter().max_by_key(|place| {
-        let votes = places
-            .iter()
-            .filter(|other| other.geonameid == place.geonameid)
-            .count();
-        // max_by_key keeps the last maximum: rank earlier mentions higher to keep the first.
-        let first = places
-            .iter()
-            .position(|other| other.geonameid == place.geonameid)
-            .unwrap_or(0);
-        (votes, std::cmp::Reverse(first))
-    });
+    for (position, place) in places.iter().enumerate() {
+        votes
+            .entry(place.geonameid)
+            .or_insert((0, std::cmp::Reverse(position)))
+            .0 += 1;
+    }
+    let chosen = votes
+        .into_values()
+        .max()
+        .map(|(_, std::cmp::Reverse(first))| places[first]);
     match chosen {
         Some(place) => Geo {
             status: GeoStatus::Resolved as i32,
@@ -96,6 +98,33 @@ fn host(url: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(geonameid: u32) -> Resolution {
+        Resolution::Resolved(newsflow_nlp::geo::Resolved {
+            geonameid,
+            name: format!("place {geonameid}"),
+            lat: 0.0,
+            lon: 0.0,
+            country_code: "FR".into(),
+            feature_class: "P".into(),
+            feature_code: "PPL".into(),
+            population: 1,
+        })
+    }
+
+    #[test]
+    fn an_entity_takes_the_place_most_mentions_name_the_first_on_a_tie() {
+        let unresolved = Resolution::Unresolved(newsflow_nlp::geo::Unresolved::NotInGazetteer);
+        let (a, b, c) = (at(1), at(2), at(3));
+        assert_eq!(geo(&[&a, &b, &b, &unresolved]).geonames_id, 2);
+        assert_eq!(geo(&[&c, &a, &a, &c]).geonames_id, 3);
+        let none = geo(&[&unresolved]);
+        assert_eq!(
+            (none.status, none.geonames_id),
+            (GeoStatus::Unresolved as i32, 0)
+        );
+        assert_eq!(geo(&[]).status, GeoStatus::Unresolved as i32);
+    }
 
     #[test]
     fn hosts_of_urls() {
