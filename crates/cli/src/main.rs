@@ -27,6 +27,7 @@ mod ner_neural;
 mod scaling;
 mod stance;
 mod statements;
+mod stories;
 
 use clap::{Parser, Subcommand};
 
@@ -133,6 +134,10 @@ enum EvalTask {
     /// entity: name variants, acronyms, demonyms joined, namesakes kept apart) on the
     /// team-written entities of `tests/identity/`, with every wrong merge and split by name.
     Identity(identity::EvalArgs),
+    /// Stories (articles about one event grouped by sentence embedding and shared entities)
+    /// over BBC val, with examples, and on the team-written same-event and unrelated articles
+    /// of `tests/stories/`.
+    Stories(stories::EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -193,6 +198,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
             EvalTask::Geo(args) => geo::eval(&args)?,
             EvalTask::Duplicates(args) => duplicates::eval(&args)?,
             EvalTask::Identity(args) => identity::eval(&args)?,
+            EvalTask::Stories(args) => stories::eval(&args)?,
         },
         Command::Bench { task } => match task {
             BenchTask::Ner(args) => bench::run(&args)?,

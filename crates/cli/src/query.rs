@@ -5,8 +5,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use newsflow_proto::v1::{
-    EntityTimelineRequest, GetArticleRequest, SearchEntitiesRequest,
-    storage_service_client::StorageServiceClient,
+    EntityMatch, EntityTimelineRequest, GetArticleRequest, MergeEntitiesRequest,
+    SearchEntitiesRequest, SplitEntityRequest, storage_service_client::StorageServiceClient,
 };
 use tonic::transport::Channel;
 
@@ -53,9 +53,13 @@ pub struct GetArgs {
 
 /// Arguments of `newsflow entity`.
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct EntityArgs {
+    #[command(subcommand)]
+    operation: Option<EntityOperation>,
     /// A name, or its start ("Putin", "Vladimir P"); close misspellings are found too.
-    name: String,
+    #[arg(required = true)]
+    name: Option<String>,
     #[command(flatten)]
     target: StorageTarget,
     /// Print the timeline in protobuf's canonical JSON mapping.
@@ -65,6 +69,27 @@ pub struct EntityArgs {
     /// default each story counts once.
     #[arg(long)]
     copies: bool,
+}
+
+/// An operator's correction of identities, which later saves of the same articles keep.
+#[derive(clap::Subcommand)]
+enum EntityOperation {
+    /// Take identity FROM for identity INTO from now on: its articles, names and stances move
+    /// to INTO. Each is a key (as `newsflow entity NAME` prints it) or a name.
+    Merge {
+        into: String,
+        from: String,
+        #[command(flatten)]
+        target: StorageTarget,
+    },
+    /// The articles that call identity KEY by NAME are another identity, kept apart from it
+    /// from now on (namesakes taken for one person). KEY is a key or a name.
+    Split {
+        key: String,
+        name: String,
+        #[command(flatten)]
+        target: StorageTarget,
+    },
 }
 
 /// Prints a contract message in protobuf's canonical JSON mapping, indented.
@@ -93,23 +118,74 @@ pub fn get(args: &GetArgs) -> anyhow::Result<()> {
     })
 }
 
+/// The identities best matching `name`, best first; an error when none does.
+async fn search(
+    client: &mut StorageServiceClient<Channel>,
+    name: &str,
+) -> anyhow::Result<Vec<EntityMatch>> {
+    let matches = client
+        .search_entities(SearchEntitiesRequest {
+            query: name.to_owned(),
+            fuzzy: true,
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .map_err(refused)?
+        .into_inner()
+        .entities;
+    if matches.is_empty() {
+        bail!("no stored entity matches {name:?}");
+    }
+    Ok(matches)
+}
+
+/// A key as given ("PERSON:vladimir putin"), or the key of the identity best matching a name.
+async fn key_of(client: &mut StorageServiceClient<Channel>, given: &str) -> anyhow::Result<String> {
+    if given.contains(':') {
+        return Ok(given.to_owned());
+    }
+    Ok(search(client, given).await?.remove(0).key)
+}
+
+fn operate(operation: &EntityOperation) -> anyhow::Result<()> {
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let change = match operation {
+            EntityOperation::Merge { into, from, target } => {
+                let mut client = target.connect().await?;
+                let request = MergeEntitiesRequest {
+                    into_key: key_of(&mut client, into).await?,
+                    from_key: key_of(&mut client, from).await?,
+                };
+                client.merge_entities(request).await
+            }
+            EntityOperation::Split { key, name, target } => {
+                let mut client = target.connect().await?;
+                let request = SplitEntityRequest {
+                    key: key_of(&mut client, key).await?,
+                    name: name.clone(),
+                };
+                client.split_entity(request).await
+            }
+        };
+        let change = change.map_err(refused)?.into_inner();
+        println!(
+            "{} ({}): {} article entities moved",
+            change.canonical_name, change.key, change.moved
+        );
+        Ok(())
+    })
+}
+
 pub fn entity(args: &EntityArgs) -> anyhow::Result<()> {
+    if let Some(operation) = &args.operation {
+        return operate(operation);
+    }
+    let name = args.name.clone().unwrap_or_default();
     tokio::runtime::Runtime::new()?.block_on(async {
         let mut client = args.target.connect().await?;
-        let matches = client
-            .search_entities(SearchEntitiesRequest {
-                query: args.name.clone(),
-                fuzzy: true,
-                limit: 5,
-                ..Default::default()
-            })
-            .await
-            .map_err(refused)?
-            .into_inner()
-            .entities;
-        let Some(best) = matches.first() else {
-            bail!("no stored entity matches {:?}", args.name);
-        };
+        let matches = search(&mut client, &name).await?;
+        let best = &matches[0];
         let timeline = client
             .entity_timeline(EntityTimelineRequest {
                 entity_key: best.key.clone(),
@@ -126,6 +202,10 @@ pub fn entity(args: &EntityArgs) -> anyhow::Result<()> {
             "{} ({}), in {} articles",
             timeline.canonical_name, timeline.entity_key, best.article_count
         );
+        println!("also called: {}", timeline.aliases.join(", "));
+        if !timeline.ambiguity.is_empty() {
+            println!("kept apart: {}", timeline.ambiguity);
+        }
         if matches.len() > 1 {
             let others: Vec<String> = matches[1..]
                 .iter()

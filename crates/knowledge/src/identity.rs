@@ -278,6 +278,53 @@ pub fn kept_apart(a: &Known, b: &Known) -> bool {
     a.kept_apart.contains(&b.id) || b.kept_apart.contains(&a.id)
 }
 
+/// Words of the text before a name read for its title.
+const MAX_TITLE_WORDS_BEFORE: usize = 5;
+
+/// The title written right before a person's name in an article ("Kremlin spokesman" in
+/// "... said Kremlin spokesman Dmitry Peskov"), given the text before the name; `None` when
+/// there is none. It is the longest run of at most [`MAX_TITLE_WORDS_BEFORE`] words ending at
+/// the name, within its clause (punctuation ends the run), each a title word ("President",
+/// "spokesman"), a filler ("former", "the") or a capitalized word ("Russian", "Kremlin"), with
+/// at least one role word among them (an honorific alone, "Mr", tells nothing).
+pub fn title_before(preceding: &str) -> Option<String> {
+    let mut run: Vec<&str> = Vec::new();
+    // Only the last words are read, so a long text costs no more than a short one.
+    for word in preceding
+        .split_whitespace()
+        .rev()
+        .take(MAX_TITLE_WORDS_BEFORE)
+    {
+        if word.ends_with(|c: char| !c.is_alphanumeric()) || word.contains(['"', '(', ')']) {
+            break;
+        }
+        let folded = fold_words(word);
+        let [folded] = folded.as_slice() else {
+            break;
+        };
+        let capitalized = word.chars().next().is_some_and(char::is_uppercase);
+        if !(listed(TITLE_WORDS, folded) || listed(TITLE_FILLER, folded) || capitalized) {
+            break;
+        }
+        run.push(word);
+    }
+    // Filler before the title ("the", "former") is not part of it.
+    while run.last().is_some_and(|w| {
+        fold_words(w)
+            .first()
+            .is_some_and(|f| listed(TITLE_FILLER, f))
+    }) {
+        run.pop();
+    }
+    run.reverse();
+    let role = run.iter().any(|w| {
+        fold_words(w)
+            .first()
+            .is_some_and(|f| listed(TITLE_WORDS, f) && !listed(HONORIFICS, f))
+    });
+    role.then(|| run.join(" "))
+}
+
 /// Whether `incoming` names an identity better than its `current` canonical name: a person's
 /// full name over a surname alone ("Vladimir Putin" over "Putin"). Otherwise the name it was
 /// first stored under stays, so links and exports keep a stable display name.
@@ -1325,6 +1372,30 @@ fn compare_titles(a: &[Vec<String>], b: &[Vec<String>]) -> TitleEvidence {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_title_before_a_name_is_read_within_its_clause() {
+        assert_eq!(
+            title_before("The Kremlin's view, said Kremlin spokesman ").as_deref(),
+            Some("Kremlin spokesman")
+        );
+        assert_eq!(
+            title_before("Talks went on. Russian President ").as_deref(),
+            Some("Russian President")
+        );
+        assert_eq!(
+            title_before("On Thursday, the former President ").as_deref(),
+            Some("President")
+        );
+        // No title, an honorific alone, or a title in another clause.
+        assert_eq!(title_before("Moscow said "), None);
+        assert_eq!(title_before("Mr "), None);
+        assert_eq!(title_before("the president said, "), None);
+        assert_eq!(title_before(""), None);
+        // However long the text, only its last words are read.
+        let long = "word ".repeat(100_000) + "Prime Minister ";
+        assert_eq!(title_before(&long).as_deref(), Some("Prime Minister"));
+    }
 
     fn person(canonical: &str, names: &[&str]) -> Mentioned {
         Mentioned::new(EntityKind::Person, canonical, names)

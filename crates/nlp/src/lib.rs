@@ -15,12 +15,15 @@
 //!
 //! [`stance::StanceClassifier`] gives the polarity of a sentence toward a target mention, from a
 //! MiniLM ([`encoder`]) with its top layers fine-tuned on NewsMTSC.
+//! [`embedding::SentenceEmbedder`] gives an article's sentence embedding from the same base
+//! MiniLM, for grouping articles about one event into stories.
 //!
 //! [`conll`] reads CoNLL-2003 files and [`eval`] scores BIO taggings with conlleval semantics.
 
 #[cfg(feature = "train")]
 pub mod conll;
 pub mod doc;
+pub mod embedding;
 pub mod encoder;
 pub mod error;
 #[cfg(feature = "train")]

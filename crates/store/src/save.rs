@@ -1,14 +1,18 @@
 //! The write path: check an `AnalyzedArticle`, project it into rows, and replace the article's
 //! rows in one transaction, serialized per article id.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use newsflow_knowledge::identity::KEYS_VERSION;
 use newsflow_knowledge::near_duplicate;
-use newsflow_proto::v1::{AnalyzedArticle, Entity, EntitySummary, Geo, GeoStatus, Span, target};
+use newsflow_proto::v1::{
+    AnalyzedArticle, Entity, EntitySummary, EntityType, Geo, GeoStatus, Span, target,
+};
 use prost::Message;
 use serde::Serialize;
 
+use super::identify::{self, Assigned, BodyIndex, EntityIn, Previous};
 use super::{Store, StoreError, time};
 
 /// What [`Store::save`] did.
@@ -36,8 +40,9 @@ pub struct SaveOutcome {
     pub duplicate_of: Option<String>,
 }
 
-/// document, stored_at, revision, whether it is signed, duplicate_of.
-type ExistingRow = (Vec<u8>, DateTime<Utc>, i32, bool, Option<String>);
+/// document, stored_at, revision, whether it is signed, duplicate_of, and whether its
+/// entities were resolved with this `KEYS_VERSION`.
+type ExistingRow = (Vec<u8>, DateTime<Utc>, i32, bool, Option<String>, bool);
 
 impl Store {
     /// Stores `doc` and the projection of its analysis in one transaction.
@@ -51,7 +56,7 @@ impl Store {
     /// article id, an analysis that refers to entity or statement ids it does not contain, a
     /// non-finite score); that will not pass on a retry.
     pub async fn save(&self, doc: &AnalyzedArticle) -> Result<SaveOutcome, StoreError> {
-        let rows = Projection::of(doc)?;
+        let mut rows = Projection::of(doc)?;
         let document = doc.encode_to_vec();
         let id = rows.article_id.as_str();
 
@@ -63,12 +68,19 @@ impl Store {
             .await?;
         let existing: Option<ExistingRow> = sqlx::query_as(
             "SELECT document, stored_at, revision, near_duplicate_signature IS NOT NULL, \
-                     duplicate_of FROM articles WHERE id = $1",
+                     duplicate_of, identity_version IS NOT DISTINCT FROM $2 \
+             FROM articles WHERE id = $1",
         )
         .bind(id)
+        .bind(KEYS_VERSION as i16)
         .fetch_optional(&mut *tx)
         .await?;
-        if let Some((stored, stored_at, revision, signed, duplicate_of)) = &existing
+        let previous = match &existing {
+            Some(_) => previous_identities(&mut tx, id).await?,
+            None => HashMap::new(),
+        };
+        let sticky = existing.as_ref().is_some_and(|e| e.5);
+        if let Some((stored, stored_at, revision, signed, duplicate_of, identified)) = &existing
             && *stored == document
         {
             // Stored before near-duplicates were looked for: a replay signs it now.
@@ -77,6 +89,13 @@ impl Store {
             } else {
                 link_near_duplicate(&mut tx, id, &rows.article.body).await?
             };
+            // Stored before identities (or with other keys): a replay resolves its entities.
+            if !identified {
+                delete_rows(&mut tx, id).await?;
+                rows.identify(&mut tx, &self.resolver, &previous, false)
+                    .await?;
+                rows.insert(&mut tx).await?;
+            }
             tx.commit().await?;
             return Ok(SaveOutcome {
                 status: SaveStatus::Unchanged,
@@ -121,16 +140,11 @@ impl Store {
         .await?;
 
         if existing.is_some() {
-            // Mentions go with their article_entities rows (ON DELETE CASCADE).
-            for sql in [
-                "DELETE FROM article_entities WHERE article_id = $1",
-                "DELETE FROM statements WHERE article_id = $1",
-                "DELETE FROM stances WHERE article_id = $1",
-            ] {
-                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
-            }
+            delete_rows(&mut tx, id).await?;
         }
         let duplicate_of = link_near_duplicate(&mut tx, id, &rows.article.body).await?;
+        rows.identify(&mut tx, &self.resolver, &previous, sticky)
+            .await?;
         rows.insert(&mut tx).await?;
         tx.commit().await?;
 
@@ -145,6 +159,41 @@ impl Store {
             duplicate_of,
         })
     }
+}
+
+/// Deletes the projection's rows of article `id` (its mentions go with their article_entities
+/// rows: ON DELETE CASCADE).
+async fn delete_rows(tx: &mut sqlx::PgConnection, id: &str) -> Result<(), StoreError> {
+    for sql in [
+        "DELETE FROM article_entities WHERE article_id = $1",
+        "DELETE FROM statements WHERE article_id = $1",
+        "DELETE FROM stances WHERE article_id = $1",
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// The identities the entities of stored article `id` have, by extracted key.
+async fn previous_identities(
+    tx: &mut sqlx::PgConnection,
+    id: &str,
+) -> Result<HashMap<String, Previous>, StoreError> {
+    let rows: Vec<(String, String, bool)> = sqlx::query_as(
+        "SELECT extracted_key, entity_key, pinned FROM article_entities WHERE article_id = $1 \
+         ORDER BY ordinal",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut previous = HashMap::new();
+    for (extracted_key, identity_key, pinned) in rows {
+        previous.entry(extracted_key).or_insert(Previous {
+            identity_key,
+            pinned,
+        });
+    }
+    Ok(previous)
 }
 
 /// Most stored originals a new article is compared with: the earliest stored that share a band
@@ -257,20 +306,14 @@ macro_rules! row {
     };
 }
 
-/// One `entities` row: a cross-article entity, first seen here.
-#[derive(Serialize)]
-struct EntityRow {
-    key: String,
-    r#type: i16,
-    canonical_name: String,
-}
-
 row! {
     /// One `article_entities` row: an entity of the article with the article's summary of it.
     ArticleEntityRow in "article_entities" {
         entity_id: String = "text",
         ordinal: i32 = "int4",
         entity_key: String = "text",
+        extracted_key: String = "text",
+        pinned: bool = "bool",
         r#type: i16 = "int2",
         canonical_name: String = "text",
         salience: f32 = "float4",
@@ -355,9 +398,8 @@ row! {
 struct Projection {
     article_id: String,
     article: ArticleRow,
-    /// Distinct keys, sorted so concurrent saves insert them in one order and cannot deadlock
-    /// on each other's uncommitted keys.
-    entities: Vec<EntityRow>,
+    /// The entities as identity resolution reads them.
+    identity_inputs: Vec<EntityIn>,
     article_entities: Vec<ArticleEntityRow>,
     mentions: Vec<MentionRow>,
     statements: Vec<StatementRow>,
@@ -407,7 +449,12 @@ impl Projection {
         };
 
         let mut entities: HashMap<&str, &Entity> = HashMap::new();
-        let mut distinct_keys: BTreeMap<String, EntityRow> = BTreeMap::new();
+        // Built only when titles are read before people's mentions.
+        let body = analysis
+            .entities
+            .iter()
+            .any(|e| e.r#type == EntityType::Person as i32)
+            .then(|| BodyIndex::new(&article.body));
         for entity in &analysis.entities {
             if entity.id.is_empty() {
                 return Err(invalid(format!(
@@ -422,16 +469,11 @@ impl Projection {
                 return Err(invalid(format!("entity {:?} has no key", entity.id)));
             }
             finite("entity salience", entity.salience)?;
-            let key = pg_text(&entity.key);
-            distinct_keys
-                .entry(key.clone())
-                .or_insert_with(|| EntityRow {
-                    key,
-                    r#type: small(entity.r#type),
-                    canonical_name: pg_text(&entity.canonical_name),
-                });
+            let mut input = EntityIn::of(entity, body.as_ref());
+            input.extracted_key = pg_text(&input.extracted_key);
+            input.canonical_name = pg_text(&input.canonical_name);
+            rows.identity_inputs.push(input);
         }
-        rows.entities = distinct_keys.into_values().collect();
 
         let mut summaries: HashMap<&str, &EntitySummary> = HashMap::new();
         for summary in &analysis.summaries {
@@ -463,6 +505,8 @@ impl Projection {
                 entity_id: pg_text(&entity.id),
                 ordinal: count(ordinal),
                 entity_key: pg_text(&entity.key),
+                extracted_key: pg_text(&entity.key),
+                pinned: false,
                 r#type: small(entity.r#type),
                 canonical_name: pg_text(&entity.canonical_name),
                 salience: entity.salience,
@@ -585,17 +629,45 @@ impl Projection {
         Ok(rows)
     }
 
+    /// Resolves the entities to identities and puts the identities' keys in the key columns
+    /// (entities, statement speakers, stance holders and targets), then marks the article
+    /// resolved with this `KEYS_VERSION`.
+    async fn identify(
+        &mut self,
+        tx: &mut sqlx::PgConnection,
+        resolver: &newsflow_knowledge::identity::Resolver,
+        previous: &HashMap<String, Previous>,
+        sticky: bool,
+    ) -> Result<(), StoreError> {
+        let assigned =
+            identify::identify(tx, resolver, &self.identity_inputs, previous, sticky).await?;
+        let key = |entity_id: &Option<String>, current: &mut Option<String>| {
+            if let Some(a) = entity_id.as_ref().and_then(|id| assigned.get(id)) {
+                *current = Some(a.key.clone());
+            }
+        };
+        for row in &mut self.article_entities {
+            if let Some(Assigned { key, pinned }) = assigned.get(&row.entity_id) {
+                row.entity_key = key.clone();
+                row.pinned = *pinned;
+            }
+        }
+        for row in &mut self.statements {
+            key(&row.speaker_entity_id, &mut row.speaker_key);
+        }
+        for row in &mut self.stances {
+            key(&row.holder_entity_id, &mut row.holder_key);
+            key(&row.target_entity_id, &mut row.target_key);
+        }
+        sqlx::query("UPDATE articles SET identity_version = $2 WHERE id = $1")
+            .bind(&self.article_id)
+            .bind(KEYS_VERSION as i16)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
     async fn insert(&self, tx: &mut sqlx::PgConnection) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO entities (key, type, canonical_name, search_name, first_seen_at) \
-             SELECT key, type, canonical_name, lower(canonical_name), now() \
-             FROM jsonb_to_recordset($1::jsonb) AS r(key text, type int2, canonical_name text) \
-             ORDER BY key \
-             ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(json(&self.entities)?)
-        .execute(&mut *tx)
-        .await?;
         let id = self.article_id.as_str();
         insert_rows(tx, id, &self.article_entities).await?;
         insert_rows(tx, id, &self.mentions).await?;
@@ -657,12 +729,12 @@ fn resolve<'a>(
 
 /// PostgreSQL text cannot hold NUL; U+FFFD keeps one code point per NUL, so spans still line
 /// up. The stored document keeps the original bytes.
-fn pg_text(s: &str) -> String {
+pub(crate) fn pg_text(s: &str) -> String {
     s.replace('\0', "\u{FFFD}")
 }
 
 /// An enum value as a `smallint`; values no enum of the contract comes near are clamped.
-fn small(value: i32) -> i16 {
+pub(crate) fn small(value: i32) -> i16 {
     i16::try_from(value).unwrap_or(if value < 0 { i16::MIN } else { i16::MAX })
 }
 

@@ -88,10 +88,13 @@ impl Doc {
         self
     }
 
-    /// Like [`Doc::entity`] with an explicit key (a shorter name of a known entity).
-    pub fn entity_keyed(mut self, id: &str, ty: EntityType, name: &str, key: &str) -> Self {
-        self = self.entity(id, ty, name, 1);
-        self.analysis().entities.last_mut().unwrap().key = key.to_owned();
+    /// Like [`Doc::entity`] with one mention per text of `called` ("President Putin").
+    pub fn entity_called(mut self, id: &str, ty: EntityType, name: &str, called: &[&str]) -> Self {
+        self = self.entity(id, ty, name, called.len() as u32);
+        let entity = self.analysis().entities.last_mut().unwrap();
+        for (mention, text) in entity.mentions.iter_mut().zip(called) {
+            mention.text = (*text).to_owned();
+        }
         self
     }
 
@@ -190,15 +193,20 @@ pub const PUTIN: &str = "PERSON:vladimir putin";
 pub const UKRAINE: &str = "GPE:ukraine";
 pub const NATO: &str = "ORG:nato";
 
-/// Four articles over three days (newest first: a3, a2, a1, a4) with entities, statements,
-/// stances toward entities and a topic, and summaries.
 /// Ukraine's GeoNames id, where the corpus places it.
 pub const UKRAINE_GEONAMES_ID: u32 = 690_791;
 
+/// Four articles over three days (newest first: a3, a2, a1, a4) with entities, statements,
+/// stances toward entities and a topic, and summaries; a3 names Putin by his surname.
 pub fn corpus() -> Vec<AnalyzedArticle> {
     use EntityType::*;
     let a1 = Doc::new("a1", "reuters", Some(at(2024, 11, 20, 10)))
-        .entity("e1", Person, "Vladimir Putin", 2)
+        .entity_called(
+            "e1",
+            Person,
+            "Vladimir Putin",
+            &["President Vladimir Putin", "Putin"],
+        )
         .entity("e2", Person, "Dmitry Peskov", 1)
         .entity("e3", Gpe, "Ukraine", 1)
         .placed(UKRAINE_GEONAMES_ID, 49.0, 32.0, "UA")
@@ -216,7 +224,9 @@ pub fn corpus() -> Vec<AnalyzedArticle> {
     // No published time: listed by its ingested time.
     let a3 = Doc::new("a3", "reuters", None)
         .ingested(at(2024, 11, 21, 8))
-        .entity_keyed("e1", Person, "Putin", PUTIN)
+        // Another name of the same person: storage takes it for him (the same surname, and
+        // the title agrees).
+        .entity_called("e1", Person, "Putin", &["President Putin"])
         .entity("e2", Person, "Volodymyr Zelensky", 1)
         .statement("s1", "e2")
         .stance("e2", "s1", "e1", -0.9)

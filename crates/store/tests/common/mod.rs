@@ -59,7 +59,7 @@ impl TestDb {
     pub async fn counts(&self) -> [i64; 6] {
         [
             self.count("articles").await,
-            self.count("entities").await,
+            self.count("identities").await,
             self.count("article_entities").await,
             self.count("mentions").await,
             self.count("statements").await,

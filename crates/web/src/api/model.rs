@@ -289,9 +289,15 @@ pub struct EntityList {
 /// What is stored about one entity.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct EntityDetail {
+    /// The key of its identity (the key asked for may be an extractor's key, or one merged).
     pub key: String,
-    /// Its most frequent name.
+    /// Its display name.
     pub name: String,
+    /// Every name it was seen under, first seen first.
+    pub aliases: Vec<String>,
+    /// Why storage made this identity rather than take it for a known one it might be.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ambiguity: Option<String>,
     #[serde(rename = "type")]
     pub entity_type: String,
     pub articles: u32,
@@ -669,6 +675,8 @@ impl From<&EntityFacts> for EntityDetail {
         Self {
             key: f.key.clone(),
             name: f.canonical_name.clone(),
+            aliases: f.aliases.clone(),
+            ambiguity: f.ambiguity.clone(),
             entity_type: entity_type(f.entity_type as i32),
             articles: f.articles,
             mentions: f.mentions,

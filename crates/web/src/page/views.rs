@@ -374,6 +374,7 @@ pub async fn entity(State(state): State<AppState>, Path(key): Path<String>) -> R
     let body = format!(
         r#"<h1>{name}</h1>
 <p class="meta">{ty} · in {articles} articles · {mentions} mentions · speaker of {statements} statements · from {first} to {last} · key <code>{key}</code></p>
+<p class="meta" id="aliases">Also called: {aliases}</p>{ambiguity}
 <section aria-labelledby="timeline-heading">
 <h2 id="timeline-heading">Over time</h2>
 {chart}
@@ -404,6 +405,14 @@ pub async fn entity(State(state): State<AppState>, Path(key): Path<String>) -> R
         first = time(Some(&facts.first)),
         last = time(Some(&facts.last)),
         key = escape(&facts.key),
+        aliases = escape(&facts.aliases.join(", ")),
+        ambiguity = facts
+            .ambiguity
+            .as_ref()
+            .map_or(String::new(), |why| format!(
+                "\n<p class=\"note\">Kept apart from identities it might be: {}</p>",
+                escape(why)
+            )),
         chart = timeline_chart(&timeline),
         about_table = table(
             "Statements about this entity",
