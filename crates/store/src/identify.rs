@@ -28,6 +28,7 @@ use newsflow_proto::v1::EntityType;
 use serde::Serialize;
 
 use crate::StoreError;
+use crate::save::json;
 
 type Tx = sqlx::PgConnection;
 
@@ -103,8 +104,7 @@ impl EntityIn {
     /// What the identity rules resolve; `None` for dates and untyped entities, which are their
     /// own key.
     fn kind(&self) -> Option<EntityKind> {
-        let ty = EntityType::try_from(self.entity_type).ok()?;
-        EntityKind::from_label(ty.as_str_name())
+        kind_of(self.entity_type)
     }
 
     fn mentioned(&self, kind: EntityKind, resolved_in_article: Vec<i64>) -> Mentioned {
@@ -442,11 +442,10 @@ async fn load(tx: &mut Tx, ids: &[i64]) -> Result<Vec<Loaded>, StoreError> {
         .into_iter()
         .filter_map(
             |(id, key, ty, canonical_name, aliases, titles, kept_apart, articles)| {
-                let ty = EntityType::try_from(i32::from(ty)).ok()?;
                 Some(Loaded {
                     known: Known {
                         id,
-                        entity_type: EntityKind::from_label(ty.as_str_name())?,
+                        entity_type: kind_of(i32::from(ty))?,
                         canonical_name,
                         aliases,
                         articles: u64::try_from(articles).unwrap_or(0),
@@ -601,38 +600,43 @@ async fn insert_names(
     titles: &[TitleRow],
     keys: &[KeyRow],
 ) -> Result<(), StoreError> {
-    if !aliases.is_empty() {
-        sqlx::query(
-            "INSERT INTO identity_aliases (identity_id, name, search_name) \
-             SELECT identity_id, name, lower(name) \
-             FROM jsonb_to_recordset($1::jsonb) AS r(identity_id int8, name text) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(json(aliases)?)
-        .execute(&mut *tx)
-        .await?;
-    }
-    if !titles.is_empty() {
-        sqlx::query(
-            "INSERT INTO identity_titles (identity_id, title) \
-             SELECT identity_id, title FROM jsonb_to_recordset($1::jsonb) \
-                 AS r(identity_id int8, title text) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(json(titles)?)
-        .execute(&mut *tx)
-        .await?;
-    }
-    if !keys.is_empty() {
-        sqlx::query(
-            "INSERT INTO identity_keys (key, identity_id) \
-             SELECT key, identity_id FROM jsonb_to_recordset($1::jsonb) \
-                 AS r(key text, identity_id int8) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(json(keys)?)
-        .execute(&mut *tx)
-        .await?;
+    insert_ignoring(
+        tx,
+        "INSERT INTO identity_aliases (identity_id, name, search_name) \
+         SELECT identity_id, name, lower(name) \
+         FROM jsonb_to_recordset($1::jsonb) AS r(identity_id int8, name text) \
+         ON CONFLICT DO NOTHING",
+        aliases,
+    )
+    .await?;
+    insert_ignoring(
+        tx,
+        "INSERT INTO identity_titles (identity_id, title) \
+         SELECT identity_id, title FROM jsonb_to_recordset($1::jsonb) \
+             AS r(identity_id int8, title text) \
+         ON CONFLICT DO NOTHING",
+        titles,
+    )
+    .await?;
+    insert_ignoring(
+        tx,
+        "INSERT INTO identity_keys (key, identity_id) \
+         SELECT key, identity_id FROM jsonb_to_recordset($1::jsonb) \
+             AS r(key text, identity_id int8) \
+         ON CONFLICT DO NOTHING",
+        keys,
+    )
+    .await
+}
+
+/// Runs `sql` (an insert of `$1`'s JSON rows) unless there are none.
+async fn insert_ignoring<T: Serialize>(
+    tx: &mut Tx,
+    sql: &'static str,
+    rows: &[T],
+) -> Result<(), StoreError> {
+    if !rows.is_empty() {
+        sqlx::query(sql).bind(json(rows)?).execute(&mut *tx).await?;
     }
     Ok(())
 }
@@ -766,9 +770,10 @@ fn kind_type(kind: EntityKind, fallback: i32) -> i16 {
     ty as i16
 }
 
-fn json<T: Serialize>(rows: &[T]) -> Result<String, StoreError> {
-    serde_json::to_string(rows)
-        .map_err(|e| StoreError::InvalidArticle(format!("rows do not serialize: {e}")))
+/// What the identity rules resolve of an entity type; `None` for dates and untyped entities.
+pub(crate) fn kind_of(entity_type: i32) -> Option<EntityKind> {
+    let ty = EntityType::try_from(entity_type).ok()?;
+    EntityKind::from_label(ty.as_str_name())
 }
 
 /// Writes the alias keys of identities whose keys are missing or of another `KEYS_VERSION`

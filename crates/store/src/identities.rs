@@ -5,7 +5,7 @@
 use newsflow_knowledge::identity::{EntityKind, better_canonical};
 use newsflow_proto::v1::EntityType;
 
-use crate::identify::IDENTITY_LOCK_EXCLUSIVE;
+use crate::identify::{IDENTITY_LOCK_EXCLUSIVE, kind_of};
 use crate::query::no_nul;
 use crate::{Store, StoreError};
 
@@ -199,7 +199,7 @@ impl Store {
             .bind(source.id)
             .execute(&mut *tx)
             .await?;
-        let kind = kind_of(target.ty);
+        let kind = kind_of(i32::from(target.ty)).unwrap_or(EntityKind::Other);
         let canonical_name = if better_canonical(kind, &target.name, &source.name) {
             source.name.clone()
         } else {
@@ -397,11 +397,4 @@ async fn live(tx: &mut sqlx::PgConnection, key: &str) -> Result<Live, StoreError
     let (id, key, ty, name) =
         row.ok_or_else(|| StoreError::NotFound(format!("no identity has the key {key:?}")))?;
     Ok(Live { id, key, ty, name })
-}
-
-fn kind_of(ty: i16) -> EntityKind {
-    EntityType::try_from(i32::from(ty))
-        .ok()
-        .and_then(|t| EntityKind::from_label(t.as_str_name()))
-        .unwrap_or(EntityKind::Other)
 }

@@ -708,7 +708,7 @@ async fn insert_rows<R: Row>(
 }
 
 /// Rows as the JSON array `jsonb_to_recordset` reads.
-fn json<T: Serialize>(rows: &[T]) -> Result<String, StoreError> {
+pub(crate) fn json<T: Serialize>(rows: &[T]) -> Result<String, StoreError> {
     serde_json::to_string(rows)
         .map_err(|e| StoreError::InvalidArticle(format!("rows do not serialize: {e}")))
 }
