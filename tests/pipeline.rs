@@ -1,11 +1,13 @@
 //! The whole pipeline, as a user drives it: articles in through `newsflow submit` (HTTP and
 //! gRPC), `article.processed` out through `newsflow tail`, and the stored result read back with
-//! `newsflow get` and `newsflow entity`.
+//! `newsflow get`, `newsflow entity`, `newsflow stories` and `newsflow story`.
 
 use std::{collections::HashMap, time::Duration};
 
 use newsflow_e2e::{Options, Pipeline, assert_stored_once, bbc_csv, event_id, root, scratch};
-use newsflow_proto::v1::{AnalyzedArticle, EntityTimelineResponse, EntityType, Polarity, target};
+use newsflow_proto::v1::{
+    AnalyzedArticle, EntityTimelineResponse, EntityType, ListStoriesResponse, Polarity, target,
+};
 
 /// The people and the topics stances were taken toward, by name.
 fn people_and_stances(document: &AnalyzedArticle) -> (Vec<String>, Vec<(String, String, i32)>) {
@@ -182,6 +184,41 @@ async fn example_article_over_http_and_grpc_comes_out_processed_and_queryable() 
             > 0,
         "stances toward Putin are counted: {timeline:?}"
     );
+
+    // The stance stage embeds each article, and storage groups the two copies in one story:
+    // one article and one copy.
+    for id in &all {
+        let event = events.iter().find(|e| &event_id(e) == id).unwrap();
+        let analysis = event.article.as_ref().unwrap().analysis.as_ref().unwrap();
+        let embedding = analysis.embedding.as_ref().expect("an article embedding");
+        assert_eq!(
+            (embedding.model.as_str(), embedding.values.len()),
+            ("all-MiniLM-L6-v2", 384)
+        );
+    }
+    let listed = pipeline.newsflow(&["stories", "--entity", "Putin", "--json"]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let stories: ListStoriesResponse =
+        newsflow_proto::json::from_json(&String::from_utf8_lossy(&listed.stdout)).unwrap();
+    let wire = stories
+        .stories
+        .iter()
+        .find(|s| s.copy_count == 1)
+        .unwrap_or_else(|| panic!("the wire story's story, with its copy: {stories:?}"));
+    assert!(wire.article_count >= 1, "{wire:?}");
+    assert!(
+        wire.entities.iter().any(|e| e.name.contains("Putin")),
+        "Putin labels the story: {wire:?}"
+    );
+    let shown = pipeline.newsflow(&["story", &wire.id.to_string()]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    for id in &all {
+        assert!(shown.contains(id.as_str()), "{id} listed in {shown}");
+    }
 
     assert_stored_once(&pipeline.database().await, &all).await;
     drop(tail);

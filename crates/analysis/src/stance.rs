@@ -1,8 +1,19 @@
 //! The stance service's part of the analysis: statements, stances, affiliations and summaries,
-//! over the entities the extractor found.
+//! over the entities the extractor found, and the article's sentence embedding.
+//!
+//! The embedding is computed here rather than in the extractor because this stage holds the
+//! base encoder whatever the NER mode (the fast extractor loads none): one more forward pass of
+//! at most 130 positions per article, over weights already in memory.
 
-use newsflow_nlp::{Stage, stance::StanceStage, statements::StatementFinder};
-use newsflow_proto::v1::{Affiliation, AnalyzedArticle, Entity, EntitySummary, Stance, Statement};
+use newsflow_nlp::{
+    Stage,
+    embedding::{SentenceEmbedder, article_text},
+    stance::StanceStage,
+    statements::StatementFinder,
+};
+use newsflow_proto::v1::{
+    Affiliation, AnalyzedArticle, ArticleEmbedding, Entity, EntitySummary, Stance, Statement,
+};
 
 use crate::{AnalysisError, Budget, ModelArgs, SpeakerStance, convert, entities::body};
 
@@ -10,6 +21,8 @@ use crate::{AnalysisError, Budget, ModelArgs, SpeakerStance, convert, entities::
 pub struct StanceAnalysis {
     statements: StatementFinder,
     stance: StanceStage,
+    embedder: SentenceEmbedder,
+    embedding_model: String,
     topics: Vec<String>,
     version: String,
     budget: Budget,
@@ -51,9 +64,21 @@ impl StanceAnalysis {
             version = format!("{version}+{}", name(&models.holder_model, "holder"));
         }
         let version = format!("{version}@{}", env!("CARGO_PKG_VERSION"));
+        let stance = models.stance_stage()?;
+        // Over the stance model's base encoder: the same weights, not another copy.
+        let embedder =
+            SentenceEmbedder::over(stance.classifier().encoder().clone(), &models.base_model)
+                .map_err(|source| AnalysisError::Load {
+                    model: "sentence embedder's tokenizer",
+                    path: models.base_model.clone(),
+                    hint: ", run scripts/fetch-base-model.sh",
+                    source,
+                })?;
         Ok(Self {
             statements: models.statement_finder()?,
-            stance: models.stance_stage()?,
+            stance,
+            embedder,
+            embedding_model: name(&models.base_model, "base"),
             topics,
             version,
             budget,
@@ -97,10 +122,26 @@ impl StanceAnalysis {
         })
     }
 
-    /// Adds statements, stances and summaries to the article, over its entities.
+    /// The sentence embedding of an article's title and lead.
+    pub fn embed(&self, title: &str, body: &str) -> Result<ArticleEmbedding, AnalysisError> {
+        let values = self
+            .embedder
+            .embed(&article_text(title, body))
+            .map_err(AnalysisError::Stage)?;
+        Ok(ArticleEmbedding {
+            model: self.embedding_model.clone(),
+            values,
+        })
+    }
+
+    /// Adds statements, stances and summaries to the article, over its entities, and its
+    /// sentence embedding.
     pub fn apply(&self, article: &mut AnalyzedArticle) -> Result<(), AnalysisError> {
         let text = body(article)?.to_owned();
+        let title = article.article.as_ref().map_or("", |a| a.title.as_str());
+        let embedding = self.embed(title, &text)?;
         let analysis = article.analysis.get_or_insert_default();
+        analysis.embedding = Some(embedding);
         let classified = self.classify(text, &analysis.entities, &[])?;
         analysis.statements = classified.statements;
         analysis.stances = classified.stances;

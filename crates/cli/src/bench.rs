@@ -201,6 +201,7 @@ pub fn articles(args: &ArticlesArgs) -> anyhow::Result<()> {
     let topics = analysis.stance.topics();
 
     let (mut extract_s, mut stance_s, mut stance_cpu_s) = (Vec::new(), Vec::new(), Vec::new());
+    let mut embed_s = Vec::new();
     let (mut entities_n, mut statements_n, mut targets_n) = (0usize, 0usize, 0usize);
     for _ in 0..args.runs {
         let started = Instant::now();
@@ -214,12 +215,18 @@ pub fn articles(args: &ArticlesArgs) -> anyhow::Result<()> {
         let started = Instant::now();
         let cpu_started = cpu_seconds();
         (statements_n, targets_n) = (0, 0);
+        let mut embedding = 0f64;
         for (text, entities) in texts.iter().zip(&extracted) {
             let classified = analysis.stance.classify(text.clone(), entities, &[])?;
             statements_n += classified.statements.len();
             targets_n += classified.stances.len();
+            // The stance service also embeds each article for storage's stories.
+            let embedding_started = Instant::now();
+            analysis.stance.embed("", text)?;
+            embedding += embedding_started.elapsed().as_secs_f64();
         }
         stance_s.push(started.elapsed().as_secs_f64());
+        embed_s.push(embedding);
         if let (Some(a), Some(b)) = (cpu_started, cpu_seconds()) {
             stance_cpu_s.push(b - a);
         }
@@ -240,27 +247,35 @@ pub fn articles(args: &ArticlesArgs) -> anyhow::Result<()> {
         load_s
     );
     println!(
-        "{:<44} {:>10} {:>12} {:>12}",
+        "{:<54} {:>10} {:>12} {:>12}",
         "part", "median s", "articles/s", "targets/s"
     );
     println!(
-        "{:<44} {:>10.3} {:>12.2} {:>12}",
+        "{:<54} {:>10.3} {:>12.2} {:>12}",
         "extraction (entity pipeline)",
         extract,
         n / extract,
         "-"
     );
     println!(
-        "{:<44} {:>10.3} {:>12.2} {:>12.1}",
-        "stance analysis (statements+targets+stance)",
+        "{:<54} {:>10.3} {:>12.2} {:>12.1}",
+        "stance analysis (statements+targets+stance+embedding)",
         stance,
         n / stance,
         targets_n as f64 / stance
     );
+    let embedding = median(embed_s);
+    println!(
+        "{:<54} {:>10.3} {:>12.2} {:>12}",
+        "  of which the article embedding",
+        embedding,
+        n / embedding,
+        "-"
+    );
     if stance_cpu_s.len() == args.runs {
         let cpu = median(stance_cpu_s);
         println!(
-            "{:<44} {:>10.3} {:>12.2} {:>12.1}",
+            "{:<54} {:>10.3} {:>12.2} {:>12.1}",
             "  the same per CPU second",
             cpu,
             n / cpu,
@@ -268,7 +283,7 @@ pub fn articles(args: &ArticlesArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "{:<44} {:>10.3} {:>12.2} {:>12.1}",
+        "{:<54} {:>10.3} {:>12.2} {:>12.1}",
         "both (extractor + stance service)",
         extract + stance,
         n / (extract + stance),

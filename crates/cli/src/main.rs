@@ -56,6 +56,10 @@ enum Command {
     Get(query::GetArgs),
     /// An entity's mentions and the stances toward it, day by day.
     Entity(query::EntityArgs),
+    /// Stories (articles about one event) storage grouped, latest first.
+    Stories(query::StoriesArgs),
+    /// One story and its articles.
+    Story(query::StoryArgs),
     /// Export articles, mentions, statements or stances of an article query as CSV or NDJSON,
     /// from the web service.
     Export(export::ExportArgs),
@@ -175,6 +179,8 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         Command::Tail(args) => tail::run(&args)?,
         Command::Get(args) => query::get(&args)?,
         Command::Entity(args) => query::entity(&args)?,
+        Command::Stories(args) => query::stories(&args)?,
+        Command::Story(args) => query::story(&args)?,
         Command::Export(args) => export::run(&args)?,
         Command::DeadLetters(args) => dead_letters::run(&args)?,
         Command::Feeds(args) => feeds::run(&args)?,

@@ -1,12 +1,14 @@
-//! `newsflow get ID` and `newsflow entity NAME`: what storage holds, over its gRPC API.
+//! `newsflow get ID`, `newsflow entity NAME`, `newsflow stories` and `newsflow story ID`: what
+//! storage holds, over its gRPC API.
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
 use newsflow_proto::v1::{
-    EntityMatch, EntityTimelineRequest, GetArticleRequest, MergeEntitiesRequest,
-    SearchEntitiesRequest, SplitEntityRequest, storage_service_client::StorageServiceClient,
+    EntityMatch, EntityTimelineRequest, GetArticleRequest, GetStoryRequest, ListArticlesRequest,
+    ListStoriesRequest, MergeEntitiesRequest, SearchEntitiesRequest, SplitEntityRequest, Story,
+    storage_service_client::StorageServiceClient,
 };
 use tonic::transport::Channel;
 
@@ -90,6 +92,37 @@ enum EntityOperation {
         #[command(flatten)]
         target: StorageTarget,
     },
+}
+
+/// Arguments of `newsflow stories`.
+#[derive(Args)]
+pub struct StoriesArgs {
+    /// Only stories with an article naming this entity (a name, its start, or a key).
+    #[arg(long)]
+    entity: Option<String>,
+    /// Most stories to print, latest first (1 to 500).
+    #[arg(long, default_value_t = 20)]
+    limit: u32,
+    #[command(flatten)]
+    target: StorageTarget,
+    /// Print the `ListStoriesResponse` in protobuf's canonical JSON mapping.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `newsflow story`.
+#[derive(Args)]
+pub struct StoryArgs {
+    /// The story's id (as `newsflow stories` prints it).
+    id: u64,
+    /// Most articles to list, newest first (1 to 500).
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+    #[command(flatten)]
+    target: StorageTarget,
+    /// Print the `Story` and a `ListArticlesResponse` of its articles as JSON lines.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Prints a contract message in protobuf's canonical JSON mapping, indented.
@@ -234,6 +267,91 @@ pub fn entity(args: &EntityArgs) -> anyhow::Result<()> {
                 day.neutral,
                 day.positive,
                 speakers.join("; ")
+            );
+        }
+        Ok(())
+    })
+}
+
+/// One line per story: id, span, articles (and copies), label.
+fn print_story_line(story: &Story) {
+    let day = |ts: &Option<prost_types::Timestamp>| {
+        ts.as_ref()
+            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
+            .map_or_else(|| "?".to_owned(), |t| t.format("%Y-%m-%d").to_string())
+    };
+    let entities: Vec<&str> = story.entities.iter().map(|e| e.name.as_str()).collect();
+    println!(
+        "{:>6}  {} .. {}  {:>3} articles {:>3} copies  {} | {}",
+        story.id,
+        day(&story.first_at),
+        day(&story.last_at),
+        story.article_count,
+        story.copy_count,
+        entities.join(", "),
+        story.title
+    );
+}
+
+pub fn stories(args: &StoriesArgs) -> anyhow::Result<()> {
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let mut client = args.target.connect().await?;
+        let entity_key = match &args.entity {
+            Some(name) => key_of(&mut client, name).await?,
+            None => String::new(),
+        };
+        let page = client
+            .list_stories(ListStoriesRequest {
+                entity_key,
+                page_size: args.limit.clamp(1, 500),
+                ..Default::default()
+            })
+            .await
+            .map_err(refused)?
+            .into_inner();
+        if args.json {
+            return print_json(&page);
+        }
+        if page.stories.is_empty() {
+            println!("no stories");
+        }
+        for story in &page.stories {
+            print_story_line(story);
+        }
+        Ok(())
+    })
+}
+
+pub fn story(args: &StoryArgs) -> anyhow::Result<()> {
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let mut client = args.target.connect().await?;
+        let story = client
+            .get_story(GetStoryRequest { id: args.id })
+            .await
+            .map_err(refused)?
+            .into_inner();
+        let articles = client
+            .list_articles(ListArticlesRequest {
+                story_id: args.id,
+                page_size: args.limit.clamp(1, 500),
+                ..Default::default()
+            })
+            .await
+            .map_err(refused)?
+            .into_inner();
+        if args.json {
+            println!("{}", newsflow_proto::json::to_json(&story));
+            println!("{}", newsflow_proto::json::to_json(&articles));
+            return Ok(());
+        }
+        print_story_line(&story);
+        for summary in &articles.articles {
+            let Some(article) = &summary.article else {
+                continue;
+            };
+            println!(
+                "  {}  {:<20}  {}",
+                article.id, article.source, article.title
             );
         }
         Ok(())

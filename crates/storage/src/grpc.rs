@@ -4,8 +4,9 @@
 use newsflow_proto::v1::storage_service_server::{StorageService, StorageServiceServer};
 use newsflow_proto::v1::{
     AnalyzedArticle, EntityTimelineRequest, EntityTimelineResponse, ExistsRequest, ExistsResponse,
-    GetArticleRequest, IdentityChange, ListArticlesRequest, ListArticlesResponse,
-    MergeEntitiesRequest, SearchEntitiesRequest, SearchEntitiesResponse, SplitEntityRequest,
+    GetArticleRequest, GetStoryRequest, IdentityChange, ListArticlesRequest, ListArticlesResponse,
+    ListStoriesRequest, ListStoriesResponse, MergeEntitiesRequest, SearchEntitiesRequest,
+    SearchEntitiesResponse, SplitEntityRequest, Story,
 };
 use tonic::{Request, Response, Status};
 
@@ -132,6 +133,24 @@ impl StorageService for StorageGrpc {
         let req = request.get_ref();
         let change = self.store.split_identity(&req.key, &req.name).await;
         answer(change.map(change_message))
+    }
+
+    async fn list_stories(
+        &self,
+        request: Request<ListStoriesRequest>,
+    ) -> Result<Response<ListStoriesResponse>, Status> {
+        answer(self.store.list_stories(request.get_ref()).await)
+    }
+
+    async fn get_story(
+        &self,
+        request: Request<GetStoryRequest>,
+    ) -> Result<Response<Story>, Status> {
+        let id = request.get_ref().id;
+        match self.store.story(request.get_ref()).await.map_err(status)? {
+            Some(story) => Ok(Response::new(story)),
+            None => Err(Status::not_found(format!("story {id} is not stored"))),
+        }
     }
 }
 

@@ -18,8 +18,8 @@ use crate::query::{ArticleOnly, no_nul, unsigned, unsigned64};
 use crate::token::{Cursor, RowCursor};
 use crate::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Store, StoreError};
 
-/// id, sort time, document, entity, statement and stance counts.
-type ListRow = (String, DateTime<Utc>, Vec<u8>, i32, i32, i32);
+/// id, sort time, document, entity, statement and stance counts, story.
+type ListRow = (String, DateTime<Utc>, Vec<u8>, i32, i32, i32, Option<i64>);
 /// type, articles, mentions, first and last time, statements.
 type FactsRow = (i16, i64, i64, DateTime<Utc>, DateTime<Utc>, i64);
 
@@ -41,6 +41,8 @@ pub struct ArticleFilter {
     pub entity_type: Option<EntityType>,
     /// Naming this place (a GeoNames id, `Geo.geonames_id`), by whatever name.
     pub place: Option<u32>,
+    /// In this story (`Story.id`).
+    pub story: Option<u64>,
     /// Holding a stance that matches.
     pub stance: StanceMatch,
     /// Matching this full-text query (PostgreSQL `websearch_to_tsquery`, English: words,
@@ -109,6 +111,12 @@ impl ArticleFilter {
             )
             .push_bind(i64::from(place))
             .push(")");
+        }
+        if let Some(story) = self.story {
+            let story = i64::try_from(story).map_err(|_| {
+                StoreError::InvalidArgument(format!("story {story} is out of range"))
+            })?;
+            q.push(" AND a.story_id = ").push_bind(story);
         }
         if let Some(ty) = self.entity_type {
             q.push(
@@ -365,7 +373,7 @@ impl Store {
         };
         let mut q = QueryBuilder::<Postgres>::new(
             "SELECT a.id, a.sort_time, a.document, a.entity_count, a.statement_count, \
-             a.stance_count FROM articles a WHERE TRUE",
+             a.stance_count, a.story_id FROM articles a WHERE TRUE",
         );
         // One row more than the page tells whether another page follows.
         filter.push_page(&mut q, cursor.as_ref(), i64::from(page_size) + 1)?;
@@ -379,7 +387,7 @@ impl Store {
         });
         let articles = rows
             .into_iter()
-            .map(|(id, _, document, entities, statements, stances)| {
+            .map(|(id, _, document, entities, statements, stances, story)| {
                 let article = ArticleOnly::decode(document.as_slice())
                     .map_err(|source| StoreError::Corrupt {
                         id: id.clone(),
@@ -391,6 +399,7 @@ impl Store {
                     entity_count: unsigned(entities),
                     statement_count: unsigned(statements),
                     stance_count: unsigned(stances),
+                    story_id: story.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
                 })
             })
             .collect::<Result<_, StoreError>>()?;

@@ -167,6 +167,11 @@ impl Store {
             "UPDATE statements SET speaker_key = $1 WHERE speaker_key = $2",
             "UPDATE stances SET holder_key = $1 WHERE holder_key = $2",
             "UPDATE stances SET target_key = $1 WHERE target_key = $2",
+            // Stories indexed under `from` are found by `into` (their weights are renamed
+            // when an article next compares with them).
+            "INSERT INTO story_keys (key, story_id, last_time) \
+             SELECT $1, story_id, last_time FROM story_keys WHERE key = $2 ON CONFLICT DO NOTHING",
+            "DELETE FROM story_keys WHERE key = $2",
         ] {
             sqlx::query(sql)
                 .bind(&target.key)

@@ -22,6 +22,7 @@ mod query;
 mod replay;
 mod save;
 mod settings;
+mod stories;
 pub mod time;
 mod token;
 

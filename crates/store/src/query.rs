@@ -66,6 +66,7 @@ impl Store {
             source: non_empty(&req.source),
             entity_key: non_empty(&req.entity_key),
             place: (req.place != 0).then_some(req.place),
+            story: (req.story_id != 0).then_some(req.story_id),
             ..ArticleFilter::default()
         };
         if req.entity_type != 0 {

@@ -13,6 +13,7 @@ use prost::Message;
 use serde::Serialize;
 
 use super::identify::{self, Assigned, BodyIndex, EntityIn, Previous};
+use super::stories::{self, StoryInput};
 use super::{Store, StoreError, time};
 
 /// What [`Store::save`] did.
@@ -95,7 +96,16 @@ impl Store {
                 rows.identify(&mut tx, &self.resolver, &previous, false)
                     .await?;
                 rows.insert(&mut tx).await?;
+            } else {
+                rows.story_entities_as_stored(&mut tx).await?;
             }
+            stories::place(
+                &mut tx,
+                &rows.article_id,
+                &rows.story,
+                duplicate_of.as_deref(),
+            )
+            .await?;
             tx.commit().await?;
             return Ok(SaveOutcome {
                 status: SaveStatus::Unchanged,
@@ -146,6 +156,13 @@ impl Store {
         rows.identify(&mut tx, &self.resolver, &previous, sticky)
             .await?;
         rows.insert(&mut tx).await?;
+        stories::place(
+            &mut tx,
+            &rows.article_id,
+            &rows.story,
+            duplicate_of.as_deref(),
+        )
+        .await?;
         tx.commit().await?;
 
         Ok(SaveOutcome {
@@ -404,6 +421,8 @@ struct Projection {
     mentions: Vec<MentionRow>,
     statements: Vec<StatementRow>,
     stances: Vec<StanceRow>,
+    /// What the story rules read; its entities are filled once identities are known.
+    story: StoryInput,
 }
 
 impl Projection {
@@ -626,7 +645,48 @@ impl Projection {
                 method: small(stance.method),
             });
         }
+
+        if let Some(embedding) = &analysis.embedding {
+            if embedding.values.iter().any(|v| !v.is_finite()) {
+                return Err(invalid(
+                    "the embedding holds a value that is not finite".into(),
+                ));
+            }
+            rows.story.embedding = Some((pg_text(&embedding.model), embedding.values.clone()));
+        }
+        rows.story.title = rows.article.title.clone();
         Ok(rows)
+    }
+
+    /// The story rules' entities, from the key columns: (identity key, salience), dates left
+    /// out (they name times, not what an event is about).
+    fn story_entities(&mut self) {
+        self.story.entities = self
+            .article_entities
+            .iter()
+            .filter(|row| row.r#type != EntityType::Date as i16)
+            .map(|row| (row.entity_key.clone(), row.salience))
+            .collect();
+    }
+
+    /// [`Projection::story_entities`] from the rows stored before, for an article saved again
+    /// unchanged (its rows are not rewritten, so their keys are the stored ones).
+    async fn story_entities_as_stored(
+        &mut self,
+        tx: &mut sqlx::PgConnection,
+    ) -> Result<(), StoreError> {
+        if self.story.embedding.is_none() {
+            return Ok(());
+        }
+        self.story.entities = sqlx::query_as(
+            "SELECT entity_key, salience FROM article_entities WHERE article_id = $1 \
+             AND type <> $2 ORDER BY ordinal",
+        )
+        .bind(&self.article_id)
+        .bind(EntityType::Date as i16)
+        .fetch_all(&mut *tx)
+        .await?;
+        Ok(())
     }
 
     /// Resolves the entities to identities and puts the identities' keys in the key columns
@@ -659,6 +719,7 @@ impl Projection {
             key(&row.holder_entity_id, &mut row.holder_key);
             key(&row.target_entity_id, &mut row.target_key);
         }
+        self.story_entities();
         sqlx::query("UPDATE articles SET identity_version = $2 WHERE id = $1")
             .bind(&self.article_id)
             .bind(KEYS_VERSION as i16)

@@ -179,6 +179,15 @@ impl Doc {
         });
     }
 
+    /// Sets the article's sentence embedding (model "test-embedding").
+    pub fn embedding(mut self, values: Vec<f32>) -> Self {
+        self.analysis().embedding = Some(newsflow_proto::v1::ArticleEmbedding {
+            model: "test-embedding".to_owned(),
+            values,
+        });
+        self
+    }
+
     pub fn build(self) -> AnalyzedArticle {
         self.0
     }

@@ -35,6 +35,73 @@ async fn corpus_web(name: &str) -> Web {
     web
 }
 
+/// A report naming Putin and NATO, published `hour` hours after noon of Nov 20, with an
+/// embedding along axis `event`.
+fn report(id: &str, hour: i64, event: usize) -> newsflow_proto::v1::AnalyzedArticle {
+    let mut embedding = vec![0f32; 384];
+    embedding[event] = 1.0;
+    let published = at(2024, 11, 20, 12) + chrono::Duration::hours(hour);
+    let mut doc = Doc::new(id, "wire", Some(published))
+        .entity(
+            "e1",
+            newsflow_proto::v1::EntityType::Person,
+            "Vladimir Putin",
+            2,
+        )
+        .entity("e2", newsflow_proto::v1::EntityType::Org, "NATO", 1)
+        .embedding(embedding);
+    doc.article_mut().title = format!("Report {id}");
+    doc.build()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stories_are_listed_with_their_articles() {
+    let web = Web::start("stories", &[]).await;
+    web.save(&[
+        report("s1", 0, 0),
+        report("s2", 5, 0),
+        report("other", 10, 1),
+    ])
+    .await;
+    let page = web.json("/api/v1/stories").await;
+    let stories = page["stories"].as_array().expect("stories");
+    assert_eq!(stories.len(), 2, "{page}");
+    assert_eq!(stories[0]["title"], "Report other", "latest first: {page}");
+    let summit = &stories[1];
+    assert_eq!(summit["article_count"], 2);
+    assert_eq!(summit["copy_count"], 0);
+    assert_eq!(summit["first_at"], "2024-11-20T12:00:00Z");
+    let names: Vec<&str> = summit["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["NATO", "Vladimir Putin"], "equal weights: by key");
+    let id = summit["id"].as_u64().unwrap();
+
+    let detail = web.json(&format!("/api/v1/stories/{id}")).await;
+    assert_eq!(detail["story"]["id"], id);
+    assert_eq!(ids(&detail["articles"]), ["s2", "s1"]);
+    let members = web.json(&format!("/api/v1/articles?story={id}")).await;
+    assert_eq!(ids(&members), ["s2", "s1"]);
+    assert_eq!(members["articles"][0]["story"], id);
+    let by_entity = web
+        .json(&format!("/api/v1/stories?entity={PUTIN_PATH}&limit=1"))
+        .await;
+    assert_eq!(by_entity["stories"].as_array().unwrap().len(), 1);
+    assert!(by_entity["next_cursor"].is_string(), "{by_entity}");
+
+    assert_eq!(web.get("/api/v1/stories/999999").await.status, 404);
+    for bad in [
+        "/api/v1/stories/abc",
+        "/api/v1/articles?story=-1",
+        "/api/v1/stories?cursor=zz",
+    ] {
+        assert_eq!(web.get(bad).await.status, 400, "{bad}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn articles_filter_page_and_resolve_their_analysis() {
     let web = corpus_web("articles").await;
@@ -429,6 +496,8 @@ async fn the_openapi_document_validates_and_matches_the_routes() {
             "/api/v1/export",
             "/api/v1/stances",
             "/api/v1/statements",
+            "/api/v1/stories",
+            "/api/v1/stories/{id}",
             "/api/v1/stream",
         ]
         .map(String::from)

@@ -13,6 +13,7 @@ pub mod model;
 pub mod params;
 pub mod stances;
 pub mod statements;
+pub mod stories;
 pub mod stream;
 
 use axum::{
@@ -50,6 +51,7 @@ pub const RETRY_AFTER_SECONDS: u32 = 5;
         (name = "entities", description = "Entities across articles and how they are treated over time"),
         (name = "statements", description = "Who said what, by speaker or about an entity"),
         (name = "stances", description = "Who is for or against whom"),
+        (name = "stories", description = "Articles about one event, grouped as they are stored"),
         (name = "export", description = "CSV and NDJSON exports, streamed"),
         (name = "stream", description = "Processed articles as they are stored (Server-Sent Events)"),
     ),
@@ -81,6 +83,8 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(entities::timeline))
         .routes(routes!(statements::list))
         .routes(routes!(stances::edges))
+        .routes(routes!(stories::list))
+        .routes(routes!(stories::get))
         .routes(routes!(export::export))
         .routes(routes!(stream::stream))
         .split_for_parts()
@@ -274,6 +278,8 @@ macro_rules! article_query {
             /// Only articles naming this place: its GeoNames id (`geo.geonames_id` of an
             /// entity; 2988507 is Paris, France), by whatever name.
             pub place: Option<String>,
+            /// Only articles of this story (`id` of a story).
+            pub story: Option<String>,
             /// Only articles with a stance held by this entity (key).
             pub holder: Option<String>,
             /// Only articles with a stance toward this entity (key) or topic; with `holder`
@@ -300,6 +306,7 @@ macro_rules! article_query {
                     entity_key: params::text("entity", self.entity.as_deref())?,
                     entity_type: params::entity_type("type", self.entity_type.as_deref())?,
                     place: params::geonames_id("place", self.place.as_deref())?,
+                    story: params::story_id("story", self.story.as_deref())?,
                     stance: newsflow_store::StanceMatch {
                         holder: params::text("holder", self.holder.as_deref())?,
                         target: params::text("target", self.target.as_deref())?,

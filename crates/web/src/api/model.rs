@@ -72,6 +72,8 @@ pub struct ArticleBrief {
     pub entity_count: u32,
     pub statement_count: u32,
     pub stance_count: u32,
+    /// The story (articles about one event) it belongs to; absent when it has none.
+    pub story: Option<u64>,
 }
 
 /// One page of articles, newest first.
@@ -523,6 +525,7 @@ impl ArticleBrief {
             entity_count: summary.entity_count,
             statement_count: summary.statement_count,
             stance_count: summary.stance_count,
+            story: (summary.story_id != 0).then_some(summary.story_id),
         }
     }
 }
@@ -806,4 +809,65 @@ impl LiveArticle {
             url: article.url,
         }
     }
+}
+
+/// An entity of a story's label.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StoryEntity {
+    pub key: String,
+    pub name: String,
+}
+
+/// Articles about one event, grouped as they were stored (sentence embedding of title and
+/// lead, shared entities, within three days).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StoryBrief {
+    pub id: u64,
+    /// The title of the article closest to the story's centre.
+    pub title: String,
+    /// Its most salient entities, most first.
+    pub entities: Vec<StoryEntity>,
+    /// Its articles, near-copies left out.
+    pub article_count: u32,
+    /// Near-copies of its articles (wire copies run by other outlets).
+    pub copy_count: u32,
+    /// Published (else ingested) time of its earliest and latest article (RFC 3339).
+    pub first_at: Option<String>,
+    pub last_at: Option<String>,
+}
+
+impl StoryBrief {
+    pub fn from_story(story: &newsflow_proto::v1::Story) -> Self {
+        Self {
+            id: story.id,
+            title: story.title.clone(),
+            entities: story
+                .entities
+                .iter()
+                .map(|e| StoryEntity {
+                    key: e.key.clone(),
+                    name: e.name.clone(),
+                })
+                .collect(),
+            article_count: story.article_count,
+            copy_count: story.copy_count,
+            first_at: ts(story.first_at.as_ref()),
+            last_at: ts(story.last_at.as_ref()),
+        }
+    }
+}
+
+/// One page of stories, latest first.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StoryPage {
+    pub stories: Vec<StoryBrief>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A story with its articles (the first page, newest first).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StoryDetail {
+    pub story: StoryBrief,
+    pub articles: ArticlePage,
 }

@@ -128,6 +128,20 @@ pub fn geonames_id(name: &str, value: Option<&str>) -> Result<Option<u32>, ApiEr
     }
 }
 
+/// A story id (`Story.id`): a positive whole number.
+pub fn story_id(name: &str, value: Option<&str>) -> Result<Option<u64>, ApiError> {
+    let Some(value) = non_blank(value) else {
+        return Ok(None);
+    };
+    match value.parse::<u64>() {
+        Ok(id) if id > 0 && i64::try_from(id).is_ok() => Ok(Some(id)),
+        _ => Err(ApiError::invalid(
+            name,
+            format!("{value:?} is not a story id (a positive whole number)"),
+        )),
+    }
+}
+
 /// A free-text or key parameter: trimmed, not empty, at most [`MAX_TEXT_CHARS`] characters,
 /// no NUL (PostgreSQL text cannot hold one).
 pub fn text(name: &str, value: Option<&str>) -> Result<Option<String>, ApiError> {
