@@ -654,7 +654,7 @@ impl Projection {
             }
             rows.story.embedding = Some((pg_text(&embedding.model), embedding.values.clone()));
         }
-        rows.story.title = rows.article.title.clone();
+        rows.story.title = stories::title_or_lead(&rows.article.title, &rows.article.body);
         Ok(rows)
     }
 

@@ -77,6 +77,29 @@ fn from_row(row: StoryRow) -> (i64, story::Story) {
     )
 }
 
+/// Characters of a body's lead that stand for the title of an article without one.
+const LEAD_CHARS: usize = 80;
+
+/// What a story shows as an article's title: its title, or for one without (a text file
+/// submitted as it is), the start of its body cut at a word, with an ellipsis.
+pub(crate) fn title_or_lead(title: &str, body: &str) -> String {
+    let title = title.trim();
+    if !title.is_empty() {
+        return title.to_owned();
+    }
+    let body = body.trim();
+    match body.char_indices().nth(LEAD_CHARS) {
+        None => body.to_owned(),
+        Some((cut, _)) => {
+            let head = &body[..cut];
+            let head = head
+                .rfind(char::is_whitespace)
+                .map_or(head, |space| &head[..space]);
+            format!("{}…", head.trim_end())
+        }
+    }
+}
+
 fn timestamp(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).unwrap_or_default()
 }
@@ -443,4 +466,27 @@ fn empty_story() -> story::Story {
 
 fn time_arg(what: &str, ts: &prost_types::Timestamp) -> Result<DateTime<Utc>, StoreError> {
     time::from_proto(ts).map_err(|why| StoreError::InvalidArgument(format!("{what}: {why}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::title_or_lead;
+
+    #[test]
+    fn an_untitled_article_is_shown_by_the_start_of_its_body() {
+        assert_eq!(
+            title_or_lead(" Markets fall ", "Shares fell."),
+            "Markets fall"
+        );
+        assert_eq!(title_or_lead("", " Shares fell. "), "Shares fell.");
+        let body = "Foreign ministers from twelve European countries met in Brussels on Tuesday to \
+                    discuss security guarantees";
+        assert_eq!(
+            title_or_lead("", body),
+            "Foreign ministers from twelve European countries met in Brussels on Tuesday to…"
+        );
+        // No space in the first 80 characters: cut there.
+        let word = "x".repeat(100);
+        assert_eq!(title_or_lead("", &word), format!("{}…", "x".repeat(80)));
+    }
 }

@@ -3,7 +3,8 @@
 //! analyzed by the committed models and stored. The feed lists them, a new article appears in
 //! the open feed when `article.processed` is published, the article view highlights Putin's
 //! warning with its speaker, Putin's page draws its chart and lists his statements, the stance
-//! view shows its matrix. Every wait is on a condition in the page; screenshots land in
+//! view shows its matrix, the stories page counts a wire copy in its original's story and links
+//! to the story's articles. Every wait is on a condition in the page; screenshots land in
 //! `target/screenshots/`.
 
 mod support;
@@ -305,6 +306,49 @@ async fn the_page_shows_the_examples_live_marked_charted_and_as_a_matrix() {
     let matrix = browser.find("#stance-matrix").await;
     assert!(matrix.text().await.unwrap().contains("Vladimir Putin"));
     browser.screenshot("stances").await;
+
+    // The stories page: the shared example run again by another outlet is one story of one
+    // article and one copy, labelled with its people; its link lists both articles.
+    let mut copy = examples
+        .iter()
+        .find(|d| d.article.as_ref().unwrap().id == shared.id)
+        .unwrap()
+        .clone();
+    let article = copy.article.as_mut().unwrap();
+    article.id = "copy-of-the-shared-example".into();
+    article.source = "another outlet".into();
+    web.save(&[copy]).await;
+    client.goto(&format!("{}/stories", web.url)).await.unwrap();
+    let rows = browser.at_least("tr.story", 2).await;
+    assert!(
+        rows.len() <= examples.len(),
+        "at most one story per example"
+    );
+    let mut wire = None;
+    for row in rows {
+        if row.text().await.unwrap().contains("+ 1 copy") {
+            wire = Some(row);
+        }
+    }
+    let wire = wire.expect("the shared example's story counts its copy");
+    let text = wire.text().await.unwrap();
+    assert!(text.contains("Putin"), "{text}");
+    browser.screenshot("stories").await;
+    wire.find(Locator::Css("a[href^=\"/?story=\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let members = browser.at_least("#feed li.card", 2).await;
+    let mut ids = Vec::new();
+    for card in &members {
+        ids.push(card.attr("data-id").await.unwrap().unwrap_or_default());
+    }
+    for id in [shared.id.as_str(), "copy-of-the-shared-example"] {
+        assert!(ids.iter().any(|i| i == id), "{id} in the story: {ids:?}");
+    }
+    browser.screenshot("story-articles").await;
 
     browser.stop().await;
 }

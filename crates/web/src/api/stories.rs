@@ -54,6 +54,11 @@ pub async fn list(
     State(state): State<AppState>,
     Params(query): Params<StoryQuery>,
 ) -> Result<Json<StoryPage>, ApiError> {
+    Ok(Json(page(&state, &query).await?))
+}
+
+/// One page of stories for `query` (the page's story list asks it too).
+pub async fn page(state: &AppState, query: &StoryQuery) -> Result<StoryPage, ApiError> {
     let (from, to) = params::period(query.from.as_deref(), query.to.as_deref())?;
     let request = ListStoriesRequest {
         entity_key: params::text("entity", query.entity.as_deref())?.unwrap_or_default(),
@@ -63,10 +68,10 @@ pub async fn list(
         page_token: params::cursor(query.cursor.as_deref())?,
     };
     let page = state.store.list_stories(&request).await?;
-    Ok(Json(StoryPage {
+    Ok(StoryPage {
         stories: page.stories.iter().map(StoryBrief::from_story).collect(),
         next_cursor: next_cursor(page.next_page_token),
-    }))
+    })
 }
 
 /// One story with the first page of its articles, newest first (the rest through

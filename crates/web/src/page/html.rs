@@ -100,8 +100,9 @@ pub fn polarity_badge(polarity: &str, score: Option<f32>) -> String {
 }
 
 /// The navigation entries: (path, label).
-const NAV: [(&str, &str); 4] = [
+const NAV: [(&str, &str); 5] = [
     ("/", "Live feed"),
+    ("/stories", "Stories"),
     ("/stances", "Stances"),
     ("/search", "Search"),
     ("/openapi.json", "API"),

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(views::feed))
         .route("/articles/{id}", get(views::article))
         .route("/entities/{key}", get(views::entity))
+        .route("/stories", get(views::stories))
         .route("/stances", get(views::stances))
         .route("/search", get(views::search))
         .route("/login", get(auth::form).post(auth::submit))

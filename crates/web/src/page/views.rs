@@ -23,6 +23,7 @@ use crate::{
         params::Params,
         stances::{self, EdgeQuery},
         statements::{self, StatementQuery},
+        stories::{self as story_api, StoryQuery},
     },
 };
 
@@ -111,8 +112,73 @@ fn query_of_feed(q: &articles::ArticleQuery, cursor: &str) -> String {
         ("target", q.target.as_deref()),
         ("polarity", q.polarity.as_deref()),
         ("q", q.q.as_deref()),
+        ("story", q.story.as_deref()),
         ("cursor", Some(cursor)),
     ])
+}
+
+/// `/stories`: articles grouped by event, latest first; each links to the feed of its articles.
+pub async fn stories(State(state): State<AppState>, asked: Query<StoryQuery>) -> Response {
+    let asked = match asked {
+        Ok(Params(asked)) => asked,
+        Err(error) => return failure(error),
+    };
+    let page = match story_api::page(&state, &asked).await {
+        Ok(page) => page,
+        Err(error) => return failure(error),
+    };
+    let rows: String = page
+        .stories
+        .iter()
+        .map(|story| {
+            let entities: Vec<String> = story
+                .entities
+                .iter()
+                .map(|e| entity_link(&e.key, &e.name))
+                .collect();
+            let copies = match story.copy_count {
+                0 => String::new(),
+                1 => " + 1 copy".to_owned(),
+                n => format!(" + {n} copies"),
+            };
+            format!(
+                r#"<tr class="story" data-id="{id}"><td><a href="/?story={id}">{title}</a></td><td>{entities}</td><td>{articles}{copies}</td><td>{first}</td><td>{last}</td></tr>"#,
+                id = story.id,
+                title = escape(&shown_title(&story.title, "(no title)")),
+                entities = entities.join(", "),
+                articles = story.article_count,
+                first = time(story.first_at.as_deref()),
+                last = time(story.last_at.as_deref()),
+            )
+        })
+        .collect();
+    let older = page
+        .next_cursor
+        .map(|cursor| {
+            format!(
+                r#"<nav class="pager" aria-label="More stories"><a href="/stories{}">Older stories</a></nav>"#,
+                escape(&query(&[
+                    ("entity", asked.entity.as_deref()),
+                    ("from", asked.from.as_deref()),
+                    ("to", asked.to.as_deref()),
+                    ("cursor", Some(&cursor)),
+                ]))
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        r#"<h1>Stories</h1>
+<p class="lead">Articles about one event, grouped as they are stored: close in what their title and opening say, naming the same people or organisations, within three days. Near-copies (a wire story run by other outlets) join their original's story as copies.</p>
+{table}
+{older}"#,
+        table = table(
+            "Stories, latest first",
+            &["Story", "Who", "Articles", "First", "Latest"],
+            &rows,
+            "No stories yet: articles are grouped as they are stored."
+        ),
+    );
+    html::layout("Stories", "/stories", &body).into_response()
 }
 
 /// An article's title, or for one without, the start of its body.
