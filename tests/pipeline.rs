@@ -196,6 +196,14 @@ async fn example_article_over_http_and_grpc_comes_out_processed_and_queryable() 
             ("all-MiniLM-L6-v2", 384)
         );
     }
+    let story_ids: Vec<u64> = all
+        .iter()
+        .map(|id| events.iter().find(|e| &event_id(e) == id).unwrap().story_id)
+        .collect();
+    assert!(
+        story_ids[0] != 0 && story_ids[0] == story_ids[1],
+        "the copy is in its original's story: {story_ids:?}"
+    );
     let listed = pipeline.newsflow(&["stories", "--entity", "Putin", "--json"]);
     assert!(
         listed.status.success(),
@@ -207,7 +215,7 @@ async fn example_article_over_http_and_grpc_comes_out_processed_and_queryable() 
     let wire = stories
         .stories
         .iter()
-        .find(|s| s.copy_count == 1)
+        .find(|s| s.id == story_ids[0] && s.copy_count == 1)
         .unwrap_or_else(|| panic!("the wire story's story, with its copy: {stories:?}"));
     assert!(wire.article_count >= 1, "{wire:?}");
     assert!(

@@ -40,6 +40,7 @@ impl Stage for StoreStage {
             stored_at: outcome.stored_at,
             revision: outcome.revision,
             duplicate_of: outcome.duplicate_of,
+            story_id: outcome.story_id,
         };
         Ok(processed(&stored, ProcessedReason::Live, trace))
     }
@@ -86,6 +87,7 @@ pub fn processed(stored: &StoredArticle, reason: ProcessedReason, trace: TraceCo
         stored_at: Some(to_proto(stored.stored_at)),
         reason: reason as i32,
         duplicate_of: stored.duplicate_of.clone().unwrap_or_default(),
+        story_id: stored.story_id.unwrap_or(0),
     };
     Outgoing::protobuf(ARTICLE_PROCESSED, &id, &event, trace).not_mandatory()
 }

@@ -11,6 +11,8 @@
 //! The whole `AnalyzedArticle` is stored as its protobuf bytes, so get and replay return
 //! exactly what was saved; the analysis is also projected into tables (articles, entities,
 //! per-article entities with their summaries, mentions, statements, stances) for the queries.
+//! Saving also resolves each entity to an identity across articles (`identify`), links a
+//! near-copy to its original, and places the article in the story of its event (`stories`).
 
 mod browse;
 mod error;
@@ -72,6 +74,8 @@ pub struct StoredArticle {
     pub revision: i32,
     /// The stored article this one is a near-copy of, if any.
     pub duplicate_of: Option<String>,
+    /// The story it is in, if any.
+    pub story_id: Option<u64>,
 }
 
 /// Analyzed articles in PostgreSQL. Cheap to clone: clones share one connection pool.

@@ -26,25 +26,27 @@ pub(crate) struct ArticleOnly {
     pub article: Option<Article>,
 }
 
-/// document, stored_at, revision, duplicate_of.
-type StoredRow = (Vec<u8>, DateTime<Utc>, i32, Option<String>);
+/// document, stored_at, revision, duplicate_of, story_id.
+type StoredRow = (Vec<u8>, DateTime<Utc>, i32, Option<String>, Option<i64>);
 
 impl Store {
     /// The stored copy of article `id`, or `None` when it is not stored.
     pub async fn get(&self, id: &str) -> Result<Option<StoredArticle>, StoreError> {
         required("id", id)?;
         let row: Option<StoredRow> = sqlx::query_as(
-            "SELECT document, stored_at, revision, duplicate_of FROM articles WHERE id = $1",
+            "SELECT document, stored_at, revision, duplicate_of, story_id FROM articles \
+             WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|(document, stored_at, revision, duplicate_of)| {
+        row.map(|(document, stored_at, revision, duplicate_of, story_id)| {
             Ok(StoredArticle {
                 article: decode(id, &document)?,
                 stored_at,
                 revision,
                 duplicate_of,
+                story_id: story_id.and_then(|s| u64::try_from(s).ok()),
             })
         })
         .transpose()

@@ -35,7 +35,7 @@ impl ReplayFilter {
     }
 }
 
-/// id, position time, document, stored_at, revision.
+/// id, position time, document, stored_at, revision, duplicate_of, story_id.
 type ReplayRow = (
     String,
     DateTime<Utc>,
@@ -43,6 +43,7 @@ type ReplayRow = (
     DateTime<Utc>,
     i32,
     Option<String>,
+    Option<i64>,
 );
 
 /// Articles fetched per query. Replay pages through the table instead of holding one long
@@ -61,12 +62,14 @@ impl Store {
     ) -> BoxStream<'static, Result<StoredArticle, StoreError>> {
         let sql = match filter.basis {
             TimeBasis::Article => {
-                "SELECT id, sort_time, document, stored_at, revision, duplicate_of FROM articles \
+                "SELECT id, sort_time, document, stored_at, revision, duplicate_of, story_id \
+                 FROM articles \
                  WHERE sort_time >= $1 AND sort_time < $2 AND (sort_time, id) > ($3, $4) \
                  ORDER BY sort_time, id LIMIT $5"
             }
             TimeBasis::Ingested => {
-                "SELECT id, ingested_at, document, stored_at, revision, duplicate_of FROM articles \
+                "SELECT id, ingested_at, document, stored_at, revision, duplicate_of, story_id \
+                 FROM articles \
                  WHERE ingested_at >= $1 AND ingested_at < $2 AND (ingested_at, id) > ($3, $4) \
                  ORDER BY ingested_at, id LIMIT $5"
             }
@@ -100,14 +103,17 @@ impl Store {
                 };
                 let batch: Vec<Result<StoredArticle, StoreError>> = rows
                     .into_iter()
-                    .map(|(id, _, document, stored_at, revision, duplicate_of)| {
-                        Ok(StoredArticle {
-                            article: decode(&id, &document)?,
-                            stored_at,
-                            revision,
-                            duplicate_of,
-                        })
-                    })
+                    .map(
+                        |(id, _, document, stored_at, revision, duplicate_of, story_id)| {
+                            Ok(StoredArticle {
+                                article: decode(&id, &document)?,
+                                stored_at,
+                                revision,
+                                duplicate_of,
+                                story_id: story_id.and_then(|s| u64::try_from(s).ok()),
+                            })
+                        },
+                    )
                     .collect();
                 if batch.is_empty() {
                     return Ok(None);

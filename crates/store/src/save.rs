@@ -39,6 +39,8 @@ pub struct SaveOutcome {
     pub revision: i32,
     /// The stored article this one is a near-copy of, if any.
     pub duplicate_of: Option<String>,
+    /// The story it is in, if any.
+    pub story_id: Option<u64>,
 }
 
 /// document, stored_at, revision, whether it is signed, duplicate_of, and whether its
@@ -99,7 +101,7 @@ impl Store {
             } else {
                 rows.story_entities_as_stored(&mut tx).await?;
             }
-            stories::place(
+            let story_id = stories::place(
                 &mut tx,
                 &rows.article_id,
                 &rows.story,
@@ -112,6 +114,7 @@ impl Store {
                 stored_at: *stored_at,
                 revision: *revision,
                 duplicate_of,
+                story_id,
             });
         }
 
@@ -156,7 +159,7 @@ impl Store {
         rows.identify(&mut tx, &self.resolver, &previous, sticky)
             .await?;
         rows.insert(&mut tx).await?;
-        stories::place(
+        let story_id = stories::place(
             &mut tx,
             &rows.article_id,
             &rows.story,
@@ -174,6 +177,7 @@ impl Store {
             stored_at,
             revision,
             duplicate_of,
+            story_id,
         })
     }
 }

@@ -111,7 +111,7 @@ pub(crate) async fn place(
     id: &str,
     input: &StoryInput,
     duplicate_of: Option<&str>,
-) -> Result<Option<i64>, StoreError> {
+) -> Result<Option<u64>, StoreError> {
     let (current, time): (Option<i64>, DateTime<Utc>) = sqlx::query_as(
         "SELECT story_id, coalesce(sort_time, stored_at) FROM articles WHERE id = $1",
     )
@@ -119,7 +119,7 @@ pub(crate) async fn place(
     .fetch_one(&mut *tx)
     .await?;
     if current.is_some() {
-        return Ok(current);
+        return Ok(current.and_then(|s| u64::try_from(s).ok()));
     }
     let story_id = match (duplicate_of, &input.embedding) {
         (Some(original), _) => {
@@ -147,7 +147,7 @@ pub(crate) async fn place(
             .execute(&mut *tx)
             .await?;
     }
-    Ok(story_id)
+    Ok(story_id.and_then(|s| u64::try_from(s).ok()))
 }
 
 /// The story `article` joins (updated) or starts (inserted).

@@ -218,7 +218,12 @@ async fn a_copy_joins_its_originals_story_and_saving_again_keeps_the_story() {
     assert_eq!((shown.article_count, shown.copy_count), (1, 1));
 
     // Saved again, changed or not, an article keeps its story and the story its size.
-    db.store.save(&copy).await.unwrap();
+    let again = db.store.save(&copy).await.unwrap();
+    assert_eq!(again.story_id, Some(story), "the save says the story");
+    assert_eq!(
+        db.store.get("copy").await.unwrap().unwrap().story_id,
+        Some(story)
+    );
     original.article.as_mut().unwrap().title = "A new headline".into();
     db.store.save(&original).await.unwrap();
     assert_eq!(story_of(&db, "orig").await, story);

@@ -350,5 +350,15 @@ async fn the_page_shows_the_examples_live_marked_charted_and_as_a_matrix() {
     }
     browser.screenshot("story-articles").await;
 
+    // The article page names its story.
+    client
+        .goto(&format!("{}/articles/{}", web.url, shared.id))
+        .await
+        .unwrap();
+    let line = browser.find(r#"p.story a[href^="/?story="]"#).await;
+    let said = browser.find("p.story").await.text().await.unwrap();
+    assert!(said.contains("and 1 near-copy"), "{said}");
+    assert!(!line.text().await.unwrap().is_empty());
+
     browser.stop().await;
 }

@@ -105,6 +105,10 @@ pub struct ArticleDetail {
     /// outlet, a lightly edited version); absent for an original.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<String>,
+    /// The story (articles about one event, `/api/v1/stories/{id}`) it is in; absent when it
+    /// has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub story: Option<u64>,
     pub entities: Vec<EntityJson>,
     pub statements: Vec<StatementJson>,
     pub stances: Vec<StanceJson>,
@@ -653,6 +657,7 @@ impl ArticleDetail {
             stored_at: rfc3339(stored.stored_at),
             revision: stored.revision,
             duplicate_of: stored.duplicate_of.clone(),
+            story: stored.story_id,
             entities,
             statements,
             stances,

@@ -7,6 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::{Duration, NaiveDate};
+use newsflow_proto::v1::{GetStoryRequest, Story};
 use serde::Deserialize;
 
 use super::{
@@ -215,13 +216,44 @@ fn card(article: &ArticleBrief) -> String {
 
 /// `/articles/{id}`: the text with its analysis marked, and the analysis in tables.
 pub async fn article(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    match articles::article(&state, &id).await {
-        Ok(article) => render_article(&article).into_response(),
-        Err(error) => failure(error),
-    }
+    let article = match articles::article(&state, &id).await {
+        Ok(article) => article,
+        Err(error) => return failure(error),
+    };
+    let story = match article.story {
+        Some(id) => match state.store.story(&GetStoryRequest { id }).await {
+            Ok(story) => story,
+            Err(error) => return failure(error.into()),
+        },
+        None => None,
+    };
+    render_article(&article, story.as_ref()).into_response()
 }
 
-fn render_article(article: &ArticleDetail) -> axum::response::Html<String> {
+/// The line naming the article's story, when the story holds other articles too.
+fn story_line(story: Option<&Story>) -> String {
+    let Some(story) = story else {
+        return String::new();
+    };
+    let others = (story.article_count + story.copy_count).saturating_sub(1);
+    if others == 0 {
+        return String::new();
+    }
+    let copies = match story.copy_count {
+        0 => String::new(),
+        1 => " and 1 near-copy".to_owned(),
+        n => format!(" and {n} near-copies"),
+    };
+    format!(
+        r#"<p class="note story">Part of a story of {articles} article{s}{copies}: <a href="/?story={id}">{title}</a>.</p>"#,
+        articles = story.article_count,
+        s = if story.article_count == 1 { "" } else { "s" },
+        id = story.id,
+        title = escape(&story.title),
+    )
+}
+
+fn render_article(article: &ArticleDetail, story: Option<&Story>) -> axum::response::Html<String> {
     let title = shown_title(&article.title, &article.body);
     let title = title.as_str();
     let original = if article.url.is_empty() {
@@ -288,6 +320,7 @@ fn render_article(article: &ArticleDetail) -> axum::response::Html<String> {
 <h1>{title}</h1>
 <p class="meta">{time} · {source}{original} · {language} · stored {stored}{revision}</p>
 {copy}
+{story}
 <section aria-labelledby="text-heading">
 <h2 id="text-heading">Text</h2>
 <p class="legend">Marked: <mark class="quote">what was said</mark> (numbered, see the table), <span class="speaker">who said it</span>, <span class="cue">the cue</span>, <a class="mention t-person" href="{self_href}">entities</a> (links to their pages), and the targets of stances: <span class="stance pos">for</span>, <span class="stance neg">against</span>. Hover or focus a mark for details.</p>
@@ -326,6 +359,7 @@ fn render_article(article: &ArticleDetail) -> axum::response::Html<String> {
             ),
             None => String::new(),
         },
+        story = story_line(story),
         marked = marked_body(article),
         statement_count = article.statements.len(),
         stance_count = article.stances.len(),

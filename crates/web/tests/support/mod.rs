@@ -149,6 +149,7 @@ impl Web {
             stored_at: Some(to_proto(outcome.stored_at)),
             reason: ProcessedReason::Live as i32,
             duplicate_of: outcome.duplicate_of.unwrap_or_default(),
+            story_id: outcome.story_id.unwrap_or(0),
         };
         let publisher = Publisher::new(self.bus.config.clone(), self.bus.topology.clone());
         publisher
