@@ -36,7 +36,9 @@ async fn migrations_create_the_schema_from_empty_and_rerun_as_no_op() {
             "identity_titles",
             "mentions",
             "stances",
-            "statements"
+            "statements",
+            "stories",
+            "story_keys"
         ]
     );
     let trgm: bool =
