@@ -21,6 +21,10 @@ pub enum AnalysisError {
         #[source]
         source: NlpError,
     },
+    /// The compute device asked for cannot be used (a GPU in a build without CUDA support,
+    /// or one the machine lacks).
+    #[error("compute device: {0}")]
+    Device(NlpError),
     /// The input cannot be analysed: no article, an empty body, entities outside the text.
     #[error("{0}")]
     Invalid(String),

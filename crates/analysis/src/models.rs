@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use newsflow_nlp::{
     NlpError,
+    device::ComputeDevice,
     encoder::Encoder,
     gazetteer::Nations,
     geo::Gazetteer,
@@ -112,6 +113,10 @@ pub struct ModelArgs {
     /// kept to compare).
     #[arg(long, env = "NEWSFLOW_SPEAKER_STANCE", default_value_t = SpeakerStance::Holder)]
     pub speaker_stance: SpeakerStance,
+    /// Where the MiniLM models compute: `cpu` (the default), or `cuda` / `cuda:N` in a build
+    /// with the `cuda` feature on a machine with that GPU.
+    #[arg(long, env = "NEWSFLOW_DEVICE", default_value_t = ComputeDevice::Cpu)]
+    pub device: ComputeDevice,
 }
 
 /// Which model reads a speaker's stance.
@@ -151,11 +156,19 @@ impl ModelArgs {
             stance_model: paths.stance,
             holder_model: paths.holder,
             speaker_stance: SpeakerStance::Holder,
+            device: ComputeDevice::Cpu,
         }
+    }
+
+    /// Chooses the compute device for the MiniLM models this process loads (once, before the
+    /// first of them).
+    fn use_device(&self) -> Result<(), AnalysisError> {
+        newsflow_nlp::device::select(self.device).map_err(AnalysisError::Device)
     }
 
     /// The NER tagger of the chosen mode.
     pub fn ner_tagger(&self) -> Result<NerTagger, AnalysisError> {
+        self.use_device()?;
         let paths = NerPaths {
             perceptron: self.ner_model.clone(),
             neural: self.ner_neural_model.clone(),
@@ -201,6 +214,7 @@ impl ModelArgs {
 
     /// The stance classifier, over the base encoder.
     pub fn stance_classifier(&self) -> Result<StanceClassifier, AnalysisError> {
+        self.use_device()?;
         StanceClassifier::load_with_base(&self.stance_model, &self.base_model).map_err(load_error(
             "stance model",
             &self.stance_model,
@@ -238,6 +252,7 @@ impl ModelArgs {
 
     /// The holder-stance classifier, over the base encoder.
     pub fn holder_classifier(&self) -> Result<StanceClassifier, AnalysisError> {
+        self.use_device()?;
         let base = Encoder::load(&self.base_model).map_err(load_error(
             "holder-stance model",
             &self.holder_model,

@@ -105,6 +105,10 @@ struct TrainSettings {
     /// Start the tuned layers from this model's (member 0), not the base encoder's.
     #[arg(long)]
     init_from: Option<PathBuf>,
+    /// Keep each member's epoch that scored best on the first development set (the held-out
+    /// sentences, for `train holder`), not its last: an early stop on held-out data.
+    #[arg(long)]
+    best_epoch: bool,
     /// Stop every epoch after this many steps (timing runs).
     #[arg(long)]
     max_steps: Option<usize>,
@@ -124,6 +128,7 @@ impl TrainSettings {
             max_len: self.max_len,
             balanced: self.balanced,
             init_from: self.init_from.clone(),
+            best_epoch: self.best_epoch,
             max_steps: self.max_steps,
         }
     }

@@ -120,9 +120,10 @@ pub fn load_base_weights(dir: &Path) -> Result<HashMap<String, Tensor>, NlpError
     Ok(tensors)
 }
 
-/// A var builder (f32, CPU) over `tensors` (any dtype).
+/// A var builder (f32) over `tensors` (any dtype), on the process's compute device
+/// ([`crate::device::selected`]: the CPU unless the process chose a GPU).
 pub fn tensor_builder(tensors: HashMap<String, Tensor>) -> VarBuilder<'static> {
-    VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu)
+    VarBuilder::from_tensors(tensors, DType::F32, &crate::device::selected())
 }
 
 fn poisoned<T>(_: T) -> candle_core::Error {

@@ -80,6 +80,9 @@ pub enum NlpError {
     /// The neural tagger failed (a tensor operation or the tokenizer).
     #[error("neural tagger: {0}")]
     Neural(String),
+    /// The compute device asked for cannot be used ([`crate::device`]).
+    #[error("{0}")]
+    Device(String),
     /// Evaluation inputs do not line up.
     #[error("evaluation: {0}")]
     Evaluation(String),

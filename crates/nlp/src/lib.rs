@@ -22,6 +22,7 @@
 
 #[cfg(feature = "train")]
 pub mod conll;
+pub mod device;
 pub mod doc;
 pub mod embedding;
 pub mod encoder;

@@ -166,6 +166,96 @@ fn train_save_load_classify_round_trip() {
 }
 
 #[test]
+fn best_epoch_keeps_the_epoch_that_scored_best_on_the_dev_set() {
+    let base = base_encoder();
+    let train = vec![
+        example(
+            "Critics slammed Smith for the failed reform.",
+            "Smith",
+            Polarity::Negative,
+        ),
+        example(
+            "Voters praised Jones for her courage.",
+            "Jones",
+            Polarity::Positive,
+        ),
+        example(
+            "Jones was accused of fraud by prosecutors.",
+            "Jones",
+            Polarity::Negative,
+        ),
+        example("Fans cheered Lee after the win.", "Lee", Polarity::Positive),
+    ];
+    // The same sentences with the opposite labels: the better the model fits its training
+    // examples, the worse it scores here, so a later epoch is rarely the best.
+    let flipped: Vec<StanceExample> = train
+        .iter()
+        .map(|e| StanceExample {
+            polarity: match e.polarity {
+                Polarity::Negative => Polarity::Positive,
+                _ => Polarity::Negative,
+            },
+            ..e.clone()
+        })
+        .collect();
+    let out = std::env::temp_dir().join(format!("newsflow-best-epoch-{}", std::process::id()));
+    let config = TrainConfig {
+        epochs: 4,
+        trained_layers: 1,
+        batch_size: 2,
+        lr: 5e-4,
+        best_epoch: true,
+        ..TrainConfig::default()
+    };
+    let mut lines = Vec::new();
+    let (trained, report) = newsflow_nlp::stance::train::train(
+        &base,
+        &train,
+        &[("flipped".into(), flipped.clone())],
+        &config,
+        &out,
+        &mut |line| lines.push(line.to_string()),
+    )
+    .unwrap();
+    // Each epoch's line says "flipped F1m 0.xxxx"; the member kept is the best of them.
+    let per_epoch: Vec<f64> = lines
+        .iter()
+        .filter(|l| l.contains(" done in "))
+        .map(|l| {
+            let at = l.find("flipped F1m ").unwrap() + "flipped F1m ".len();
+            l[at..at + 6].parse().unwrap()
+        })
+        .collect();
+    assert_eq!(per_epoch.len(), 4, "{lines:?}");
+    let best = per_epoch.iter().cloned().fold(f64::MIN, f64::max);
+    // The set-up makes the last epoch worse than an earlier one, so keeping it would show.
+    assert!(best > per_epoch[3], "{per_epoch:?}");
+    let kept = report.per_seed[0].1[0].scores.f1m;
+    assert!(
+        (kept - best).abs() < 1e-4,
+        "kept {kept}, epochs {per_epoch:?}"
+    );
+    // The classifier returned reads with the kept epoch's weights, not the last epoch's.
+    let items: Vec<(&str, Span)> = flipped
+        .iter()
+        .map(|e| (e.sentence.as_str(), e.span))
+        .collect();
+    let said: Vec<Polarity> = trained
+        .classify_batch(&items)
+        .unwrap()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    let gold: Vec<Polarity> = flipped.iter().map(|e| e.polarity).collect();
+    let rescored = newsflow_nlp::stance::score(&gold, &said).unwrap().f1m;
+    assert!(
+        (rescored - best).abs() < 1e-4,
+        "{rescored} vs {per_epoch:?}"
+    );
+    std::fs::remove_dir_all(&out).ok();
+}
+
+#[test]
 fn committed_model_classifies() {
     let base = base_encoder();
     let dir = committed("models/stance-minilm");
@@ -245,10 +335,11 @@ fn holder_stance_model_trains_saves_and_reads_holders() {
     let out = std::env::temp_dir().join(format!("newsflow-holder-test-{}", std::process::id()));
     let config = TrainConfig {
         epochs: 1,
-        trained_layers: 1,
+        trained_layers: 4,
         batch_size: 2,
         balanced: true,
-        // Its tuned layer starts from the target-sentiment model's top layer.
+        // Its top three tuned layers start from the target-sentiment model's (which tuned
+        // those three), the fourth from the base encoder's.
         init_from: Some(committed("models/stance-minilm")),
         ..TrainConfig::default()
     };

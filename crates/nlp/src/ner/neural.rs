@@ -17,7 +17,6 @@ pub mod train;
 
 use crate::encoder::{BertConfig, load_base_weights, read_safetensors, tensor_builder};
 use crate::error::NlpError;
-use candle_core::Device;
 use candle_nn::VarBuilder;
 use input::{Specials, Window};
 use std::path::{Path, PathBuf};
@@ -296,7 +295,7 @@ impl NeuralModel {
                 .iter()
                 .map(|w| (w.ids.as_slice(), w.shapes.as_slice()))
                 .collect();
-            let batch = Batch::new(&rows, &Device::Cpu).map_err(neural_err)?;
+            let batch = Batch::new(&rows, self.tagger.device()).map_err(neural_err)?;
             let logits = self.tagger.forward(&batch, false).map_err(neural_err)?;
             let logp = candle_nn::ops::log_softmax(&logits, candle_core::D::Minus1)
                 .and_then(|t| t.to_vec3::<f32>())

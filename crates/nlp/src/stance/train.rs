@@ -16,7 +16,7 @@ use crate::encoder::{
 };
 use crate::error::NlpError;
 use crate::stance::input::SpecialIds;
-use candle_core::{DType, Tensor};
+use candle_core::{DType, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -55,6 +55,9 @@ pub struct TrainConfig {
     /// Start the tuned layers from another model's (its member 0; the holder-stance model
     /// from the target-sentiment model, say) rather than from the base encoder's.
     pub init_from: Option<std::path::PathBuf>,
+    /// Keep, of each member, the epoch that scored the highest macro-F1 on the first
+    /// development set (an early stop on held-out data), not the last one.
+    pub best_epoch: bool,
 }
 
 impl Default for TrainConfig {
@@ -72,6 +75,7 @@ impl Default for TrainConfig {
             max_steps: None,
             balanced: false,
             init_from: None,
+            best_epoch: false,
         }
     }
 }
@@ -88,7 +92,7 @@ pub struct DevResult {
 /// What training measured.
 #[derive(Debug, Clone, Default)]
 pub struct TrainReport {
-    /// Per seed: the dev scores after its last epoch.
+    /// Per seed: the dev scores after its last epoch (its best, with `best_epoch`).
     pub per_seed: Vec<(u64, Vec<DevResult>)>,
     /// The ensemble of all members on each dev set.
     pub ensemble: Vec<DevResult>,
@@ -399,7 +403,9 @@ pub fn train(
             encoder.layers.len()
         )));
     }
-    // The tuned layers start from another model's when asked (the frozen ones stay the base's).
+    // The tuned layers start from another model's where it tuned them, from the base's
+    // elsewhere (tuning 6 layers from a model that tuned the top 3 starts layers 0-2 from the
+    // base); the frozen layers stay the base's.
     let start = match &config.init_from {
         None => base.clone(),
         Some(dir) => {
@@ -409,14 +415,12 @@ pub fn train(
                 .layers
                 .len()
                 .checked_sub(from.trained_layers)
-                .filter(|_| from.trained_layers >= config.trained_layers)
                 .ok_or_else(|| {
                     NlpError::Training(format!(
-                        "{} tuned {} layers of {}; {} are to be tuned",
+                        "{} tuned {} layers; the base encoder has {}",
                         dir.display(),
                         from.trained_layers,
                         encoder.layers.len(),
-                        config.trained_layers
                     ))
                 })?;
             let mut start = base.clone();
@@ -491,6 +495,17 @@ pub fn train(
         let total = per_epoch * config.epochs;
         let mut step = 0;
         let mut last = Vec::new();
+        // With `best_epoch`: the best first-dev F1m so far, its epoch, a copy of its variables,
+        // its dev probabilities and results.
+        type Best = (
+            f64,
+            usize,
+            Vec<(Var, Tensor)>,
+            Vec<Vec<[f32; 3]>>,
+            Vec<DevResult>,
+        );
+        let mut best: Option<Best> = None;
+        let mut epoch_probs: Vec<Vec<[f32; 3]>> = Vec::new();
         for epoch in 1..=config.epochs {
             let epoch_started = Instant::now();
             let mut loss_sum = 0.0;
@@ -528,21 +543,36 @@ pub fn train(
             let epoch_s = epoch_started.elapsed().as_secs_f64();
             report.train_seconds += epoch_s;
             last.clear();
+            epoch_probs.clear();
             let mut line = format!(
                 "seed {seed} epoch {epoch} done in {epoch_s:.0}s, loss {:.4}",
                 loss_sum / per_epoch as f64
             );
-            for (k, (name, d)) in dev_data.iter().enumerate() {
+            for (name, d) in &dev_data {
                 let probs = member_probs(&member, d, mconfig.class_weights)?;
                 let s = score_probs(d, &probs)?;
                 line += &format!("; {name} F1m {:.4} acc {:.4}", s.f1m, s.accuracy);
-                if epoch == config.epochs {
-                    dev_probs[k].push(probs);
-                }
+                epoch_probs.push(probs);
                 last.push(DevResult {
                     name: name.clone(),
                     scores: s,
                 });
+            }
+            let first_f1m = last.first().map(|r| r.scores.f1m);
+            if config.best_epoch
+                && let Some(f1m) = first_f1m
+                && best.as_ref().is_none_or(|b| f1m > b.0)
+            {
+                let copies = vars
+                    .all_vars()
+                    .into_iter()
+                    .map(|v| {
+                        let t = v.as_tensor().copy()?;
+                        Ok((v, t))
+                    })
+                    .collect::<candle_core::Result<_>>()?;
+                best = Some((f1m, epoch, copies, epoch_probs.clone(), last.clone()));
+                line += " (best so far)";
             }
             progress(&line);
             save_members(
@@ -550,6 +580,21 @@ pub fn train(
                 &mconfig,
                 std::slice::from_ref(&vars),
             )?;
+        }
+        if let Some((f1m, epoch, copies, probs, results)) = best.take()
+            && epoch != config.epochs
+        {
+            progress(&format!(
+                "seed {seed}: keeping epoch {epoch} (first dev F1m {f1m:.4})"
+            ));
+            for (var, tensor) in copies {
+                var.set(&tensor)?;
+            }
+            epoch_probs = probs;
+            last = results;
+        }
+        for (k, probs) in epoch_probs.drain(..).enumerate() {
+            dev_probs[k].push(probs);
         }
         report.per_seed.push((seed, last));
         members.push(member);

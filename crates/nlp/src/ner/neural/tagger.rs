@@ -71,6 +71,11 @@ impl Tagger {
         self.encoder.layers.truncate(n);
     }
 
+    /// The device its weights live on (where each batch must be made).
+    pub fn device(&self) -> &Device {
+        self.encoder.device()
+    }
+
     /// Longest input the position embeddings allow.
     pub fn max_positions(&self) -> usize {
         self.encoder.max_positions()
