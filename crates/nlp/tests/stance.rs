@@ -87,10 +87,9 @@ fn example(sentence: &str, mention: &str, polarity: Polarity) -> StanceExample {
     }
 }
 
-#[test]
-fn train_save_load_classify_round_trip() {
-    let base = base_encoder();
-    let train = vec![
+/// Four targets, each class at least once.
+fn four_examples() -> Vec<StanceExample> {
+    vec![
         example(
             "Critics slammed Smith for the failed reform.",
             "Smith",
@@ -111,7 +110,13 @@ fn train_save_load_classify_round_trip() {
             "Jones",
             Polarity::Negative,
         ),
-    ];
+    ]
+}
+
+#[test]
+fn train_save_load_classify_round_trip() {
+    let base = base_encoder();
+    let train = four_examples();
     let out = std::env::temp_dir().join(format!("newsflow-stance-test-{}", std::process::id()));
     let config = TrainConfig {
         epochs: 1,
@@ -168,26 +173,10 @@ fn train_save_load_classify_round_trip() {
 #[test]
 fn best_epoch_keeps_the_epoch_that_scored_best_on_the_dev_set() {
     let base = base_encoder();
-    let train = vec![
-        example(
-            "Critics slammed Smith for the failed reform.",
-            "Smith",
-            Polarity::Negative,
-        ),
-        example(
-            "Voters praised Jones for her courage.",
-            "Jones",
-            Polarity::Positive,
-        ),
-        example(
-            "Jones was accused of fraud by prosecutors.",
-            "Jones",
-            Polarity::Negative,
-        ),
-        example("Fans cheered Lee after the win.", "Lee", Polarity::Positive),
-    ];
-    // The same sentences with the opposite labels: the better the model fits its training
-    // examples, the worse it scores here, so a later epoch is rarely the best.
+    let train = four_examples();
+    // The same sentences with wrong labels (negative and positive swapped, neutral made
+    // negative): the better the model fits its training examples, the worse it scores here,
+    // so a later epoch is rarely the best.
     let flipped: Vec<StanceExample> = train
         .iter()
         .map(|e| StanceExample {
