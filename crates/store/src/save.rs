@@ -101,13 +101,7 @@ impl Store {
             } else {
                 rows.story_entities_as_stored(&mut tx).await?;
             }
-            let story_id = stories::place(
-                &mut tx,
-                &rows.article_id,
-                &rows.story,
-                duplicate_of.as_deref(),
-            )
-            .await?;
+            let story_id = rows.place_story(&mut tx, duplicate_of.as_deref()).await?;
             tx.commit().await?;
             return Ok(SaveOutcome {
                 status: SaveStatus::Unchanged,
@@ -159,13 +153,7 @@ impl Store {
         rows.identify(&mut tx, &self.resolver, &previous, sticky)
             .await?;
         rows.insert(&mut tx).await?;
-        let story_id = stories::place(
-            &mut tx,
-            &rows.article_id,
-            &rows.story,
-            duplicate_of.as_deref(),
-        )
-        .await?;
+        let story_id = rows.place_story(&mut tx, duplicate_of.as_deref()).await?;
         tx.commit().await?;
 
         Ok(SaveOutcome {
@@ -691,6 +679,16 @@ impl Projection {
         .fetch_all(&mut *tx)
         .await?;
         Ok(())
+    }
+
+    /// Places the article in its story once its rows are written (a near-copy in its
+    /// original's): the story's id, `None` without an embedding.
+    async fn place_story(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        duplicate_of: Option<&str>,
+    ) -> Result<Option<u64>, StoreError> {
+        stories::place(tx, &self.article_id, &self.story, duplicate_of).await
     }
 
     /// Resolves the entities to identities and puts the identities' keys in the key columns
