@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Args;
 use newsflow_nlp::Span;
-use newsflow_nlp::stance::{self, StanceExample, TrainConfig, dse};
+use newsflow_nlp::stance::{self, Marking, StanceExample, TrainConfig, dse};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,6 +16,11 @@ pub struct TrainArgs {
     /// Development files, scored after every epoch (repeatable).
     #[arg(long)]
     dev: Vec<PathBuf>,
+    /// Share of the training sentences held out (with all their targets) and scored after
+    /// every epoch before the development files, so that `--best-epoch` chooses on data the
+    /// model never saw rather than on dev; 0 (the default) trains on all of it.
+    #[arg(long, default_value_t = 0.0)]
+    holdout: f64,
     #[command(flatten)]
     settings: TrainSettings,
 }
@@ -109,6 +114,10 @@ struct TrainSettings {
     /// sentences, for `train holder`), not its last: an early stop on held-out data.
     #[arg(long)]
     best_epoch: bool,
+    /// Read the plain sentence, the target only pooled (one encoder pass per sentence, shared
+    /// by its targets), not a copy with the target marked per target.
+    #[arg(long)]
+    plain: bool,
     /// Stop every epoch after this many steps (timing runs).
     #[arg(long)]
     max_steps: Option<usize>,
@@ -129,6 +138,11 @@ impl TrainSettings {
             balanced: self.balanced,
             init_from: self.init_from.clone(),
             best_epoch: self.best_epoch,
+            marking: if self.plain {
+                Marking::Plain
+            } else {
+                Marking::Markers
+            },
             max_steps: self.max_steps,
         }
     }
@@ -213,18 +227,29 @@ fn read(path: &Path) -> anyhow::Result<Vec<StanceExample>> {
 
 /// Trains and saves the model, printing progress to stderr.
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
-    let train = read(&args.files.train)?;
-    let dev = args
-        .dev
-        .iter()
-        .map(|p| {
-            let name = p.file_stem().map_or_else(
-                || p.display().to_string(),
-                |s| s.to_string_lossy().into_owned(),
-            );
-            Ok((name, read(p)?))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    anyhow::ensure!(
+        (0.0..1.0).contains(&args.holdout),
+        "--holdout must be in [0, 1)"
+    );
+    let (held, train): (Vec<StanceExample>, Vec<StanceExample>) = read(&args.files.train)?
+        .into_iter()
+        .partition(|e| dse::held_out(&e.sentence, args.holdout, 0));
+    let mut dev = Vec::new();
+    if args.holdout > 0.0 {
+        eprintln!(
+            "{} targets to train on, {} held out",
+            train.len(),
+            held.len()
+        );
+        dev.push(("holdout".to_string(), held));
+    }
+    for p in &args.dev {
+        let name = p.file_stem().map_or_else(
+            || p.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        dev.push((name, read(p)?));
+    }
     fine_tune(
         "stance",
         &args.files.train,

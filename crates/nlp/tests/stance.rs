@@ -2,7 +2,7 @@
 //! CI) and fail, naming the script, without it.
 
 use newsflow_nlp::encoder::WordPieceTokenizer;
-use newsflow_nlp::stance::input::{SpecialIds, build_input};
+use newsflow_nlp::stance::input::{Marking, SpecialIds, build_input};
 use newsflow_nlp::stance::{Polarity, StanceClassifier, StanceExample, TrainConfig};
 use newsflow_nlp::{NlpError, Span};
 mod common;
@@ -21,7 +21,7 @@ fn markers_wrap_the_target_pieces() {
         .map(|b| sentence[..b].chars().count())
         .unwrap();
     let span = Span::new(start, start + "Angela Merkel".len());
-    let input = build_input(&tok, special, sentence, span, None, 128).unwrap();
+    let input = build_input(&tok, special, sentence, span, None, 128, Marking::Markers).unwrap();
     assert_eq!(input.ids[0], special.cls);
     assert_eq!(*input.ids.last().unwrap(), special.sep);
     let open = input.ids.iter().position(|&i| i == special.open).unwrap();
@@ -52,6 +52,7 @@ fn long_sentences_keep_the_target_in_the_window() {
         Span::new(start, start + 5),
         None,
         64,
+        Marking::Markers,
     )
     .unwrap();
     assert_eq!(input.ids.len(), 64);
@@ -70,11 +71,103 @@ fn bad_input_is_an_error_not_a_panic() {
         ("Short.", Span::new(3, 30)),
         ("Short.", Span::new(2, 2)),
     ] {
-        assert!(matches!(
-            build_input(&tok, special, s, span, None, 128),
-            Err(NlpError::InvalidInput(_))
-        ));
+        for marking in [Marking::Markers, Marking::Plain] {
+            assert!(matches!(
+                build_input(&tok, special, s, span, None, 128, marking),
+                Err(NlpError::InvalidInput(_))
+            ));
+        }
     }
+}
+
+#[test]
+fn plain_inputs_of_one_sentence_are_one_sequence() {
+    let base = base_encoder();
+    let tok = WordPieceTokenizer::load(&base).unwrap();
+    let special = SpecialIds::from_tokenizer(&tok).unwrap();
+    let sentence = "Peskov said Moscow would view Western troops as targets.";
+    let at = |word: &str| {
+        let start = sentence[..sentence.find(word).unwrap()].chars().count();
+        Span::new(start, start + word.len())
+    };
+    let plain = |target: Span, holder: Option<Span>| {
+        build_input(&tok, special, sentence, target, holder, 128, Marking::Plain).unwrap()
+    };
+    let moscow = plain(at("Moscow"), None);
+    let troops = plain(at("Western troops"), Some(at("Peskov")));
+    // The same ids (one encoder pass for both), no marker among them.
+    assert_eq!(moscow.ids, troops.ids);
+    let sentence_ids: Vec<u32> = tok.pieces(sentence).unwrap().iter().map(|p| p.id).collect();
+    assert_eq!(moscow.ids[1..moscow.ids.len() - 1], sentence_ids[..]);
+    let pieces = |w: &str| -> Vec<u32> { tok.pieces(w).unwrap().iter().map(|p| p.id).collect() };
+    assert_eq!(moscow.ids[moscow.target.clone()].to_vec(), pieces("moscow"));
+    assert_eq!(
+        troops.ids[troops.target.clone()].to_vec(),
+        pieces("western troops")
+    );
+    let holder = troops.holder.clone().expect("holder positions");
+    assert_eq!(troops.ids[holder].to_vec(), pieces("peskov"));
+    // A sentence longer than the window is cut around the target, as a marked one is.
+    let filler = "the committee met again and again ".repeat(30);
+    let long = format!("{filler}and Obama spoke.");
+    let start = long.find("Obama").unwrap();
+    let input = build_input(
+        &tok,
+        special,
+        &long,
+        Span::new(start, start + 5),
+        None,
+        64,
+        Marking::Plain,
+    )
+    .unwrap();
+    assert_eq!(input.ids.len(), 64);
+    assert_eq!(input.ids[input.target.clone()].to_vec(), pieces("obama"));
+}
+
+#[test]
+fn a_plain_model_reads_each_target_of_a_shared_pass_as_alone() {
+    let base = base_encoder();
+    let mut train = four_examples();
+    // Two targets of one sentence, opposite polarities: only the pooled positions tell them
+    // apart.
+    train.push(example(
+        "Critics slammed Smith but praised Jones.",
+        "Smith",
+        Polarity::Negative,
+    ));
+    train.push(example(
+        "Critics slammed Smith but praised Jones.",
+        "Jones",
+        Polarity::Positive,
+    ));
+    let out = std::env::temp_dir().join(format!("newsflow-plain-test-{}", std::process::id()));
+    let config = TrainConfig {
+        epochs: 1,
+        trained_layers: 1,
+        batch_size: 2,
+        marking: Marking::Plain,
+        ..TrainConfig::default()
+    };
+    newsflow_nlp::stance::train::train(&base, &train, &[], &config, &out, &mut |_| {}).unwrap();
+    let loaded = StanceClassifier::load_with_base(&out, &base).unwrap();
+    assert_eq!(loaded.config().marking, Marking::Plain);
+    let items: Vec<(&str, Span)> = train
+        .iter()
+        .map(|e| (e.sentence.as_str(), e.span))
+        .collect();
+    // In one call the last two share a pass (and their row); one at a time, each has its own.
+    let batch = loaded.classify_batch(&items).unwrap();
+    for (e, (pol, probs)) in train.iter().zip(&batch) {
+        let (one_pol, one) = loaded.classify(&e.sentence, e.span).unwrap();
+        assert_eq!(*pol, one_pol);
+        for c in 0..3 {
+            assert!((probs[c] - one[c]).abs() < 1e-4, "{probs:?} vs {one:?}");
+        }
+    }
+    // Different targets of the shared pass get their own probabilities.
+    assert_ne!(batch[4].1, batch[5].1);
+    std::fs::remove_dir_all(&out).ok();
 }
 
 fn example(sentence: &str, mention: &str, polarity: Polarity) -> StanceExample {
@@ -274,6 +367,7 @@ fn holder_markers_wrap_the_holder_and_both_stay_in_the_window() {
         at("Moscow"),
         Some(at("Peskov")),
         64,
+        Marking::Markers,
     )
     .unwrap();
     assert_eq!(input.ids.len(), 64);

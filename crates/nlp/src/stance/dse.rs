@@ -377,15 +377,21 @@ pub fn unseen_in(pairs: &[DsePair], seen: &[DsePair]) -> Vec<DsePair> {
 /// Splits pairs by sentence: about `share` of the sentences (chosen by a hash of the sentence
 /// and `seed`) and all their pairs go to the second part, so no sentence is in both.
 pub fn split_by_sentence(pairs: &[DsePair], share: f64, seed: u64) -> (Vec<DsePair>, Vec<DsePair>) {
-    let held = |sentence: &str| {
-        // FNV-1a over the key, mixed with the seed: stable across runs and platforms.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        for b in sentence_key(sentence).bytes() {
-            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-        (h % 10_000) as f64 / 10_000.0 < share
-    };
-    pairs.iter().cloned().partition(|p| !held(&p.sentence))
+    pairs
+        .iter()
+        .cloned()
+        .partition(|p| !held_out(&p.sentence, share, seed))
+}
+
+/// Whether `sentence` falls in the held-out `share` of sentences for `seed`: a hash of the
+/// sentence (its words, spacing aside), so every item of one sentence falls the same way.
+pub fn held_out(sentence: &str, share: f64, seed: u64) -> bool {
+    // FNV-1a over the key, mixed with the seed: stable across runs and platforms.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for b in sentence_key(sentence).bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % 10_000) as f64 / 10_000.0 < share
 }
 
 #[cfg(test)]

@@ -4,6 +4,10 @@
 //!
 //! A holder's stance (the holder-stance model) also marks the holder: `[unused2] holder
 //! [unused3]`, and the window is cropped around both when they fit in it together.
+//!
+//! A plain input ([`Marking::Plain`]) is the sentence alone, `[CLS] sentence [SEP]`: every
+//! target of a sentence that fits the window then has the same ids, so one encoder pass
+//! serves them all, and the model tells them apart by pooling each one's own pieces.
 
 use crate::doc::Span;
 use crate::encoder::{Piece, WordPieceTokenizer};
@@ -41,15 +45,26 @@ impl SpecialIds {
     }
 }
 
+/// How an input shows the model which words are the target (and the holder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Marking {
+    /// Marker tokens around the target and the holder: a copy of the sentence per target.
+    #[default]
+    Markers,
+    /// The sentence alone; the target is only the positions pooled.
+    Plain,
+}
+
 /// One encoder input for one target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StanceInput {
     /// Token ids, `[CLS]` first and `[SEP]` last.
     pub ids: Vec<u32>,
-    /// The positions whose mean represents the target: its WordPieces, or the two markers
-    /// when the span covers none.
+    /// The positions whose mean represents the target: its WordPieces, or when the span
+    /// covers none, the two markers (marked) or the piece after it (plain).
     pub target: Range<usize>,
-    /// The holder's positions, likewise, when the input marks a holder.
+    /// The holder's positions, likewise, when the input has a holder.
     pub holder: Option<Range<usize>>,
 }
 
@@ -68,8 +83,8 @@ pub fn check_span(sentence: &str, span: Span) -> Result<(), NlpError> {
     Ok(())
 }
 
-/// Builds the input for `target` (code points) of `sentence`, marking `holder` too when
-/// given, at most `max_len` ids long.
+/// Builds the input for `target` (code points) of `sentence`, with `holder` too when given,
+/// at most `max_len` ids long.
 pub fn build_input(
     tok: &WordPieceTokenizer,
     special: SpecialIds,
@@ -77,12 +92,20 @@ pub fn build_input(
     target: Span,
     holder: Option<Span>,
     max_len: usize,
+    marking: Marking,
 ) -> Result<StanceInput, NlpError> {
     check_span(sentence, target)?;
     if let Some(holder) = holder {
         check_span(sentence, holder)?;
     }
-    input_from_pieces(special, &tok.pieces(sentence)?, target, holder, max_len)
+    input_from_pieces(
+        special,
+        &tok.pieces(sentence)?,
+        target,
+        holder,
+        max_len,
+        marking,
+    )
 }
 
 /// The pieces overlapping `span`: `a..b`, empty (at the first piece after it) when none does.
@@ -95,6 +118,61 @@ fn piece_range(pieces: &[Piece], span: Span) -> Range<usize> {
         .unwrap_or(n)
         .max(a);
     a..b
+}
+
+/// Where the window focuses: on target and holder when they fit in it together, else on the
+/// target.
+fn focus(target: &Range<usize>, holder: Option<&Range<usize>>, budget: usize) -> Range<usize> {
+    match holder {
+        Some(h) => {
+            let both = target.start.min(h.start)..target.end.max(h.end);
+            if both.len() <= budget {
+                both
+            } else {
+                target.clone()
+            }
+        }
+        None => target.clone(),
+    }
+}
+
+/// The plain input: `[CLS]` and the pieces in the window and `[SEP]`. A sentence that fits
+/// the window gives the same ids for every target in it.
+fn plain_input(
+    special: SpecialIds,
+    pieces: &[Piece],
+    target: Span,
+    holder: Option<Span>,
+    max_len: usize,
+) -> StanceInput {
+    let budget = max_len - 2;
+    let target_pieces = piece_range(pieces, target);
+    let holder_pieces = holder.map(|h| piece_range(pieces, h));
+    let shown = window(
+        pieces.len(),
+        budget,
+        focus(&target_pieces, holder_pieces.as_ref(), budget),
+    );
+    let mut ids = Vec::with_capacity(shown.len() + 2);
+    ids.push(special.cls);
+    ids.extend(pieces[shown.clone()].iter().map(|p| p.id));
+    ids.push(special.sep);
+    // Positions in `ids` (the window shifted by `[CLS]`); a span with no piece in the window
+    // takes the nearest position, `[SEP]` at the latest.
+    let positions = |r: &Range<usize>| {
+        let start = r.start.clamp(shown.start, shown.end) - shown.start + 1;
+        let end = r.end.clamp(shown.start, shown.end) - shown.start + 1;
+        if end > start {
+            start..end
+        } else {
+            start..start + 1
+        }
+    };
+    StanceInput {
+        target: positions(&target_pieces),
+        holder: holder_pieces.as_ref().map(positions),
+        ids,
+    }
 }
 
 /// A window of `budget` pieces out of `n` around `focus` (cut at its start when it is longer):
@@ -112,7 +190,7 @@ fn window(n: usize, budget: usize, focus: Range<usize>) -> Range<usize> {
 }
 
 /// Builds the input for `target` (code points) of a sentence already split into `pieces`,
-/// marking `holder` too when given, at most `max_len` ids long: every target of one sentence
+/// with `holder` too when given, at most `max_len` ids long: every target of one sentence
 /// shares one tokenization.
 pub fn input_from_pieces(
     special: SpecialIds,
@@ -120,29 +198,25 @@ pub fn input_from_pieces(
     target: Span,
     holder: Option<Span>,
     max_len: usize,
+    marking: Marking,
 ) -> Result<StanceInput, NlpError> {
     if max_len < 10 {
         return Err(NlpError::InvalidInput(format!(
             "max_len {max_len} is too short"
         )));
     }
+    if marking == Marking::Plain {
+        return Ok(plain_input(special, pieces, target, holder, max_len));
+    }
     let markers = if holder.is_some() { 4 } else { 2 };
     let budget = max_len - 2 - markers;
     let target_pieces = piece_range(pieces, target);
     let holder_pieces = holder.map(|h| piece_range(pieces, h));
-    // Both in the window when they fit together, else the target.
-    let focus = match &holder_pieces {
-        Some(h) => {
-            let both = target_pieces.start.min(h.start)..target_pieces.end.max(h.end);
-            if both.len() <= budget {
-                both
-            } else {
-                target_pieces.clone()
-            }
-        }
-        None => target_pieces.clone(),
-    };
-    let shown = window(pieces.len(), budget, focus);
+    let shown = window(
+        pieces.len(),
+        budget,
+        focus(&target_pieces, holder_pieces.as_ref(), budget),
+    );
     let clamp = |r: &Range<usize>| {
         let start = r.start.clamp(shown.start, shown.end);
         start..r.end.clamp(start, shown.end)

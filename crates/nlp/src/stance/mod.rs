@@ -2,7 +2,9 @@
 //! one target mentioned in it, from a fine-tuned MiniLM.
 //!
 //! The target is wrapped in marker tokens (`[unused0]` .. `[unused1]`) and a linear head reads
-//! the `[CLS]` state concatenated with the mean of the target's WordPiece states. Only the top
+//! the `[CLS]` state concatenated with the mean of the target's WordPiece states. A plain
+//! model ([`input::Marking::Plain`]) reads the sentence unmarked, so all the targets of a
+//! sentence share one encoder pass and differ only in the states pooled. Only the top
 //! layers of the encoder are fine-tuned; the model directory stores those layers (int8 per row
 //! with a scale, see [`model`]) and the head, and loads them over the base encoder from
 //! `models/base/` at run time. A model may hold several members (seeds) whose probabilities
@@ -35,7 +37,7 @@ pub mod stage;
 #[cfg(feature = "train")]
 pub mod train;
 
-pub use input::{StanceInput, build_input};
+pub use input::{Marking, StanceInput, build_input};
 #[cfg(feature = "train")]
 pub use metrics::{StanceScores, score};
 pub use model::StanceClassifier;

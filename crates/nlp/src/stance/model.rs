@@ -8,7 +8,7 @@
 //! `models/base/all-MiniLM-L6-v2` beside the model directory or from a given directory.
 
 use super::Polarity;
-use super::input::{SpecialIds, StanceInput, build_input, check_span, input_from_pieces};
+use super::input::{Marking, SpecialIds, StanceInput, build_input, check_span, input_from_pieces};
 use crate::doc::Span;
 use crate::encoder::{
     BertConfig, BertLayer, Dense, Encoder, Mode, Piece, WordPieceTokenizer, model_error, pad_ids,
@@ -55,6 +55,11 @@ pub struct ModelConfig {
     /// for the rare ones' recall (macro-F1). The stated probabilities stay calibrated.
     #[serde(default)]
     pub decision_weights: Option<[f32; 3]>,
+    /// How the input shows the target: marker tokens (one encoder pass per target; models
+    /// written before this field) or the plain sentence (one pass per sentence, shared by
+    /// its targets).
+    #[serde(default)]
+    pub marking: Marking,
 }
 
 /// One member: its own top layers and head.
@@ -85,8 +90,8 @@ impl Member {
         })
     }
 
-    /// Logits `[batch, 3]` from the frozen lower states `[batch, len, hidden]`; `holders`
-    /// for a holder-stance member.
+    /// Logits `[batch, 3]` from the frozen lower states `[batch, len, hidden]`, one target
+    /// per row; `holders` for a holder-stance member.
     pub fn forward(
         &self,
         lower: &Tensor,
@@ -95,13 +100,45 @@ impl Member {
         holders: Option<&[Range<usize>]>,
         mode: &mut Mode,
     ) -> candle_core::Result<Tensor> {
+        let states = self.states(lower, mask, mode)?;
+        let rows: Vec<usize> = (0..targets.len()).collect();
+        self.classify(&states, &rows, targets, holders, mode)
+    }
+
+    /// The top states `[batch, len, hidden]` from the frozen lower ones.
+    pub fn states(
+        &self,
+        lower: &Tensor,
+        mask: &Tensor,
+        mode: &mut Mode,
+    ) -> candle_core::Result<Tensor> {
         let mut x = lower.clone();
         for layer in &self.layers {
             x = layer.forward(&x, mask, mode)?;
         }
-        let mut parts = vec![x.narrow(1, 0, 1)?.squeeze(1)?, mean_of(&x, targets)?];
+        Ok(x)
+    }
+
+    /// Logits `[n, 3]` of `n` targets read from the top states: target `i` lies at positions
+    /// `targets[i]` of row `rows[i]` (several targets may share a row).
+    pub fn classify(
+        &self,
+        states: &Tensor,
+        rows: &[usize],
+        targets: &[Range<usize>],
+        holders: Option<&[Range<usize>]>,
+        mode: &mut Mode,
+    ) -> candle_core::Result<Tensor> {
+        let row_ids: Vec<u32> = rows.iter().map(|&r| r as u32).collect();
+        let row_ids = Tensor::from_vec(row_ids, rows.len(), states.device())?;
+        let cls = states
+            .narrow(1, 0, 1)?
+            .squeeze(1)?
+            .contiguous()?
+            .index_select(&row_ids, 0)?;
+        let mut parts = vec![cls, mean_of(states, rows, targets)?];
         if let Some(holders) = holders {
-            parts.push(mean_of(&x, holders)?);
+            parts.push(mean_of(states, rows, holders)?);
         }
         let features = mode.dropout(&Tensor::cat(&parts, 1)?)?;
         self.head.forward(&features)
@@ -113,20 +150,21 @@ pub fn feature_width(config: &BertConfig, holder: bool) -> usize {
     config.hidden_size * if holder { 3 } else { 2 }
 }
 
-/// The mean of each row's positions `ranges[i]`: `[batch, hidden]`.
-fn mean_of(x: &Tensor, ranges: &[Range<usize>]) -> candle_core::Result<Tensor> {
-    let (b, t, _) = x.dims3()?;
-    let mut pool = vec![0f32; b * t];
-    for (i, r) in ranges.iter().enumerate() {
+/// For each `i`, the mean of row `rows[i]`'s positions `ranges[i]` of `x` `[batch, len,
+/// hidden]`: `[n, hidden]`, one matrix product.
+fn mean_of(x: &Tensor, rows: &[usize], ranges: &[Range<usize>]) -> candle_core::Result<Tensor> {
+    let (b, t, h) = x.dims3()?;
+    let mut pool = vec![0f32; rows.len() * b * t];
+    for (i, (&row, r)) in rows.iter().zip(ranges).enumerate() {
         let n = r.len().max(1) as f32;
         for j in r.clone() {
             if j < t {
-                pool[i * t + j] = 1.0 / n;
+                pool[i * b * t + row * t + j] = 1.0 / n;
             }
         }
     }
-    let pool = Tensor::from_vec(pool, (b, 1, t), x.device())?;
-    pool.matmul(x)?.squeeze(1)
+    let pool = Tensor::from_vec(pool, (rows.len(), b * t), x.device())?;
+    pool.matmul(&x.reshape((b * t, h))?)
 }
 
 /// The stance classifier: base encoder, tokenizer and the tuned members.
@@ -138,7 +176,7 @@ pub struct StanceClassifier {
     members: Vec<Member>,
 }
 
-/// Targets per forward pass.
+/// Sequences per forward pass.
 const BATCH: usize = 32;
 
 impl StanceClassifier {
@@ -257,6 +295,7 @@ impl StanceClassifier {
             target,
             holder,
             self.config.max_len,
+            self.config.marking,
         )
     }
 
@@ -352,8 +391,15 @@ impl StanceClassifier {
                 .as_ref()
                 .map_or(&[][..], |(_, pieces)| pieces.as_slice());
             inputs.push(
-                input_from_pieces(self.special, pieces, span, holder, self.config.max_len)
-                    .map_err(numbered)?,
+                input_from_pieces(
+                    self.special,
+                    pieces,
+                    span,
+                    holder,
+                    self.config.max_len,
+                    self.config.marking,
+                )
+                .map_err(numbered)?,
             );
         }
         let probs = self.probabilities_until(&inputs, deadline)?;
@@ -372,33 +418,51 @@ impl StanceClassifier {
     }
 
     /// [`StanceClassifier::probabilities`], stopping with an error once `deadline` has passed.
+    /// Inputs with the same ids (a plain model's targets of one sentence) share one encoder
+    /// pass; the passes go in batches of [`BATCH`] similar lengths.
     fn probabilities_until(
         &self,
         inputs: &[StanceInput],
         deadline: Option<&Deadline>,
     ) -> Result<Vec<[f32; 3]>, NlpError> {
-        let mut order: Vec<usize> = (0..inputs.len()).collect();
-        order.sort_by_key(|&i| inputs[i].ids.len());
+        // Each distinct sequence once, with the inputs that read it.
+        let mut readers: Vec<Vec<usize>> = Vec::new();
+        let mut seen: HashMap<&[u32], usize> = HashMap::new();
+        for (i, input) in inputs.iter().enumerate() {
+            let next = readers.len();
+            let at = *seen.entry(input.ids.as_slice()).or_insert(next);
+            if at == next {
+                readers.push(Vec::new());
+            }
+            readers[at].push(i);
+        }
+        let mut order: Vec<usize> = (0..readers.len()).collect();
+        order.sort_by_key(|&s| inputs[readers[s][0]].ids.len());
         let mut out = vec![[0f32; 3]; inputs.len()];
         let lower_layers = self.encoder.layers.len() - self.config.trained_layers;
         for chunk in order.chunks(BATCH) {
             crate::limits::check(deadline, "stance")?;
-            let seqs: Vec<&[u32]> = chunk.iter().map(|&i| inputs[i].ids.as_slice()).collect();
+            let seqs: Vec<&[u32]> = chunk
+                .iter()
+                .map(|&s| inputs[readers[s][0]].ids.as_slice())
+                .collect();
+            let (rows, read): (Vec<usize>, Vec<usize>) = chunk
+                .iter()
+                .enumerate()
+                .flat_map(|(row, &s)| readers[s].iter().map(move |&i| (row, i)))
+                .unzip();
             let targets: Vec<Range<usize>> =
-                chunk.iter().map(|&i| inputs[i].target.clone()).collect();
+                read.iter().map(|&i| inputs[i].target.clone()).collect();
             let holders: Option<Vec<Range<usize>>> =
-                chunk.iter().map(|&i| inputs[i].holder.clone()).collect();
+                read.iter().map(|&i| inputs[i].holder.clone()).collect();
             let (ids, mask) = pad_ids(&seqs, self.encoder.device())?;
             let lower = self.encoder.forward_lower(&ids, &mask, lower_layers)?;
             let mut sum: Option<Tensor> = None;
             for member in &self.members {
-                let logits = member.forward(
-                    &lower,
-                    &mask,
-                    &targets,
-                    holders.as_deref(),
-                    &mut Mode::inference(),
-                )?;
+                let mut mode = Mode::inference();
+                let states = member.states(&lower, &mask, &mut mode)?;
+                let logits =
+                    member.classify(&states, &rows, &targets, holders.as_deref(), &mut mode)?;
                 let p = candle_nn::ops::softmax_last_dim(&logits)?;
                 sum = Some(match sum {
                     Some(s) => (s + p)?,
@@ -407,7 +471,7 @@ impl StanceClassifier {
             }
             let sum = sum.ok_or_else(|| NlpError::Tensor("model has no members".into()))?;
             let avg = (sum / self.members.len() as f64)?.to_vec2::<f32>()?;
-            for (&i, p) in chunk.iter().zip(avg) {
+            for (&i, p) in read.iter().zip(avg) {
                 out[i] = unweighted([p[0], p[1], p[2]], self.config.class_weights);
             }
         }
@@ -447,7 +511,7 @@ pub fn save_members(
     write_config(dir, &config)
 }
 
-/// Joins model directories trained alike (the same base, tuned layers, input length, holder
+/// Joins model directories trained alike (the same base, tuned layers, input length, holder,
 /// marking and class weights; other seeds) into one ensemble in `out` whose members' probabilities
 /// are averaged: their members in the order given. The decision weights are left out: they
 /// belong to one model's probabilities and are chosen again for the ensemble.
@@ -464,6 +528,7 @@ pub fn merge_members(dirs: &[&Path], out: &Path) -> Result<ModelConfig, NlpError
             c.trained_layers,
             c.max_len,
             c.holder,
+            c.marking,
             c.class_weights,
         ) == (
             &config.format,
@@ -471,6 +536,7 @@ pub fn merge_members(dirs: &[&Path], out: &Path) -> Result<ModelConfig, NlpError
             config.trained_layers,
             config.max_len,
             config.holder,
+            config.marking,
             config.class_weights,
         )
     };
@@ -591,7 +657,12 @@ pub fn tuned_layers(dir: &Path) -> Result<(ModelConfig, HashMap<String, Tensor>)
 }
 
 /// A new settings record in the current format.
-pub fn model_config(trained_layers: usize, max_len: usize, holder: bool) -> ModelConfig {
+pub fn model_config(
+    trained_layers: usize,
+    max_len: usize,
+    holder: bool,
+    marking: Marking,
+) -> ModelConfig {
     ModelConfig {
         format: FORMAT.into(),
         base: "all-MiniLM-L6-v2".into(),
@@ -601,6 +672,7 @@ pub fn model_config(trained_layers: usize, max_len: usize, holder: bool) -> Mode
         holder,
         class_weights: None,
         decision_weights: None,
+        marking,
     }
 }
 

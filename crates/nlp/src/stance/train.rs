@@ -15,7 +15,7 @@ use crate::encoder::{
     pad_ids, var_builder,
 };
 use crate::error::NlpError;
-use crate::stance::input::SpecialIds;
+use crate::stance::input::{Marking, SpecialIds};
 use candle_core::{DType, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
 use rand::rngs::StdRng;
@@ -58,6 +58,9 @@ pub struct TrainConfig {
     /// Keep, of each member, the epoch that scored the highest macro-F1 on the first
     /// development set (an early stop on held-out data), not the last one.
     pub best_epoch: bool,
+    /// How inputs show the target: marker tokens, or the plain sentence whose one encoder
+    /// pass every target of it shares.
+    pub marking: Marking,
 }
 
 impl Default for TrainConfig {
@@ -76,6 +79,7 @@ impl Default for TrainConfig {
             balanced: false,
             init_from: None,
             best_epoch: false,
+            marking: Marking::Markers,
         }
     }
 }
@@ -136,6 +140,7 @@ fn prepare(
             e.span,
             e.holder,
             config.max_len,
+            config.marking,
         ) {
             Ok(i) => {
                 inputs.push(i);
@@ -465,7 +470,12 @@ pub fn train(
     let weights = class_weights(&data, config.balanced);
     let mconfig = ModelConfig {
         class_weights: config.balanced.then_some(weights),
-        ..model_config(config.trained_layers, config.max_len, data.holder)
+        ..model_config(
+            config.trained_layers,
+            config.max_len,
+            data.holder,
+            config.marking,
+        )
     };
     if dev_data
         .iter()
