@@ -45,19 +45,21 @@ fn long_sentences_keep_the_target_in_the_window() {
     let filler = "the committee met again and again ".repeat(30);
     let sentence = format!("{filler}and Obama spoke.");
     let start = sentence.find("Obama").unwrap();
-    let input = build_input(
-        &tok,
-        special,
-        &sentence,
-        Span::new(start, start + 5),
-        None,
-        64,
-        Marking::Markers,
-    )
-    .unwrap();
-    assert_eq!(input.ids.len(), 64);
-    let obama = tok.pieces("obama").unwrap()[0].id;
-    assert_eq!(input.ids[input.target.start], obama);
+    for marking in [Marking::Markers, Marking::Plain] {
+        let input = build_input(
+            &tok,
+            special,
+            &sentence,
+            Span::new(start, start + 5),
+            None,
+            64,
+            marking,
+        )
+        .unwrap();
+        assert_eq!(input.ids.len(), 64);
+        let obama = tok.pieces("obama").unwrap()[0].id;
+        assert_eq!(input.ids[input.target.start], obama, "{marking:?}");
+    }
 }
 
 #[test]
@@ -107,22 +109,6 @@ fn plain_inputs_of_one_sentence_are_one_sequence() {
     );
     let holder = troops.holder.clone().expect("holder positions");
     assert_eq!(troops.ids[holder].to_vec(), pieces("peskov"));
-    // A sentence longer than the window is cut around the target, as a marked one is.
-    let filler = "the committee met again and again ".repeat(30);
-    let long = format!("{filler}and Obama spoke.");
-    let start = long.find("Obama").unwrap();
-    let input = build_input(
-        &tok,
-        special,
-        &long,
-        Span::new(start, start + 5),
-        None,
-        64,
-        Marking::Plain,
-    )
-    .unwrap();
-    assert_eq!(input.ids.len(), 64);
-    assert_eq!(input.ids[input.target.clone()].to_vec(), pieces("obama"));
 }
 
 #[test]
@@ -152,19 +138,8 @@ fn a_plain_model_reads_each_target_of_a_shared_pass_as_alone() {
     newsflow_nlp::stance::train::train(&base, &train, &[], &config, &out, &mut |_| {}).unwrap();
     let loaded = StanceClassifier::load_with_base(&out, &base).unwrap();
     assert_eq!(loaded.config().marking, Marking::Plain);
-    let items: Vec<(&str, Span)> = train
-        .iter()
-        .map(|e| (e.sentence.as_str(), e.span))
-        .collect();
     // In one call the last two share a pass (and their row); one at a time, each has its own.
-    let batch = loaded.classify_batch(&items).unwrap();
-    for (e, (pol, probs)) in train.iter().zip(&batch) {
-        let (one_pol, one) = loaded.classify(&e.sentence, e.span).unwrap();
-        assert_eq!(*pol, one_pol);
-        for c in 0..3 {
-            assert!((probs[c] - one[c]).abs() < 1e-4, "{probs:?} vs {one:?}");
-        }
-    }
+    let batch = batched_as_alone(&loaded, &train);
     // Different targets of the shared pass get their own probabilities.
     assert_ne!(batch[4].1, batch[5].1);
     std::fs::remove_dir_all(&out).ok();
@@ -206,6 +181,27 @@ fn four_examples() -> Vec<StanceExample> {
     ]
 }
 
+/// Classifies `examples` in one call, checks that each comes out as it does alone, and
+/// returns the batch's answers.
+fn batched_as_alone(
+    model: &StanceClassifier,
+    examples: &[StanceExample],
+) -> Vec<(Polarity, [f32; 3])> {
+    let items: Vec<(&str, Span)> = examples
+        .iter()
+        .map(|e| (e.sentence.as_str(), e.span))
+        .collect();
+    let batch = model.classify_batch(&items).unwrap();
+    for (e, (pol, probs)) in examples.iter().zip(&batch) {
+        let (one_pol, one) = model.classify(&e.sentence, e.span).unwrap();
+        assert_eq!(*pol, one_pol);
+        for c in 0..3 {
+            assert!((probs[c] - one[c]).abs() < 1e-4, "{probs:?} vs {one:?}");
+        }
+    }
+    batch
+}
+
 #[test]
 fn train_save_load_classify_round_trip() {
     let base = base_encoder();
@@ -238,19 +234,7 @@ fn train_save_load_classify_round_trip() {
     for c in 0..3 {
         assert!((p[c] - q[c]).abs() < 0.02, "{p:?} vs {q:?}");
     }
-    // Batched and one-at-a-time agree.
-    let items: Vec<(&str, Span)> = train
-        .iter()
-        .map(|e| (e.sentence.as_str(), e.span))
-        .collect();
-    let batch = loaded.classify_batch(&items).unwrap();
-    for (e, (pol, probs)) in train.iter().zip(&batch) {
-        let (one_pol, one) = loaded.classify(&e.sentence, e.span).unwrap();
-        assert_eq!(*pol, one_pol);
-        for c in 0..3 {
-            assert!((probs[c] - one[c]).abs() < 1e-4);
-        }
-    }
+    batched_as_alone(&loaded, &train);
     assert!(matches!(
         loaded.classify("", Span::new(0, 1)),
         Err(NlpError::InvalidInput(_))

@@ -136,6 +136,23 @@ fn focus(target: &Range<usize>, holder: Option<&Range<usize>>, budget: usize) ->
     }
 }
 
+/// The target's pieces, the holder's, and the window of `budget` pieces shown around them.
+fn locate(
+    pieces: &[Piece],
+    target: Span,
+    holder: Option<Span>,
+    budget: usize,
+) -> (Range<usize>, Option<Range<usize>>, Range<usize>) {
+    let target_pieces = piece_range(pieces, target);
+    let holder_pieces = holder.map(|h| piece_range(pieces, h));
+    let shown = window(
+        pieces.len(),
+        budget,
+        focus(&target_pieces, holder_pieces.as_ref(), budget),
+    );
+    (target_pieces, holder_pieces, shown)
+}
+
 /// The plain input: `[CLS]` and the pieces in the window and `[SEP]`. A sentence that fits
 /// the window gives the same ids for every target in it.
 fn plain_input(
@@ -145,14 +162,7 @@ fn plain_input(
     holder: Option<Span>,
     max_len: usize,
 ) -> StanceInput {
-    let budget = max_len - 2;
-    let target_pieces = piece_range(pieces, target);
-    let holder_pieces = holder.map(|h| piece_range(pieces, h));
-    let shown = window(
-        pieces.len(),
-        budget,
-        focus(&target_pieces, holder_pieces.as_ref(), budget),
-    );
+    let (target_pieces, holder_pieces, shown) = locate(pieces, target, holder, max_len - 2);
     let mut ids = Vec::with_capacity(shown.len() + 2);
     ids.push(special.cls);
     ids.extend(pieces[shown.clone()].iter().map(|p| p.id));
@@ -209,14 +219,8 @@ pub fn input_from_pieces(
         return Ok(plain_input(special, pieces, target, holder, max_len));
     }
     let markers = if holder.is_some() { 4 } else { 2 };
-    let budget = max_len - 2 - markers;
-    let target_pieces = piece_range(pieces, target);
-    let holder_pieces = holder.map(|h| piece_range(pieces, h));
-    let shown = window(
-        pieces.len(),
-        budget,
-        focus(&target_pieces, holder_pieces.as_ref(), budget),
-    );
+    let (target_pieces, holder_pieces, shown) =
+        locate(pieces, target, holder, max_len - 2 - markers);
     let clamp = |r: &Range<usize>| {
         let start = r.start.clamp(shown.start, shown.end);
         start..r.end.clamp(start, shown.end)
