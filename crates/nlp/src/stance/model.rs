@@ -151,7 +151,9 @@ pub fn feature_width(config: &BertConfig, holder: bool) -> usize {
 }
 
 /// For each `i`, the mean of row `rows[i]`'s positions `ranges[i]` of `x` `[batch, len,
-/// hidden]`: `[n, hidden]`, one matrix product.
+/// hidden]`: `[n, hidden]`, one matrix product. Its cost is `n x batch x len x hidden`: linear
+/// in the targets, with `batch` at most [`BATCH`], `len` at most the model's `max_len`, and `n`
+/// at most the document's `max_targets` (500).
 fn mean_of(x: &Tensor, rows: &[usize], ranges: &[Range<usize>]) -> candle_core::Result<Tensor> {
     let (b, t, h) = x.dims3()?;
     let mut pool = vec![0f32; rows.len() * b * t];
