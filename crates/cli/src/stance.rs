@@ -118,6 +118,19 @@ struct TrainSettings {
     /// by its targets), not a copy with the target marked per target.
     #[arg(long)]
     plain: bool,
+    /// Give the head the target's attention over the sentence's states (for `--plain`: the
+    /// encoder does not know the target, so the head weighs the words around it).
+    #[arg(long)]
+    target_attention: bool,
+    /// Also learn from this trained model's probabilities on the training examples
+    /// (distillation; the teacher may mark targets where the new model reads the plain
+    /// sentence).
+    #[arg(long)]
+    teacher: Option<PathBuf>,
+    /// With `--teacher`, the share of the loss taken from its probabilities (the rest from
+    /// the gold labels).
+    #[arg(long, default_value_t = TrainConfig::default().distill)]
+    distill: f64,
     /// Stop every epoch after this many steps (timing runs).
     #[arg(long)]
     max_steps: Option<usize>,
@@ -143,6 +156,9 @@ impl TrainSettings {
             } else {
                 Marking::Markers
             },
+            teacher: self.teacher.clone(),
+            target_attention: self.target_attention,
+            distill: self.distill,
             max_steps: self.max_steps,
         }
     }

@@ -113,6 +113,17 @@ fn plain_inputs_of_one_sentence_are_one_sequence() {
 
 #[test]
 fn a_plain_model_reads_each_target_of_a_shared_pass_as_alone() {
+    plain_model_round_trip(false);
+}
+
+#[test]
+fn a_plain_model_with_target_attention_reads_each_target_of_a_shared_pass_as_alone() {
+    plain_model_round_trip(true);
+}
+
+/// Trains a plain model (with or without target attention), saves and loads it, and checks
+/// that targets sharing a pass read as they do alone, and differently from each other.
+fn plain_model_round_trip(target_attention: bool) {
     let base = base_encoder();
     let mut train = four_examples();
     // Two targets of one sentence, opposite polarities: only the pooled positions tell them
@@ -127,22 +138,97 @@ fn a_plain_model_reads_each_target_of_a_shared_pass_as_alone() {
         "Jones",
         Polarity::Positive,
     ));
-    let out = std::env::temp_dir().join(format!("newsflow-plain-test-{}", std::process::id()));
+    let out = std::env::temp_dir().join(format!(
+        "newsflow-plain-test-{target_attention}-{}",
+        std::process::id()
+    ));
     let config = TrainConfig {
         epochs: 1,
         trained_layers: 1,
         batch_size: 2,
         marking: Marking::Plain,
+        target_attention,
         ..TrainConfig::default()
     };
-    newsflow_nlp::stance::train::train(&base, &train, &[], &config, &out, &mut |_| {}).unwrap();
+    let (trained, _) =
+        newsflow_nlp::stance::train::train(&base, &train, &[], &config, &out, &mut |_| {}).unwrap();
     let loaded = StanceClassifier::load_with_base(&out, &base).unwrap();
     assert_eq!(loaded.config().marking, Marking::Plain);
+    assert_eq!(loaded.config().target_attention, target_attention);
     // In one call the last two share a pass (and their row); one at a time, each has its own.
     let batch = batched_as_alone(&loaded, &train);
     // Different targets of the shared pass get their own probabilities.
     assert_ne!(batch[4].1, batch[5].1);
+    // The saved model (int8 layers) reads as the trained one did.
+    for (e, (_, p)) in train.iter().zip(&batch) {
+        let (_, q) = trained.classify(&e.sentence, e.span).unwrap();
+        for c in 0..3 {
+            assert!((p[c] - q[c]).abs() < 0.02, "{p:?} vs {q:?}");
+        }
+    }
     std::fs::remove_dir_all(&out).ok();
+}
+
+#[test]
+fn a_plain_student_learns_what_a_marked_teacher_reads() {
+    let base = base_encoder();
+    let gold = four_examples();
+    // A teacher that learnt the wrong labels, so what the student takes from it shows.
+    let flipped: Vec<StanceExample> = gold
+        .iter()
+        .map(|e| StanceExample {
+            polarity: match e.polarity {
+                Polarity::Negative => Polarity::Positive,
+                _ => Polarity::Negative,
+            },
+            ..e.clone()
+        })
+        .collect();
+    let dir = |name: &str| {
+        std::env::temp_dir().join(format!("newsflow-distill-{name}-{}", std::process::id()))
+    };
+    let quick = TrainConfig {
+        epochs: 4,
+        trained_layers: 1,
+        batch_size: 2,
+        lr: 5e-4,
+        ..TrainConfig::default()
+    };
+    let teach = |examples: &[StanceExample], config: &TrainConfig, out: &std::path::Path| {
+        newsflow_nlp::stance::train::train(&base, examples, &[], config, out, &mut |_| {})
+            .unwrap()
+            .0
+    };
+    let teacher = teach(&flipped, &quick, &dir("teacher"));
+    let student = |distill: f64, name: &str| {
+        let config = TrainConfig {
+            marking: Marking::Plain,
+            teacher: Some(dir("teacher")),
+            distill,
+            ..quick.clone()
+        };
+        teach(&gold, &config, &dir(name))
+    };
+    let taught = student(1.0, "taught");
+    let untaught = student(0.0, "untaught");
+    assert_eq!(taught.config().marking, Marking::Plain);
+    // Cross-entropy of each student against the teacher's probabilities.
+    let teacher_probs = batched_as_alone(&teacher, &gold);
+    let against_teacher = |model: &StanceClassifier| -> f32 {
+        batched_as_alone(model, &gold)
+            .iter()
+            .zip(&teacher_probs)
+            .map(|((_, p), (_, t))| (0..3).map(|c| -t[c] * p[c].max(1e-9).ln()).sum::<f32>())
+            .sum()
+    };
+    let (taught_ce, untaught_ce) = (against_teacher(&taught), against_teacher(&untaught));
+    assert!(
+        taught_ce < untaught_ce,
+        "taught {taught_ce} vs untaught {untaught_ce}"
+    );
+    for name in ["teacher", "taught", "untaught"] {
+        std::fs::remove_dir_all(dir(name)).ok();
+    }
 }
 
 fn example(sentence: &str, mention: &str, polarity: Polarity) -> StanceExample {

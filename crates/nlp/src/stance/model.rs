@@ -60,6 +60,12 @@ pub struct ModelConfig {
     /// its targets).
     #[serde(default)]
     pub marking: Marking,
+    /// Whether the head also reads the sentence as the target sees it: attention from the
+    /// target over the top states. A plain input does not tell the encoder which word is the
+    /// target (markers do); this lets the head weigh the words around it per target, at the
+    /// cost of one product per target.
+    #[serde(default)]
+    pub target_attention: bool,
 }
 
 /// One member: its own top layers and head.
@@ -67,26 +73,34 @@ pub struct ModelConfig {
 pub struct Member {
     /// The tuned layers, bottom first.
     pub layers: Vec<BertLayer>,
-    /// Linear head over `[CLS] ++ mean(target)` (`++ mean(holder)` for a holder's stance),
-    /// 3 outputs.
+    /// With target attention: the query the target's mean is projected to.
+    pub attend: Option<Dense>,
+    /// Linear head over `[CLS] ++ mean(target)` (`++ mean(holder)` for a holder's stance,
+    /// `++` the target's attention summary with target attention), 3 outputs.
     pub head: Dense,
 }
 
 impl Member {
     /// The member under `vb`: `layers` tuned layers (`layer.j.*`, names as in the base file)
-    /// over an encoder of architecture `config`, and the head (`head.weight`, `head.bias`),
-    /// which also reads the holder when `holder` is set.
+    /// over an encoder of architecture `config`, the attention query with `attention`
+    /// (`attend.weight`, `attend.bias`) and the head (`head.weight`, `head.bias`), which also
+    /// reads the holder when `holder` is set.
     pub fn new(
         vb: VarBuilder,
         config: &BertConfig,
         layers: usize,
         holder: bool,
+        attention: bool,
     ) -> candle_core::Result<Self> {
+        let hidden = config.hidden_size;
         Ok(Self {
             layers: (0..layers)
                 .map(|j| BertLayer::new(vb.pp("layer").pp(j), config))
                 .collect::<candle_core::Result<_>>()?,
-            head: Dense::new(vb.pp("head"), 3, feature_width(config, holder))?,
+            attend: attention
+                .then(|| Dense::new(vb.pp("attend"), hidden, hidden))
+                .transpose()?,
+            head: Dense::new(vb.pp("head"), 3, feature_width(config, holder, attention))?,
         })
     }
 
@@ -102,7 +116,7 @@ impl Member {
     ) -> candle_core::Result<Tensor> {
         let states = self.states(lower, mask, mode)?;
         let rows: Vec<usize> = (0..targets.len()).collect();
-        self.classify(&states, &rows, targets, holders, mode)
+        self.classify(&states, mask, &rows, targets, holders, mode)
     }
 
     /// The top states `[batch, len, hidden]` from the frozen lower ones.
@@ -119,11 +133,13 @@ impl Member {
         Ok(x)
     }
 
-    /// Logits `[n, 3]` of `n` targets read from the top states: target `i` lies at positions
-    /// `targets[i]` of row `rows[i]` (several targets may share a row).
+    /// Logits `[n, 3]` of `n` targets read from the top states (`mask` the encoder's
+    /// attention mask of them): target `i` lies at positions `targets[i]` of row `rows[i]`
+    /// (several targets may share a row).
     pub fn classify(
         &self,
         states: &Tensor,
+        mask: &Tensor,
         rows: &[usize],
         targets: &[Range<usize>],
         holders: Option<&[Range<usize>]>,
@@ -136,18 +152,52 @@ impl Member {
             .squeeze(1)?
             .contiguous()?
             .index_select(&row_ids, 0)?;
-        let mut parts = vec![cls, mean_of(states, rows, targets)?];
+        let target = mean_of(states, rows, targets)?;
+        let mut parts = vec![cls, target.clone()];
         if let Some(holders) = holders {
             parts.push(mean_of(states, rows, holders)?);
+        }
+        if let Some(attend) = &self.attend {
+            parts.push(attention_summary(
+                states,
+                mask,
+                rows,
+                &attend.forward(&target)?,
+            )?);
         }
         let features = mode.dropout(&Tensor::cat(&parts, 1)?)?;
         self.head.forward(&features)
     }
 }
 
-/// The head's input width: `[CLS]`, the target, and the holder when there is one.
-pub fn feature_width(config: &BertConfig, holder: bool) -> usize {
-    config.hidden_size * if holder { 3 } else { 2 }
+/// The head's input width: `[CLS]`, the target, the holder when there is one, the target's
+/// attention summary with target attention.
+pub fn feature_width(config: &BertConfig, holder: bool, attention: bool) -> usize {
+    config.hidden_size * (2 + usize::from(holder) + usize::from(attention))
+}
+
+/// For each `i`, the states of row `rows[i]` of `x` `[batch, len, hidden]` averaged with the
+/// weights `softmax(x . queries[i] / sqrt(hidden))` over that row's real positions (`mask`,
+/// `[batch, 1, 1, len]`, is 0 there): `[n, hidden]`. Two products over all rows at once, the
+/// other rows' positions masked out, so the cost is that of [`mean_of`] twice.
+fn attention_summary(
+    x: &Tensor,
+    mask: &Tensor,
+    rows: &[usize],
+    queries: &Tensor,
+) -> candle_core::Result<Tensor> {
+    let (b, t, h) = x.dims3()?;
+    let flat = x.reshape((b * t, h))?;
+    let padding = mask.flatten_all()?.to_vec1::<f32>()?;
+    let mut bias = vec![-1e4f32; rows.len() * b * t];
+    for (i, &row) in rows.iter().enumerate() {
+        let own = &mut bias[i * b * t + row * t..i * b * t + (row + 1) * t];
+        own.copy_from_slice(&padding[row * t..(row + 1) * t]);
+    }
+    let bias = Tensor::from_vec(bias, (rows.len(), b * t), x.device())?;
+    let scores = (queries.matmul(&flat.t()?)? / (h as f64).sqrt())?;
+    let weights = candle_nn::ops::softmax_last_dim(&(scores + bias)?)?;
+    weights.matmul(&flat)
 }
 
 /// For each `i`, the mean of row `rows[i]`'s positions `ranges[i]` of `x` `[batch, len,
@@ -219,6 +269,7 @@ impl StanceClassifier {
                     &encoder.config,
                     config.trained_layers,
                     config.holder,
+                    config.target_attention,
                 )
             })
             .collect::<candle_core::Result<Vec<_>>>()
@@ -463,8 +514,14 @@ impl StanceClassifier {
             for member in &self.members {
                 let mut mode = Mode::inference();
                 let states = member.states(&lower, &mask, &mut mode)?;
-                let logits =
-                    member.classify(&states, &rows, &targets, holders.as_deref(), &mut mode)?;
+                let logits = member.classify(
+                    &states,
+                    &mask,
+                    &rows,
+                    &targets,
+                    holders.as_deref(),
+                    &mut mode,
+                )?;
                 let p = candle_nn::ops::softmax_last_dim(&logits)?;
                 sum = Some(match sum {
                     Some(s) => (s + p)?,
@@ -531,6 +588,7 @@ pub fn merge_members(dirs: &[&Path], out: &Path) -> Result<ModelConfig, NlpError
             c.max_len,
             c.holder,
             c.marking,
+            c.target_attention,
             c.class_weights,
         ) == (
             &config.format,
@@ -539,6 +597,7 @@ pub fn merge_members(dirs: &[&Path], out: &Path) -> Result<ModelConfig, NlpError
             config.max_len,
             config.holder,
             config.marking,
+            config.target_attention,
             config.class_weights,
         )
     };
@@ -675,6 +734,7 @@ pub fn model_config(
         class_weights: None,
         decision_weights: None,
         marking,
+        target_attention: false,
     }
 }
 
@@ -744,5 +804,40 @@ mod tests {
         assert!((back[0][1] + 1.0).abs() < 1e-6);
         assert!((back[0][0] - 0.5).abs() < 0.01);
         assert_eq!(back[1], vec![0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn attention_summary_reads_only_its_own_rows_real_positions() {
+        let d = &Device::Cpu;
+        // Two rows of three positions, hidden 2; row 1's last position is padding.
+        let x = Tensor::from_vec(
+            vec![1f32, 0., 0., 1., 3., 3., 2., 0., 4., 0., 100., 100.],
+            (2, 3, 2),
+            d,
+        )
+        .unwrap();
+        let mask = crate::encoder::attention_mask(&[3, 2], 3, d).unwrap();
+        // A zero query weighs a row's real positions alike: their mean.
+        let zero = Tensor::zeros((2, 2), DType::F32, d).unwrap();
+        let mean = attention_summary(&x, &mask, &[0, 1], &zero)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        assert!((mean[0][0] - 4. / 3.).abs() < 1e-5 && (mean[0][1] - 4. / 3.).abs() < 1e-5);
+        // Row 1's padding (100, 100) and row 0's states stay out.
+        assert!(
+            (mean[1][0] - 3.).abs() < 1e-5 && mean[1][1].abs() < 1e-5,
+            "{mean:?}"
+        );
+        // A query along the first axis picks the position largest on it; two targets may
+        // share a row.
+        let along = Tensor::from_vec(vec![50f32, 0., 50., 0.], (2, 2), d).unwrap();
+        let picked = attention_summary(&x, &mask, &[1, 1], &along)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        for row in picked {
+            assert!((row[0] - 4.).abs() < 1e-3 && row[1].abs() < 1e-3, "{row:?}");
+        }
     }
 }

@@ -61,6 +61,16 @@ pub struct TrainConfig {
     /// How inputs show the target: marker tokens, or the plain sentence whose one encoder
     /// pass every target of it shares.
     pub marking: Marking,
+    /// A trained model (any marking) whose probabilities on the training examples the new
+    /// members also learn from: distillation, so a plain student can learn what a marked
+    /// ensemble reads.
+    pub teacher: Option<std::path::PathBuf>,
+    /// Give the head the target's attention summary of the sentence
+    /// ([`ModelConfig::target_attention`]).
+    pub target_attention: bool,
+    /// With a teacher, the share of the loss that is the cross-entropy against its
+    /// probabilities; the rest is the gold labels'.
+    pub distill: f64,
 }
 
 impl Default for TrainConfig {
@@ -80,6 +90,9 @@ impl Default for TrainConfig {
             init_from: None,
             best_epoch: false,
             marking: Marking::Markers,
+            teacher: None,
+            distill: 0.5,
+            target_attention: false,
         }
     }
 }
@@ -111,6 +124,8 @@ struct Prepared {
     holder: bool,
     inputs: Vec<StanceInput>,
     labels: Vec<Polarity>,
+    /// The teacher's probabilities per input (negative, neutral, positive), when there is one.
+    soft: Option<Vec<[f32; 3]>>,
     /// Frozen lower-layer states per input, `[len, hidden]`.
     lower: Vec<Tensor>,
 }
@@ -120,6 +135,7 @@ fn prepare(
     tokenizer: &WordPieceTokenizer,
     examples: &[StanceExample],
     config: &TrainConfig,
+    teacher: Option<&StanceClassifier>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Prepared, NlpError> {
     let special = SpecialIds::from_tokenizer(tokenizer)?;
@@ -131,6 +147,7 @@ fn prepare(
     }
     let mut inputs = Vec::with_capacity(examples.len());
     let mut labels = Vec::with_capacity(examples.len());
+    let mut kept = Vec::with_capacity(examples.len());
     let mut skipped = 0;
     for e in examples {
         match build_input(
@@ -145,6 +162,7 @@ fn prepare(
             Ok(i) => {
                 inputs.push(i);
                 labels.push(e.polarity);
+                kept.push(e);
             }
             Err(NlpError::InvalidInput(_)) => skipped += 1,
             Err(e) => return Err(e),
@@ -153,6 +171,23 @@ fn prepare(
     if skipped > 0 {
         progress(&format!("skipped {skipped} examples with an invalid span"));
     }
+    let soft = match teacher {
+        None => None,
+        Some(teacher) => {
+            let started = Instant::now();
+            let teacher_inputs = kept
+                .iter()
+                .map(|e| teacher.input(&e.sentence, e.span, e.holder))
+                .collect::<Result<Vec<_>, _>>()?;
+            let probs = teacher.probabilities(&teacher_inputs)?;
+            progress(&format!(
+                "the teacher read {} examples in {:.0}s",
+                probs.len(),
+                started.elapsed().as_secs_f64()
+            ));
+            Some(probs)
+        }
+    };
     let upto = encoder.layers.len() - config.trained_layers;
     let mut order: Vec<usize> = (0..inputs.len()).collect();
     order.sort_by_key(|&i| inputs[i].ids.len());
@@ -181,6 +216,7 @@ fn prepare(
         holder,
         inputs,
         labels,
+        soft,
         lower,
     })
 }
@@ -309,26 +345,35 @@ fn new_member(
             }
         }
     }
-    let width = feature_width(encoder, holder);
-    let init: Vec<f32> = (0..3 * width)
-        .map(|_| {
-            // Normal(0, 0.02) by Box-Muller, from the seeded generator.
-            let (u1, u2): (f32, f32) = (rng.random::<f32>().max(1e-7), rng.random());
-            0.02 * (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
-        })
-        .collect();
     let device = &candle_core::Device::Cpu;
-    add_var(
-        &vars,
-        "head.weight",
-        &Tensor::from_vec(init, (3, width), device)?,
-    )?;
+    // Normal(0, 0.02) by Box-Muller, from the seeded generator.
+    let mut normal = |rows: usize, cols: usize| {
+        let init: Vec<f32> = (0..rows * cols)
+            .map(|_| {
+                let (u1, u2): (f32, f32) = (rng.random::<f32>().max(1e-7), rng.random());
+                0.02 * (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+            })
+            .collect();
+        Tensor::from_vec(init, (rows, cols), device)
+    };
+    let width = feature_width(encoder, holder, config.target_attention);
+    add_var(&vars, "head.weight", &normal(3, width)?)?;
     add_var(&vars, "head.bias", &Tensor::zeros(3, DType::F32, device)?)?;
+    if config.target_attention {
+        let hidden = encoder.hidden_size;
+        add_var(&vars, "attend.weight", &normal(hidden, hidden)?)?;
+        add_var(
+            &vars,
+            "attend.bias",
+            &Tensor::zeros(hidden, DType::F32, device)?,
+        )?;
+    }
     let member = Member::new(
         var_builder(HashMap::new(), &vars)?,
         encoder,
         config.trained_layers,
         holder,
+        config.target_attention,
     )?;
     Ok((member, vars))
 }
@@ -366,6 +411,16 @@ fn weighted_cross_entropy(
     (log_p * w)?
         .sum_all()?
         .affine(-1.0 / total.max(1e-9) as f64, 0.0)
+}
+
+/// Cross-entropy of `logits` `[batch, 3]` against a teacher's probabilities `[batch][3]`,
+/// the mean over the batch.
+fn soft_cross_entropy(logits: &Tensor, teacher: &[[f32; 3]]) -> candle_core::Result<Tensor> {
+    let flat: Vec<f32> = teacher.iter().flatten().copied().collect();
+    let p = Tensor::from_vec(flat, (teacher.len(), 3), logits.device())?;
+    (candle_nn::ops::log_softmax(logits, 1)? * p)?
+        .sum_all()?
+        .affine(-1.0 / teacher.len().max(1) as f64, 0.0)
 }
 
 /// Learning rate at `step` of `total`: linear warmup, then linear decay to 0.
@@ -444,15 +499,33 @@ pub fn train(
             start
         }
     };
+    if !(0.0..=1.0).contains(&config.distill) {
+        return Err(NlpError::Training(
+            "the distillation share must be in 0..=1".into(),
+        ));
+    }
     let mut report = TrainReport::default();
     let started = Instant::now();
-    let data = prepare(&encoder, &tokenizer, train, config, progress)?;
+    let teacher = config
+        .teacher
+        .as_deref()
+        .map(|dir| StanceClassifier::load_with_base(dir, base_dir))
+        .transpose()?;
+    let data = prepare(
+        &encoder,
+        &tokenizer,
+        train,
+        config,
+        teacher.as_ref(),
+        progress,
+    )?;
+    drop(teacher);
     let dev_data = dev
         .iter()
         .map(|(name, ex)| {
             Ok((
                 name.clone(),
-                prepare(&encoder, &tokenizer, ex, config, progress)?,
+                prepare(&encoder, &tokenizer, ex, config, None, progress)?,
             ))
         })
         .collect::<Result<Vec<_>, NlpError>>()?;
@@ -470,6 +543,7 @@ pub fn train(
     let weights = class_weights(&data, config.balanced);
     let mconfig = ModelConfig {
         class_weights: config.balanced.then_some(weights),
+        target_attention: config.target_attention,
         ..model_config(
             config.trained_layers,
             config.max_len,
@@ -531,7 +605,12 @@ pub fn train(
                 let labels: Vec<usize> = batch.iter().map(|&i| data.labels[i].index()).collect();
                 let mut mode = Mode::dropout_with(config.dropout, &mut drop_rng);
                 let logits = inputs.logits(&member, &mut mode)?;
-                let loss = weighted_cross_entropy(&logits, &labels, &weights)?;
+                let mut loss = weighted_cross_entropy(&logits, &labels, &weights)?;
+                if let Some(soft) = &data.soft {
+                    let taught: Vec<[f32; 3]> = batch.iter().map(|&i| soft[i]).collect();
+                    loss = (loss.affine(1.0 - config.distill, 0.0)?
+                        + soft_cross_entropy(&logits, &taught)?.affine(config.distill, 0.0)?)?;
+                }
                 let lr = lr_at(config, step, total);
                 opt_w.set_learning_rate(lr);
                 opt_v.set_learning_rate(lr);
@@ -664,6 +743,30 @@ mod tests {
             .to_scalar::<f32>()
             .unwrap();
         assert!(heavier > ours);
+    }
+
+    #[test]
+    fn soft_cross_entropy_is_cross_entropy_when_the_teacher_is_certain() {
+        let device = candle_core::Device::Cpu;
+        let logits =
+            Tensor::from_vec(vec![2.0f32, 0.5, -1.0, 0.1, 0.2, 0.3], (2, 3), &device).unwrap();
+        let hard = weighted_cross_entropy(&logits, &[0, 2], &[1.0; 3])
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let certain = [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]];
+        let soft = soft_cross_entropy(&logits, &certain)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!((hard - soft).abs() < 1e-6, "{hard} vs {soft}");
+        // A teacher that spreads its belief pulls the loss of the confident first row up.
+        let unsure = [[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]];
+        let spread = soft_cross_entropy(&logits, &unsure)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(spread > soft, "{spread} vs {soft}");
     }
 
     #[test]
