@@ -174,16 +174,7 @@ fn a_plain_student_learns_what_a_marked_teacher_reads() {
     let base = base_encoder();
     let gold = four_examples();
     // A teacher that learnt the wrong labels, so what the student takes from it shows.
-    let flipped: Vec<StanceExample> = gold
-        .iter()
-        .map(|e| StanceExample {
-            polarity: match e.polarity {
-                Polarity::Negative => Polarity::Positive,
-                _ => Polarity::Negative,
-            },
-            ..e.clone()
-        })
-        .collect();
+    let flipped = wrong_labels(&gold);
     let dir = |name: &str| {
         std::env::temp_dir().join(format!("newsflow-distill-{name}-{}", std::process::id()))
     };
@@ -229,6 +220,20 @@ fn a_plain_student_learns_what_a_marked_teacher_reads() {
     for name in ["teacher", "taught", "untaught"] {
         std::fs::remove_dir_all(dir(name)).ok();
     }
+}
+
+/// The same examples with wrong labels: negative and positive swapped, neutral made negative.
+fn wrong_labels(examples: &[StanceExample]) -> Vec<StanceExample> {
+    examples
+        .iter()
+        .map(|e| StanceExample {
+            polarity: match e.polarity {
+                Polarity::Negative => Polarity::Positive,
+                _ => Polarity::Negative,
+            },
+            ..e.clone()
+        })
+        .collect()
 }
 
 fn example(sentence: &str, mention: &str, polarity: Polarity) -> StanceExample {
@@ -337,19 +342,9 @@ fn train_save_load_classify_round_trip() {
 fn best_epoch_keeps_the_epoch_that_scored_best_on_the_dev_set() {
     let base = base_encoder();
     let train = four_examples();
-    // The same sentences with wrong labels (negative and positive swapped, neutral made
-    // negative): the better the model fits its training examples, the worse it scores here,
-    // so a later epoch is rarely the best.
-    let flipped: Vec<StanceExample> = train
-        .iter()
-        .map(|e| StanceExample {
-            polarity: match e.polarity {
-                Polarity::Negative => Polarity::Positive,
-                _ => Polarity::Negative,
-            },
-            ..e.clone()
-        })
-        .collect();
+    // The same sentences with wrong labels: the better the model fits its training examples,
+    // the worse it scores here, so a later epoch is rarely the best.
+    let flipped = wrong_labels(&train);
     let out = std::env::temp_dir().join(format!("newsflow-best-epoch-{}", std::process::id()));
     let config = TrainConfig {
         epochs: 4,
