@@ -509,7 +509,8 @@ pub fn train(
     let teacher = config
         .teacher
         .as_deref()
-        .map(|dir| StanceClassifier::load_with_base(dir, base_dir))
+        // Over the encoder already loaded: one copy of the base weights, not two.
+        .map(|dir| StanceClassifier::load_over(dir, base_dir, encoder.clone()))
         .transpose()?;
     let data = prepare(
         &encoder,
