@@ -6,7 +6,7 @@ use std::{process::Command, time::Duration};
 use newsflow_e2e::{assert_all_announced_and_stored_once, batch_in_flight};
 use newsflow_test_support::run_ok;
 
-const ARTICLES: usize = 40;
+const ARTICLES: usize = 20;
 
 /// The test restarts the local broker with `rabbitmqctl`.
 fn rabbitmqctl(args: &[&str]) {

@@ -1,8 +1,8 @@
-//! PostgreSQL stopped for three minutes in the middle of a batch (`pg_ctlcluster ... stop`,
-//! then `start`, on the local cluster): storage holds its messages and waits instead of
-//! spending their retries, and once the database is back every article is stored once,
-//! announced, and nothing is parked. It stops the local PostgreSQL, so it is the only test in
-//! this binary.
+//! PostgreSQL stopped in the middle of a batch (`pg_ctlcluster ... stop`, then `start`, on the
+//! local cluster) for several times storage's whole retry budget: storage holds its messages
+//! and waits instead of spending their retries, and once the database is back every article is
+//! stored once, announced, and nothing is parked. It stops the local PostgreSQL, so it is the
+//! only test in this binary.
 
 use std::{
     process::Command,
@@ -13,7 +13,10 @@ use newsflow_e2e::{Options, Pipeline, assert_all_announced_and_stored_once, bbc_
 use newsflow_test_support::run_ok;
 
 const ARTICLES: usize = 20;
-const OUTAGE: Duration = Duration::from_secs(180);
+/// Storage's retry delays here: with the default five attempts a message that spent its
+/// retries on the outage would be parked after 1 + 2 + 2 + 2 = 7 seconds, far inside it.
+const RETRY_DELAYS: &str = "1s,2s";
+const OUTAGE: Duration = Duration::from_secs(30);
 
 /// `pg_ctlcluster VERSION main ACTION` on the local cluster.
 fn cluster(action: &str) {
@@ -57,6 +60,7 @@ async fn a_database_outage_mid_batch_parks_nothing_and_stores_everything_once() 
         "outage",
         Options {
             ner_mode: "fast",
+            env: vec![("storage", "NEWSFLOW_RETRY_DELAYS", RETRY_DELAYS.into())],
             ..Options::default()
         },
     )

@@ -1,4 +1,4 @@
-//! Forty BBC articles with three hostile ones mixed in, through the four services: the forty
+//! Twenty BBC articles with three hostile ones mixed in, through the four services: the twenty
 //! are stored once each and announced, each hostile one is stored (its analysis capped) or
 //! parked with a reason, and the pipeline never stalls longer than the analysis deadline.
 
@@ -9,7 +9,7 @@ use newsflow_e2e::{
     Options, Pipeline, assert_all_announced_and_stored_once, bbc_csv, event_id, scratch,
 };
 
-const ARTICLES: usize = 40;
+const ARTICLES: usize = 20;
 /// The analysis deadline the stages run with here, shorter than the default so that the
 /// slowest hostile article meets it.
 const DEADLINE: Duration = Duration::from_secs(20);

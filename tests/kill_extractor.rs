@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use newsflow_e2e::{assert_all_announced_and_stored_once, batch_in_flight};
 
-const ARTICLES: usize = 40;
+const ARTICLES: usize = 20;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn extractor_killed_mid_batch_loses_and_duplicates_nothing() {
