@@ -49,7 +49,7 @@ impl Default for ModelPaths {
             base: "models/base/all-MiniLM-L6-v2".into(),
             gazetteers: "models/gazetteers".into(),
             statements: "models/statements".into(),
-            stance: "models/stance-minilm".into(),
+            stance: "models/stance-minilm-plain".into(),
             holder: "models/holder-minilm".into(),
         }
     }
