@@ -13,9 +13,9 @@ use newsflow_e2e::{Options, Pipeline, assert_all_announced_and_stored_once, bbc_
 use newsflow_test_support::run_ok;
 
 const ARTICLES: usize = 20;
-/// Storage's retry delays here: with the default five attempts a message that spent its
-/// retries on the outage would be parked after 1 + 2 + 2 + 2 = 7 seconds, far inside it.
-const RETRY_DELAYS: &str = "1s,2s";
+/// The harness runs every service with 1 s retry delays and five attempts: a message that
+/// spent its retries on the outage would be parked after about 4 seconds, far inside it (and
+/// the pool's 5 s acquire timeout passes six times).
 const OUTAGE: Duration = Duration::from_secs(30);
 
 /// `pg_ctlcluster VERSION main ACTION` on the local cluster.
@@ -60,7 +60,6 @@ async fn a_database_outage_mid_batch_parks_nothing_and_stores_everything_once() 
         "outage",
         Options {
             ner_mode: "fast",
-            env: vec![("storage", "NEWSFLOW_RETRY_DELAYS", RETRY_DELAYS.into())],
             ..Options::default()
         },
     )
