@@ -100,10 +100,7 @@ fn an_unknown_service_exits_one() {
 
 #[test]
 fn a_closed_port_exits_one() {
-    // A port that was free a moment ago: nothing listens there now.
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("free port");
+    let addr = format!("127.0.0.1:{}", newsflow_test_support::free_port());
     let out = health(&[&addr.to_string(), "--timeout", "2s"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

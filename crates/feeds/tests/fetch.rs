@@ -411,11 +411,7 @@ async fn crawl_delay_raises_the_interval_of_its_host() {
 
 #[tokio::test]
 async fn an_unreachable_host_is_a_transient_failure() {
-    // a port nobody listens on: bind one, then let it go
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let addr = format!("127.0.0.1:{}", newsflow_test_support::free_port());
     let fetcher = fetcher(settings());
     let url = url::Url::parse(&format!("http://{addr}/feed")).unwrap();
     let error = fetcher.get(&url, &none()).await.unwrap_err();

@@ -9,12 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]
 async fn metrics_endpoint_serves_recorded_metrics() {
-    // A free port: bind, note it, release it for the exporter.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = newsflow_test_support::free_port();
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
     telemetry::init(
         "newsflow-test",

@@ -53,12 +53,34 @@ pub fn run_ok(command: &mut std::process::Command) -> std::process::Output {
     output
 }
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now.
+/// A TCP port on 127.0.0.1 that nothing listens on right now, for a service the test starts.
+///
+/// Not the kernel's pick (`bind(0)`): that comes from the ephemeral range, where the kernel
+/// also takes the source ports of outgoing connections, so between this call and the
+/// service's own bind a connection to the broker or the database could take it (CI saw a
+/// service exit on a port taken that way). These ports lie just below the ephemeral range,
+/// which outgoing connections never use; each process walks them from an offset of its own
+/// and never hands out one port twice.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    const SPAN: u32 = 12_000;
+    let low = ephemeral_low.saturating_sub(SPAN).max(1_024);
+    let span = ephemeral_low.saturating_sub(low).max(1);
+    let start = std::process::id().wrapping_mul(7_919) % span;
+    for _ in 0..span {
+        let port = low + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+        let Ok(port) = u16::try_from(port) else {
+            continue;
+        };
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {low}..{ephemeral_low}")
 }
 
 /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
