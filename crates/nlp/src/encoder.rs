@@ -408,7 +408,12 @@ impl BertLayer {
             .reshape((b, t, h))?;
         let attn = mode.dropout(&self.attention_out.forward(&ctx)?)?;
         let x = self.attention_norm.forward(&(attn + x)?, mode.training())?;
-        let up = self.intermediate.forward(&x)?.gelu_erf()?;
+        let up = self.intermediate.forward(&x)?;
+        let up = if mode.training() {
+            up.gelu_erf()?
+        } else {
+            crate::kernels::gelu(&up)?
+        };
         let down = mode.dropout(&self.output.forward(&up)?)?;
         self.output_norm.forward(&(down + x)?, mode.training())
     }

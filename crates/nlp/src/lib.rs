@@ -32,6 +32,7 @@ pub mod eval;
 pub mod gazetteer;
 pub mod geo;
 pub mod group;
+mod kernels;
 mod lexicon;
 pub mod limits;
 mod model_file;
