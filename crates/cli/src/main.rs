@@ -105,7 +105,8 @@ enum TrainTask {
     /// Choose the holder-stance model's decision weights (five-way macro-F1) on the sentences
     /// its training held out, and write them into its settings.
     HolderDecision(stance::HolderDecisionArgs),
-    /// Join MiniLM stance models trained alike (other seeds) into one ensemble.
+    /// Join MiniLM stance models trained alike (other seeds) into one ensemble, or average
+    /// their weights into one member (`--average`).
     Merge(stance::MergeArgs),
     /// Fine-tune the MiniLM encoder of the accurate NER mode on a CoNLL file.
     NerMinilm(ner_neural::TrainArgs),

@@ -64,11 +64,15 @@ pub struct HolderDecisionArgs {
 #[derive(Args)]
 pub struct MergeArgs {
     /// Model directories trained alike, with other seeds.
-    #[arg(required = true, num_args = 2..)]
+    #[arg(required = true, num_args = 1..)]
     models: Vec<PathBuf>,
     /// Directory to write the ensemble into.
     #[arg(long)]
     out: PathBuf,
+    /// Average the members' weights into one member (a model soup: one member's cost)
+    /// rather than keeping every member and averaging their probabilities.
+    #[arg(long)]
+    average: bool,
 }
 
 /// Fine-tuning settings shared by the MiniLM classifiers.
@@ -314,10 +318,14 @@ pub fn train_holder(args: &HolderTrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Joins models trained alike into one ensemble.
+/// Joins models trained alike into one ensemble, or averages them into one member.
 pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
     let dirs: Vec<&Path> = args.models.iter().map(PathBuf::as_path).collect();
-    let config = stance::model::merge_members(&dirs, &args.out)?;
+    let config = if args.average {
+        stance::model::average_members(&dirs, &args.out)?
+    } else {
+        stance::model::merge_members(&dirs, &args.out)?
+    };
     println!(
         "{} members in {} (choose its decision weights again: `newsflow train holder-decision`)",
         config.members,

@@ -567,3 +567,66 @@ fn merged_members_average_and_decision_weights_round_trip() {
     );
     std::fs::remove_dir_all(&out).ok();
 }
+
+#[test]
+fn averaged_members_are_one_member_with_the_members_mean_weights() {
+    let base = base_encoder();
+    let ensemble = committed("models/stance-minilm");
+    let out = std::env::temp_dir().join(format!("newsflow-soup-test-{}", std::process::id()));
+    let soup = newsflow_nlp::stance::model::average_members(&[ensemble.as_path()], &out).unwrap();
+    assert_eq!(soup.members, 1);
+    let read = |dir: &std::path::Path| {
+        candle_core::safetensors::load(dir.join("stance.safetensors"), &candle_core::Device::Cpu)
+            .unwrap()
+    };
+    let (two, one) = (read(&ensemble), read(&out));
+    assert!(two.keys().any(|k| k.starts_with("member.1.")));
+    assert!(!one.keys().any(|k| k.starts_with("member.1.")));
+    let values = |tensors: &std::collections::HashMap<String, candle_core::Tensor>, key: &str| {
+        tensors[key]
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+    };
+    // The head is kept in f32: exactly the mean of the two members' heads.
+    let (a, b) = (
+        values(&two, "member.0.head.weight"),
+        values(&two, "member.1.head.weight"),
+    );
+    let mean = values(&one, "member.0.head.weight");
+    assert!(a.iter().zip(&b).any(|(a, b)| a != b), "the members differ");
+    for ((a, b), m) in a.iter().zip(&b).zip(&mean) {
+        assert!(
+            (m - (a + b) / 2.0).abs() < 1e-6,
+            "{m} is not the mean of {a} and {b}"
+        );
+    }
+    // The layers are int8 rows again, with their scales.
+    let layer = "member.0.layer.2.intermediate.dense.weight";
+    assert_eq!(one[layer].dtype(), two[layer].dtype());
+    assert!(one.contains_key(&format!("{layer}.scale")));
+    let model = StanceClassifier::load_with_base(&out, &base).unwrap();
+    assert_eq!(model.members(), 1);
+    let sentence = "The senator praised the new treaty.";
+    let (_, p) = model.classify(sentence, Span::new(24, 34)).unwrap();
+    assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+
+    // A model averaged with itself reads as that model (up to quantizing its layers again).
+    let holder = committed("models/holder-minilm");
+    let same = out.join("same");
+    newsflow_nlp::stance::model::average_members(&[holder.as_path(), holder.as_path()], &same)
+        .unwrap();
+    let (single, doubled) = (
+        StanceClassifier::load_with_base(&holder, &base).unwrap(),
+        StanceClassifier::load_with_base(&same, &base).unwrap(),
+    );
+    let (holder_span, target) = (Span::new(0, 6), Span::new(12, 16));
+    let text = "Peskov said NATO troops near the border were a threat.";
+    let (_, p1) = single.classify_held(text, target, holder_span).unwrap();
+    let (_, p2) = doubled.classify_held(text, target, holder_span).unwrap();
+    for c in 0..3 {
+        assert!((p1[c] - p2[c]).abs() < 1e-3, "{p1:?} {p2:?}");
+    }
+    std::fs::remove_dir_all(&out).ok();
+}

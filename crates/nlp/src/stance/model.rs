@@ -576,6 +576,73 @@ pub fn save_members(
 /// belong to one model's probabilities and are chosen again for the ensemble.
 #[cfg(feature = "train")]
 pub fn merge_members(dirs: &[&Path], out: &Path) -> Result<ModelConfig, NlpError> {
+    let (config, tensors, members) = gather_members(dirs)?;
+    std::fs::create_dir_all(out).map_err(|e| NlpError::io(out, e))?;
+    write_weights(out, &tensors)?;
+    let merged = ModelConfig {
+        members,
+        decision_weights: None,
+        ..config
+    };
+    write_config(out, &merged)?;
+    Ok(merged)
+}
+
+/// Averages the weights of all the members of `dirs` (trained alike, as for
+/// [`merge_members`], and from the same start) into a model of one member in `out`: a model
+/// soup (Wortsman et al., ICML 2022), which costs one member's encoder pass where the
+/// ensemble costs one per member. The layers are averaged before quantizing again. Whether
+/// the soup reads as well as the ensemble is for the evaluation to say.
+#[cfg(feature = "train")]
+pub fn average_members(dirs: &[&Path], out: &Path) -> Result<ModelConfig, NlpError> {
+    let (config, tensors, members) = gather_members(dirs)?;
+    let error = model_error(out);
+    let tensors = dequantize_rows(tensors).map_err(&error)?;
+    let mut sums: HashMap<String, Tensor> = HashMap::new();
+    for (name, tensor) in tensors {
+        let Some((_, rest)) = name
+            .strip_prefix("member.")
+            .and_then(|rest| rest.split_once('.'))
+        else {
+            continue;
+        };
+        let tensor = tensor.to_dtype(DType::F32).map_err(&error)?;
+        let sum = match sums.remove(rest) {
+            Some(sum) => (sum + tensor).map_err(&error)?,
+            None => tensor,
+        };
+        sums.insert(rest.to_string(), sum);
+    }
+    let mut averaged: HashMap<String, Tensor> = HashMap::new();
+    for (name, sum) in sums {
+        let mean = (sum / members as f64).map_err(&error)?;
+        let key = format!("member.0.{name}");
+        if name.starts_with("layer.") && mean.rank() == 2 {
+            let (q, scale) = quantize_rows(&mean)?;
+            averaged.insert(format!("{key}.scale"), scale);
+            averaged.insert(key, q);
+        } else {
+            averaged.insert(key, mean);
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| NlpError::io(out, e))?;
+    write_weights(out, &averaged)?;
+    let soup = ModelConfig {
+        members: 1,
+        decision_weights: None,
+        ..config
+    };
+    write_config(out, &soup)?;
+    Ok(soup)
+}
+
+/// The settings of the first of `dirs`, the tensors of all their members renumbered in the
+/// order given (`member.N.*`), and how many members they hold; an error when one was not
+/// trained like the first.
+#[cfg(feature = "train")]
+fn gather_members(
+    dirs: &[&Path],
+) -> Result<(ModelConfig, HashMap<String, Tensor>, usize), NlpError> {
     let first = dirs
         .first()
         .ok_or_else(|| NlpError::InvalidInput("no model to merge".into()))?;
@@ -631,15 +698,7 @@ pub fn merge_members(dirs: &[&Path], out: &Path) -> Result<ModelConfig, NlpError
         }
         members += c.members;
     }
-    std::fs::create_dir_all(out).map_err(|e| NlpError::io(out, e))?;
-    write_weights(out, &tensors)?;
-    let merged = ModelConfig {
-        members,
-        decision_weights: None,
-        ..config
-    };
-    write_config(out, &merged)?;
-    Ok(merged)
+    Ok((config, tensors, members))
 }
 
 /// Writes the weights file of a model directory.
