@@ -2,8 +2,9 @@
 //! [unused1] right [SEP]`, the markers inserted as ids (their text would split into several
 //! WordPieces), and a window cropped around the target when the sentence is too long.
 //!
-//! A holder's stance (the holder-stance model) also marks the holder: `[unused2] holder
-//! [unused3]`, and the window is cropped around both when they fit in it together.
+//! A holder's stance (the holder-stance model) marked also marks the holder: `[unused2] holder
+//! [unused3]`; marked or plain, the window is cropped around both when they fit in it
+//! together.
 //!
 //! A plain input ([`Marking::Plain`]) is the sentence alone, `[CLS] sentence [SEP]`: every
 //! target of a sentence that fits the window then has the same ids, so one encoder pass

@@ -15,9 +15,10 @@
 //! or the text's own. [`predicates`] finds the stance verbs ("ruled out", "backed") that
 //! govern a target, a rule the stage puts before the model for speakers.
 //!
-//! The same classifier, trained with the holder marked too (`[unused2]` .. `[unused3]`), is the
-//! holder-stance model: whether the holder is for or against the target, not how the words
-//! portray the target.
+//! The same classifier with the holder's states pooled too is the holder-stance model: whether
+//! the holder is for or against the target, not how the words portray the target. It can mark
+//! the holder as well (`[unused2]` .. `[unused3]`); the committed one reads the plain sentence,
+//! so every holder-target pair of a sentence shares its pass.
 //!
 //! With the `train` feature: [`newsmtsc`] reads NewsMTSC files and evaluates on them, [`dse`]
 //! does the same for the directed-sentiment corpus the holder-stance model learns from,
