@@ -350,11 +350,32 @@ pub fn holder_decision(args: &HolderDecisionArgs) -> anyhow::Result<()> {
     choose_decision(&args.model, &args.base, &held)
 }
 
-/// Reads `held` with the model, prints its five-way scores with plain argmax and with the
-/// best decision weights, and keeps those weights in the model's settings.
+/// Reads `held` with the model, chooses the temperature that calibrates its probabilities
+/// there, prints its five-way scores with plain argmax and with the best decision weights
+/// (on the tempered probabilities), and keeps both in the model's settings.
 fn choose_decision(model_dir: &Path, base: &Path, held: &[dse::DsePair]) -> anyhow::Result<()> {
     let model = stance::StanceClassifier::load_with_base(model_dir, base)?;
     let directions = dse::predict(&model, held)?;
+    // The model's probabilities already carry its temperature, if it had one: the new one
+    // multiplies it.
+    let (temperature, nll_before, nll_after) = dse::choose_temperature(held, &directions);
+    let temperature = model.config().temperature.unwrap_or(1.0) * temperature;
+    let directions: Vec<dse::Directions> = directions
+        .iter()
+        .map(|&(pq, qp)| {
+            let t = Some(temperature / model.config().temperature.unwrap_or(1.0));
+            (
+                stance::model::tempered(pq, t),
+                stance::model::tempered(qp, t),
+            )
+        })
+        .collect();
+    println!(
+        "held-out directions ({}): negative log-likelihood {nll_before:.4} as read, \
+         {nll_after:.4} at temperature {temperature:.4}",
+        2 * held.len()
+    );
+    stance::model::write_temperature(model_dir, Some(temperature).filter(|&t| t != 1.0))?;
     let gold: Vec<usize> = held.iter().map(|p| p.label).collect();
     let argmax: Vec<usize> = directions
         .iter()

@@ -538,9 +538,17 @@ fn merged_members_average_and_decision_weights_round_trip() {
     let (holder, target) = (Span::new(0, 6), Span::new(12, 16));
     let (_, one) = single.classify_held(sentence, target, holder).unwrap();
     let (_, two) = pair.classify_held(sentence, target, holder).unwrap();
+    // Like the decision weights, the temperature belongs to one model's probabilities: the
+    // ensemble starts without it.
+    assert_eq!(merged.temperature, None);
+    let temperature = single.config().temperature;
+    let two_tempered = newsflow_nlp::stance::model::tempered(two, temperature);
     for c in 0..3 {
         // Two copies of one member average to that member (int8 layers dequantized alike).
-        assert!((one[c] - two[c]).abs() < 1e-5, "{one:?} {two:?}");
+        assert!(
+            (one[c] - two_tempered[c]).abs() < 1e-5,
+            "{one:?} {two_tempered:?}"
+        );
     }
 
     // Weights that favour the least likely class make it the decision; the stated
@@ -625,6 +633,7 @@ fn averaged_members_are_one_member_with_the_members_mean_weights() {
     let text = "Peskov said NATO troops near the border were a threat.";
     let (_, p1) = single.classify_held(text, target, holder_span).unwrap();
     let (_, p2) = doubled.classify_held(text, target, holder_span).unwrap();
+    let p2 = newsflow_nlp::stance::model::tempered(p2, single.config().temperature);
     for c in 0..3 {
         assert!((p1[c] - p2[c]).abs() < 1e-3, "{p1:?} {p2:?}");
     }

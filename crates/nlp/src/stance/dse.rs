@@ -171,6 +171,36 @@ pub fn choose_decision_weights(
     Ok(best)
 }
 
+/// The temperature (see [`crate::stance::model::tempered`]) that minimises the mean negative
+/// log-likelihood of the gold polarity of every direction of `pairs`, searched from 1/2 to 4
+/// in steps of 2^(1/8); with that likelihood at temperature 1 and at the one chosen. Choose it
+/// on pairs the model was not trained on.
+pub fn choose_temperature(pairs: &[DsePair], directions: &[Directions]) -> (f32, f64, f64) {
+    let nll = |t: f32| -> f64 {
+        let mut sum = 0f64;
+        let mut n = 0usize;
+        for (pair, &(pq, qp)) in pairs.iter().zip(directions) {
+            let (gold_pq, gold_qp) = pair.directions();
+            for (p, gold) in [(pq, gold_pq), (qp, gold_qp)] {
+                let p = crate::stance::model::tempered(p, Some(t));
+                sum -= f64::from(p[gold.index()].max(1e-7)).ln();
+                n += 1;
+            }
+        }
+        if n == 0 { 0.0 } else { sum / n as f64 }
+    };
+    let at_one = nll(1.0);
+    let mut best = (1.0, at_one);
+    for k in -8..=16 {
+        let t = 2f32.powf(k as f32 / 8.0);
+        let loss = nll(t);
+        if loss < best.1 {
+            best = (t, loss);
+        }
+    }
+    (best.0, at_one, best.1)
+}
+
 /// Scores of the five-way prediction.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DseScores {
@@ -449,6 +479,29 @@ mod tests {
         )
         .unwrap();
         assert!(f1m > plain.f1m, "{f1m} <= {}", plain.f1m);
+    }
+
+    #[test]
+    fn an_overconfident_reading_gets_a_temperature_above_one() {
+        let pair = |label| DsePair {
+            sentence: "a b".into(),
+            p: Span::new(0, 1),
+            q: Span::new(2, 3),
+            label,
+        };
+        // Always 0.99 sure of neutral, right only 7 times in 10.
+        let sure = [0.005, 0.99, 0.005];
+        let pairs: Vec<DsePair> = (0..10).map(|i| pair(if i < 7 { 0 } else { 3 })).collect();
+        let directions: Vec<Directions> = vec![(sure, sure); 10];
+        let (t, before, after) = choose_temperature(&pairs, &directions);
+        assert!(t > 1.5, "{t}");
+        assert!(after < before, "{after} >= {before}");
+        let softened = crate::stance::model::tempered(sure, Some(t));
+        assert!(softened[1] < 0.99 && softened[1] > 0.5, "{softened:?}");
+        assert!((softened.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        // A reading as sure as it is right keeps temperature 1 or near it; none is identity.
+        assert_eq!(crate::stance::model::tempered(sure, None), sure);
+        assert_eq!(crate::stance::model::tempered(sure, Some(1.0)), sure);
     }
 
     #[test]
