@@ -102,8 +102,9 @@ enum TrainTask {
     Stance(stance::TrainArgs),
     /// Fine-tune the MiniLM holder-stance classifier on DSE (both directions of every pair).
     Holder(stance::HolderTrainArgs),
-    /// Choose the holder-stance model's decision weights (five-way macro-F1) on the sentences
-    /// its training held out, and write them into its settings.
+    /// Choose the holder-stance model's temperature (calibration) and decision weights
+    /// (five-way macro-F1) on the sentences its training held out, and write them into its
+    /// settings.
     HolderDecision(stance::HolderDecisionArgs),
     /// Join MiniLM stance models trained alike (other seeds) into one ensemble, or average
     /// their weights into one member (`--average`).

@@ -358,15 +358,14 @@ fn choose_decision(model_dir: &Path, base: &Path, held: &[dse::DsePair]) -> anyh
     let directions = dse::predict(&model, held)?;
     // The model's probabilities already carry its temperature, if it had one: the new one
     // multiplies it.
-    let (temperature, nll_before, nll_after) = dse::choose_temperature(held, &directions);
-    let temperature = model.config().temperature.unwrap_or(1.0) * temperature;
+    let (chosen, nll_before, nll_after) = dse::choose_temperature(held, &directions);
+    let temperature = model.config().temperature.unwrap_or(1.0) * chosen;
     let directions: Vec<dse::Directions> = directions
         .iter()
         .map(|&(pq, qp)| {
-            let t = Some(temperature / model.config().temperature.unwrap_or(1.0));
             (
-                stance::model::tempered(pq, t),
-                stance::model::tempered(qp, t),
+                stance::model::tempered(pq, Some(chosen)),
+                stance::model::tempered(qp, Some(chosen)),
             )
         })
         .collect();

@@ -489,7 +489,7 @@ mod tests {
             q: Span::new(2, 3),
             label,
         };
-        // Always 0.99 sure of neutral, right only 7 times in 10.
+        // Always 0.99 sure of neutral, right in 17 of the 20 directions.
         let sure = [0.005, 0.99, 0.005];
         let pairs: Vec<DsePair> = (0..10).map(|i| pair(if i < 7 { 0 } else { 3 })).collect();
         let directions: Vec<Directions> = vec![(sure, sure); 10];
@@ -499,7 +499,7 @@ mod tests {
         let softened = crate::stance::model::tempered(sure, Some(t));
         assert!(softened[1] < 0.99 && softened[1] > 0.5, "{softened:?}");
         assert!((softened.iter().sum::<f32>() - 1.0).abs() < 1e-5);
-        // A reading as sure as it is right keeps temperature 1 or near it; none is identity.
+        // No temperature, or 1, leaves the probabilities as they are.
         assert_eq!(crate::stance::model::tempered(sure, None), sure);
         assert_eq!(crate::stance::model::tempered(sure, Some(1.0)), sure);
     }
