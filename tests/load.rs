@@ -7,6 +7,9 @@
 //! NEWSFLOW_LOAD_COUNT=30 NEWSFLOW_LOAD_RUNS=3 cargo test --workspace --test load -- --ignored --nocapture
 //! ```
 //!
+//! With `--release` (after `cargo build --release --workspace --bins`) it runs the release
+//! build's services and `newsflow`: the figures BENCHMARKS.md quotes for release builds.
+//!
 //! `NEWSFLOW_LOAD_RATE` (articles per second) submits at that rate instead of as fast as ingest
 //! accepts.
 
