@@ -428,6 +428,16 @@ pub fn held_out(sentence: &str, share: f64, seed: u64) -> bool {
 mod tests {
     use super::*;
 
+    /// A pair of "a b", p = "a" and q = "b", with `label`.
+    fn pair(label: usize) -> DsePair {
+        DsePair {
+            sentence: "a b".into(),
+            p: Span::new(0, 1),
+            q: Span::new(2, 3),
+            label,
+        }
+    }
+
     #[test]
     fn brackets_give_spans_in_the_plain_sentence() {
         let (text, spans) = unbracket("Café [Obama] met “[the Kremlin]”.");
@@ -454,12 +464,6 @@ mod tests {
 
     #[test]
     fn decision_weights_recover_a_rare_class() {
-        let pair = |label| DsePair {
-            sentence: "a b".into(),
-            p: Span::new(0, 1),
-            q: Span::new(2, 3),
-            label,
-        };
         let neutral = [0.1, 0.8, 0.1];
         // Five neutral pairs read confidently; two "p for q" pairs read with for at 0.3.
         let mut pairs: Vec<DsePair> = (0..5).map(|_| pair(0)).collect();
@@ -483,12 +487,6 @@ mod tests {
 
     #[test]
     fn an_overconfident_reading_gets_a_temperature_above_one() {
-        let pair = |label| DsePair {
-            sentence: "a b".into(),
-            p: Span::new(0, 1),
-            q: Span::new(2, 3),
-            label,
-        };
         // Always 0.99 sure of neutral, right in 17 of the 20 directions.
         let sure = [0.005, 0.99, 0.005];
         let pairs: Vec<DsePair> = (0..10).map(|i| pair(if i < 7 { 0 } else { 3 })).collect();
@@ -506,12 +504,6 @@ mod tests {
 
     #[test]
     fn labels_map_to_directions() {
-        let pair = |label| DsePair {
-            sentence: "a b".into(),
-            p: Span::new(0, 1),
-            q: Span::new(2, 3),
-            label,
-        };
         assert_eq!(
             pair(4).directions(),
             (Polarity::Neutral, Polarity::Negative)
