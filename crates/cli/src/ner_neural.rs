@@ -41,6 +41,10 @@ pub struct TrainArgs {
     /// Save the weights every this many steps.
     #[arg(long, default_value_t = NeuralTrainConfig::default().checkpoint_every)]
     checkpoint_every: usize,
+    /// Keep and tune only the base encoder's lowest this many layers (all when not given): a
+    /// faster tagger.
+    #[arg(long)]
+    layers: Option<usize>,
 }
 
 /// Fine-tunes and saves the encoder, printing progress every ten steps.
@@ -56,6 +60,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         seed: args.seed,
         max_steps: args.max_steps,
         checkpoint_every: args.checkpoint_every,
+        layers: args.layers,
     };
     let started = Instant::now();
     train::train(&args.base, &args.files.out, &data, &config, |p| {

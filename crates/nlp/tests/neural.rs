@@ -73,6 +73,41 @@ fn fine_tunes_saves_loads_and_tags_long_and_odd_sentences() {
 }
 
 #[test]
+fn a_tagger_of_fewer_layers_keeps_only_those_layers() {
+    let base = base_encoder();
+    let train_dir = |name: &str| {
+        std::env::temp_dir().join(format!("newsflow-neural-{name}-{}", std::process::id()))
+    };
+    let (all_dir, two_dir) = (train_dir("all"), train_dir("two"));
+    let one_step = |layers| NeuralTrainConfig {
+        max_steps: Some(1),
+        window: 16,
+        layers,
+        ..NeuralTrainConfig::default()
+    };
+    train(&base, &all_dir, &tiny_corpus(), &one_step(None), |_| {}).expect("train all");
+    let two = train(&base, &two_dir, &tiny_corpus(), &one_step(Some(2)), |_| {})
+        .expect("train two layers");
+    assert_eq!(two.config().layers, 2);
+    let loaded = NeuralModel::load(&two_dir, &base).expect("load");
+    assert_eq!(loaded.config().layers, 2);
+    let tagged = loaded
+        .word_log_probs(&[&["Putin", "spoke"][..]])
+        .expect("tag");
+    assert_eq!(tagged[0].len(), 2 * loaded.labels().len());
+    // Four of the six layers' weights are left out of the delta.
+    let size = |dir: &std::path::Path| {
+        std::fs::metadata(dir.join(DELTA_FILE))
+            .expect("delta")
+            .len()
+    };
+    let (all, two) = (size(&all_dir), size(&two_dir));
+    assert!(two < all / 2, "{two} bytes with two layers, {all} with all");
+    std::fs::remove_dir_all(&all_dir).ok();
+    std::fs::remove_dir_all(&two_dir).ok();
+}
+
+#[test]
 fn committed_accurate_model_finds_the_people_of_the_example_article() {
     let paths = NerPaths {
         perceptron: committed("models/ner-perceptron"),

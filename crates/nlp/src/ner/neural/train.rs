@@ -35,6 +35,9 @@ pub struct NeuralTrainConfig {
     pub max_steps: Option<usize>,
     /// Save the weights every this many steps.
     pub checkpoint_every: usize,
+    /// Transformer layers of the base encoder kept and tuned, from the bottom (all when
+    /// `None`): fewer is a faster tagger.
+    pub layers: Option<usize>,
 }
 
 impl Default for NeuralTrainConfig {
@@ -49,6 +52,7 @@ impl Default for NeuralTrainConfig {
             seed: 13,
             max_steps: None,
             checkpoint_every: 100,
+            layers: None,
         }
     }
 }
@@ -70,6 +74,12 @@ pub struct Progress {
 
 /// The labels of the data: "O", then `B-` of every type seen, then `I-` (sorted as text; the
 /// perceptron's set in another order: the two are combined by name).
+/// The transformer layer a base weight belongs to (`encoder.layer.N.` in its name), if any.
+fn layer_of(name: &str) -> Option<usize> {
+    let rest = name.strip_prefix("encoder.layer.")?;
+    rest.split('.').next()?.parse().ok()
+}
+
 fn label_set(data: &[TaggedDocument]) -> Vec<String> {
     let types = entity_types(
         data.iter()
@@ -107,12 +117,21 @@ pub fn train(
     let bert = BertConfig::load(base)?;
     let hidden = bert.hidden_size;
     let mut rng = Xorshift(config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let layers = config
+        .layers
+        .unwrap_or(bert.num_hidden_layers)
+        .clamp(1, bert.num_hidden_layers);
     let classifier: Vec<f32> = (0..l * hidden).map(|_| rng.normal(0.02)).collect();
     // Trainable copies of all but the frozen embeddings, and the new head and shape
     // embedding; the tagger reads them with the frozen tensors through one var builder.
     let vars = VarMap::new();
     (|| {
-        for (name, tensor) in weights.iter().filter(|(name, _)| trainable(name)) {
+        // The layers above `layers` are never read: no copies, nothing in the delta.
+        let kept = |name: &str| layer_of(name).is_none_or(|n| n < layers);
+        for (name, tensor) in weights
+            .iter()
+            .filter(|(name, _)| trainable(name) && kept(name))
+        {
             add_var(&vars, name, tensor)?;
         }
         let cpu = &Device::Cpu;
@@ -134,7 +153,6 @@ pub fn train(
     })()
     .map_err(neural_err)?;
     let vb = var_builder(weights, &vars).map_err(neural_err)?;
-    let layers = bert.num_hidden_layers;
     let tagger = Tagger::new(vb.clone(), bert.clone(), layers, l).map_err(neural_err)?;
 
     let label_ix = |t: &str| labels.iter().position(|x| x == t).unwrap_or(0) as u32;
@@ -300,4 +318,20 @@ fn plan_batches(
     }
     rng.shuffle(&mut batches);
     batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::layer_of;
+
+    #[test]
+    fn weights_are_placed_in_their_layer() {
+        assert_eq!(
+            layer_of("encoder.layer.3.attention.self.query.weight"),
+            Some(3)
+        );
+        assert_eq!(layer_of("encoder.layer.11.output.dense.bias"), Some(11));
+        assert_eq!(layer_of("embeddings.LayerNorm.weight"), None);
+        assert_eq!(layer_of("classifier.weight"), None);
+    }
 }
