@@ -72,14 +72,14 @@ pub struct Progress {
     pub tokens: usize,
 }
 
-/// The labels of the data: "O", then `B-` of every type seen, then `I-` (sorted as text; the
-/// perceptron's set in another order: the two are combined by name).
 /// The transformer layer a base weight belongs to (`encoder.layer.N.` in its name), if any.
 fn layer_of(name: &str) -> Option<usize> {
     let rest = name.strip_prefix("encoder.layer.")?;
     rest.split('.').next()?.parse().ok()
 }
 
+/// The labels of the data: "O", then `B-` of every type seen, then `I-` (sorted as text; the
+/// perceptron's set in another order: the two are combined by name).
 fn label_set(data: &[TaggedDocument]) -> Vec<String> {
     let types = entity_types(
         data.iter()
