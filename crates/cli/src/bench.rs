@@ -47,7 +47,7 @@ fn read_articles(args: &BenchArgs) -> anyhow::Result<Vec<String>> {
     read_csv(&args.csv)
 }
 
-fn read_csv(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+pub(crate) fn read_csv(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
     let headers = reader.headers()?.clone();
@@ -75,7 +75,7 @@ pub(crate) fn peak_rss_kb() -> Option<u64> {
 
 /// CPU seconds this process has used (user + system), where /proc offers it: on a shared
 /// machine wall time says more about the neighbours than about the code.
-fn cpu_seconds() -> Option<f64> {
+pub(crate) fn cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the command name (which may hold spaces) start after the last ')'.
     let rest = stat.get(stat.rfind(')')? + 2..)?;
@@ -86,7 +86,7 @@ fn cpu_seconds() -> Option<f64> {
 }
 
 /// Threads the tensor library may use (`RAYON_NUM_THREADS`, else the cores).
-fn threads() -> String {
+pub(crate) fn threads() -> String {
     std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| {
         std::thread::available_parallelism()
             .map(|n| n.to_string())

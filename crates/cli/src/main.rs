@@ -20,6 +20,7 @@ mod tail;
 mod analyze;
 mod bench;
 mod duplicates;
+mod encoder_bench;
 mod geo;
 mod identity;
 mod ner;
@@ -157,6 +158,8 @@ enum BenchTask {
     Articles(bench::ArticlesArgs),
     /// Seconds and output size of the whole analysis of hostile inputs at doubling sizes.
     Scaling(scaling::ScalingArgs),
+    /// Word pieces per CPU second of the base encoder alone over news sentences.
+    Encoder(encoder_bench::EncoderBenchArgs),
 }
 
 /// Where a training command reads its data and writes its model.
@@ -213,6 +216,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
             BenchTask::Stance(args) => stance::bench(&args)?,
             BenchTask::Articles(args) => bench::articles(&args)?,
             BenchTask::Scaling(args) => return scaling::run(&args),
+            BenchTask::Encoder(args) => encoder_bench::run(&args)?,
         },
         Command::Health(args) => health::run(&args)?,
         Command::ExtractText(args) => return extraction::extract_text(&args),

@@ -37,7 +37,8 @@ pub struct TrainArgs {
 pub struct NerArgs {
     #[command(flatten)]
     pub models: newsflow_analysis::ModelArgs,
-    /// Accurate mode: quantize the encoder's dense weights to 8 bits at load (speed).
+    /// Accurate mode: compute as 8-bit integer inference would (weights and inputs of the
+    /// encoder's dense layers rounded to 8 bits), to measure its quality.
     #[arg(long)]
     pub int8: bool,
     /// Accurate mode: padded word pieces per encoder batch.

@@ -183,6 +183,10 @@ pub struct DseEvalArgs {
     /// Score only this member of the ensemble (0-based).
     #[arg(long)]
     member: Option<usize>,
+    /// Compute as 8-bit integer inference would (the encoder's dense layers; heads f32), to
+    /// measure its quality.
+    #[arg(long)]
+    int8: bool,
     /// Read each direction with the target-sentiment model instead (`--stance-model`; the
     /// holder is not marked): how the old reading of a speaker's stance does on DSE.
     #[arg(long)]
@@ -211,6 +215,10 @@ pub struct EvalArgs {
     /// Score only this member of the ensemble (0-based).
     #[arg(long)]
     member: Option<usize>,
+    /// Compute as 8-bit integer inference would (the encoder's dense layers; heads f32), to
+    /// measure its quality.
+    #[arg(long)]
+    int8: bool,
     /// Only the first this many targets of the file.
     #[arg(long)]
     limit: Option<usize>,
@@ -455,6 +463,9 @@ pub fn eval_dse(args: &DseEvalArgs) -> anyhow::Result<()> {
     if let Some(m) = args.member {
         model.keep_member(m)?;
     }
+    if args.int8 {
+        model.quantize_int8()?;
+    }
     let started = Instant::now();
     let directions = if args.portrayal {
         dse::predict_portrayal(&model, &pairs)?
@@ -583,6 +594,9 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     let mut model = args.models.stance_classifier()?;
     if let Some(m) = args.member {
         model.keep_member(m)?;
+    }
+    if args.int8 {
+        model.quantize_int8()?;
     }
     let started = Instant::now();
     let items: Vec<(&str, Span)> = examples

@@ -222,8 +222,8 @@ impl NeuralModel {
         &self.config.labels
     }
 
-    /// Quantizes the encoder's dense weights to 8 bits (GGML Q8_0: blocks of 32 weights with
-    /// one scale), for speed.
+    /// Computes as 8-bit inference would ([`crate::encoder::Dense::quantize_int8`]), to
+    /// measure its quality.
     pub fn quantize_int8(&mut self) -> Result<(), NlpError> {
         self.tagger.quantize().map_err(neural_err)
     }

@@ -314,6 +314,20 @@ impl StanceClassifier {
         self.members.len()
     }
 
+    /// Computes the base layers' and the members' tuned layers' dense products as 8-bit
+    /// inference would ([`crate::encoder::Dense::quantize_int8`]; the heads stay f32), to
+    /// measure its quality.
+    pub fn quantize_int8(&mut self) -> Result<(), NlpError> {
+        self.encoder.quantize_int8()?;
+        for member in &mut self.members {
+            member
+                .layers
+                .iter_mut()
+                .try_for_each(BertLayer::quantize_int8)?;
+        }
+        Ok(())
+    }
+
     /// Keeps only member `index` (to score members one by one).
     pub fn keep_member(&mut self, index: usize) -> Result<(), NlpError> {
         if index >= self.members.len() {

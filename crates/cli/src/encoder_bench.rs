@@ -1,0 +1,178 @@
+//! `newsflow bench encoder`: the base encoder alone over the sentences of real articles, batched
+//! as the taggers batch them (sorted by length, at most 512 padded word pieces a batch), in word
+//! pieces per CPU second. It is the yardstick for other ways of running the same layers
+//! (onnxruntime in f32 and 8 bits through `scripts/onnx-int8-probe.py`, which reads the
+//! batches this command writes, so both time the same inputs).
+
+use anyhow::Context;
+use clap::Args;
+use newsflow_nlp::Doc;
+use newsflow_nlp::Stage;
+use newsflow_nlp::encoder::{Encoder, WordPieceTokenizer, pad_ids};
+use newsflow_nlp::tokenize::Tokenizer;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Word pieces of one input, [CLS] and [SEP] included, as the NER tagger's windows.
+const MAX_PIECES: usize = 128;
+
+/// Arguments of `newsflow bench encoder`.
+#[derive(Args)]
+pub struct EncoderBenchArgs {
+    /// CSV of articles with a header `text,category`.
+    #[arg(long, default_value = "../shared/data/bbc/val.csv")]
+    csv: PathBuf,
+    /// Base encoder directory.
+    #[arg(long, default_value = "models/base/all-MiniLM-L6-v2")]
+    base_model: PathBuf,
+    /// Run only the lowest this many layers (all when not given).
+    #[arg(long)]
+    layers: Option<usize>,
+    /// Compute as 8-bit integer inference would (`Dense::quantize_int8`: in f32, so this
+    /// times nothing useful; it writes the states the probe compares its 8-bit graph with).
+    #[arg(long)]
+    int8: bool,
+    /// Padded word pieces per batch.
+    #[arg(long, default_value_t = 512)]
+    batch_tokens: usize,
+    /// Only the first this many articles.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// Timed runs over the batches; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Write the batches (`batches.jsonl`: one JSON array of id arrays per line) and the
+    /// first batch's output states (`first-batch.f32`: little-endian f32, `[batch, len,
+    /// hidden]`) into this directory, for the onnxruntime probe.
+    #[arg(long)]
+    write_batches: Option<PathBuf>,
+}
+
+/// Times the encoder and prints one line per figure.
+pub fn run(args: &EncoderBenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.runs > 0, "--runs must be at least 1");
+    let tokenizer = WordPieceTokenizer::load(&args.base_model)?;
+    let (cls, sep) = (tokenizer.token_id("[CLS]")?, tokenizer.token_id("[SEP]")?);
+    let mut encoder = Encoder::load(&args.base_model)?;
+    let layers = args.layers.unwrap_or(encoder.layers.len());
+    anyhow::ensure!(
+        (1..=encoder.layers.len()).contains(&layers),
+        "--layers must be between 1 and {}",
+        encoder.layers.len()
+    );
+    encoder.layers.truncate(layers);
+    if args.int8 {
+        encoder.quantize_int8()?;
+    }
+
+    let mut articles = crate::bench::read_csv(&args.csv)?;
+    articles.truncate(args.limit);
+    let mut inputs = Vec::new();
+    let mut words = 0usize;
+    for text in &articles {
+        let mut doc = Doc::new(&newsflow_analysis::normalize(text));
+        Tokenizer.process(&mut doc)?;
+        words += doc.tokens.len();
+        for sentence in &doc.sentences {
+            let mut ids = vec![cls];
+            let pieces = tokenizer.pieces(doc.span_text(sentence.span))?;
+            ids.extend(pieces.iter().map(|p| p.id).take(MAX_PIECES - 2));
+            ids.push(sep);
+            inputs.push(ids);
+        }
+    }
+    inputs.sort_by_key(Vec::len);
+    let batches = batch_by_length(&inputs, args.batch_tokens);
+    let pieces: usize = inputs.iter().map(Vec::len).sum();
+    let padded: usize = batches.iter().map(|b| b.len() * b[b.len() - 1].len()).sum();
+    let tensors = batches
+        .iter()
+        .map(|b| pad_ids(b, encoder.device()))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    if let Some(dir) = &args.write_batches {
+        let (ids, mask) = &tensors[0];
+        let states = encoder.forward_lower(ids, mask, layers)?;
+        write_batches(dir, &batches, &states.flatten_all()?.to_vec1::<f32>()?)?;
+    }
+
+    let mut cpu = Vec::new();
+    for _ in 0..args.runs {
+        let started = crate::bench::cpu_seconds().context("no /proc/self/stat")?;
+        for (ids, mask) in &tensors {
+            encoder.forward_lower(ids, mask, layers)?;
+        }
+        cpu.push(crate::bench::cpu_seconds().context("no /proc/self/stat")? - started);
+    }
+    let cpu = crate::bench::median(cpu);
+    println!(
+        "encoder: {layers} layers, {} weights; {} articles, {words} words, {} sentences, {pieces} word pieces ({padded} padded) in {} batches; {} thread(s), median of {} runs",
+        if args.int8 {
+            "8-bit rounding simulated in f32 (for quality, not speed)"
+        } else {
+            "f32"
+        },
+        articles.len(),
+        inputs.len(),
+        batches.len(),
+        crate::bench::threads(),
+        args.runs
+    );
+    println!(
+        "{cpu:.3} CPU s: {:.0} word pieces, {:.0} words per CPU second",
+        pieces as f64 / cpu,
+        words as f64 / cpu
+    );
+    Ok(())
+}
+
+/// Consecutive runs of the (length-sorted) inputs whose padded size stays within `tokens`;
+/// every batch takes at least one input.
+fn batch_by_length(inputs: &[Vec<u32>], tokens: usize) -> Vec<Vec<&[u32]>> {
+    let mut batches: Vec<Vec<&[u32]>> = Vec::new();
+    for input in inputs {
+        match batches.last_mut() {
+            Some(batch) if (batch.len() + 1) * input.len() <= tokens => batch.push(input),
+            _ => batches.push(vec![input]),
+        }
+    }
+    batches
+}
+
+fn write_batches(
+    dir: &std::path::Path,
+    batches: &[Vec<&[u32]>],
+    first_batch_states: &[f32],
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut lines = std::io::BufWriter::new(std::fs::File::create(dir.join("batches.jsonl"))?);
+    for batch in batches {
+        serde_json::to_writer(&mut lines, batch)?;
+        lines.write_all(b"\n")?;
+    }
+    lines.flush()?;
+    let bytes: Vec<u8> = first_batch_states
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    std::fs::write(dir.join("first-batch.f32"), bytes)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_stay_within_the_padded_size_and_keep_every_input() {
+        let inputs: Vec<Vec<u32>> = [3, 3, 4, 5, 9, 200].iter().map(|&n| vec![1; n]).collect();
+        let batches = batch_by_length(&inputs, 12);
+        let sizes: Vec<Vec<usize>> = batches
+            .iter()
+            .map(|b| b.iter().map(|i| i.len()).collect())
+            .collect();
+        // 3+3+4 pad to 3 x 4 = 12; 5 and 9 would pad to 2 x 9 = 18; the 200-piece input is
+        // over the size and still gets a batch.
+        assert_eq!(sizes, vec![vec![3, 3, 4], vec![5], vec![9], vec![200]]);
+    }
+}
