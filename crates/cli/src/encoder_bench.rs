@@ -1,6 +1,6 @@
 //! `newsflow bench encoder`: the base encoder alone over the sentences of real articles, batched
-//! as the taggers batch them (sorted by length, at most 512 padded word pieces a batch), in word
-//! pieces per CPU second. It is the yardstick for other ways of running the same layers
+//! as the taggers batch them (sorted by length, at most 512 padded word pieces a batch), all
+//! articles together or each on its own, in word pieces per CPU second. It is the yardstick for other ways of running the same layers
 //! (onnxruntime in f32 and 8 bits through `scripts/onnx-int8-probe.py`, which reads the
 //! batches this command writes, so both time the same inputs).
 
@@ -35,6 +35,10 @@ pub struct EncoderBenchArgs {
     /// Padded word pieces per batch.
     #[arg(long, default_value_t = 512)]
     batch_tokens: usize,
+    /// Batch each article's sentences on their own (as a stage does today) instead of all
+    /// articles' sentences together (as a stage could with a backlog).
+    #[arg(long)]
+    per_article: bool,
     /// Only the first this many articles.
     #[arg(long, default_value_t = 50)]
     limit: usize,
@@ -67,12 +71,14 @@ pub fn run(args: &EncoderBenchArgs) -> anyhow::Result<()> {
 
     let mut articles = crate::bench::read_csv(&args.csv)?;
     articles.truncate(args.limit);
-    let mut inputs = Vec::new();
+    // Each article's sentences as word-piece ids, sorted by length.
+    let mut per_article = Vec::new();
     let mut words = 0usize;
     for text in &articles {
         let mut doc = Doc::new(&newsflow_analysis::normalize(text));
         Tokenizer.process(&mut doc)?;
         words += doc.tokens.len();
+        let mut inputs = Vec::new();
         for sentence in &doc.sentences {
             let mut ids = vec![cls];
             let pieces = tokenizer.pieces(doc.span_text(sentence.span))?;
@@ -80,10 +86,25 @@ pub fn run(args: &EncoderBenchArgs) -> anyhow::Result<()> {
             ids.push(sep);
             inputs.push(ids);
         }
+        inputs.sort_by_key(Vec::len);
+        per_article.push(inputs);
     }
-    inputs.sort_by_key(Vec::len);
-    let batches = batch_by_length(&inputs, args.batch_tokens);
-    let pieces: usize = inputs.iter().map(Vec::len).sum();
+    let sentences: usize = per_article.iter().map(Vec::len).sum();
+    let pooled: Vec<Vec<u32>>;
+    let batches = if args.per_article {
+        per_article
+            .iter()
+            .flat_map(|inputs| batch_by_length(inputs, args.batch_tokens))
+            .collect()
+    } else {
+        pooled = {
+            let mut all = per_article.concat();
+            all.sort_by_key(Vec::len);
+            all
+        };
+        batch_by_length(&pooled, args.batch_tokens)
+    };
+    let pieces: usize = batches.iter().flatten().map(|i| i.len()).sum();
     let padded: usize = batches.iter().map(|b| b.len() * b[b.len() - 1].len()).sum();
     let tensors = batches
         .iter()
@@ -106,15 +127,20 @@ pub fn run(args: &EncoderBenchArgs) -> anyhow::Result<()> {
     }
     let cpu = crate::bench::median(cpu);
     println!(
-        "encoder: {layers} layers, {} weights; {} articles, {words} words, {} sentences, {pieces} word pieces ({padded} padded) in {} batches; {} thread(s), median of {} runs",
+        "encoder: {layers} layers, {} weights; {} articles, {words} words, {} sentences, {pieces} word pieces ({padded} padded) in {} batches of {}; {} thread(s), median of {} runs",
         if args.int8 {
             "8-bit rounding simulated in f32 (for quality, not speed)"
         } else {
             "f32"
         },
         articles.len(),
-        inputs.len(),
+        sentences,
         batches.len(),
+        if args.per_article {
+            "one article's sentences"
+        } else {
+            "all articles' sentences"
+        },
         crate::bench::threads(),
         args.runs
     );
