@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use newsflow_nlp::Doc;
 use newsflow_nlp::Stage;
-use newsflow_nlp::encoder::{Encoder, WordPieceTokenizer, pad_ids};
+use newsflow_nlp::encoder::{Encoder, WordPieceTokenizer, length_batches, pad_ids};
 use newsflow_nlp::tokenize::Tokenizer;
 use std::io::Write;
 use std::path::PathBuf;
@@ -152,17 +152,13 @@ pub fn run(args: &EncoderBenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Consecutive runs of the (length-sorted) inputs whose padded size stays within `tokens`;
-/// every batch takes at least one input.
+/// The length-sorted inputs in batches of at most `tokens` padded pieces.
 fn batch_by_length(inputs: &[Vec<u32>], tokens: usize) -> Vec<Vec<&[u32]>> {
-    let mut batches: Vec<Vec<&[u32]>> = Vec::new();
-    for input in inputs {
-        match batches.last_mut() {
-            Some(batch) if (batch.len() + 1) * input.len() <= tokens => batch.push(input),
-            _ => batches.push(vec![input]),
-        }
-    }
-    batches
+    let lengths: Vec<usize> = inputs.iter().map(Vec::len).collect();
+    length_batches(&lengths, tokens)
+        .into_iter()
+        .map(|range| inputs[range].iter().map(Vec::as_slice).collect())
+        .collect()
 }
 
 fn write_batches(
@@ -183,22 +179,4 @@ fn write_batches(
         .collect();
     std::fs::write(dir.join("first-batch.f32"), bytes)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batches_stay_within_the_padded_size_and_keep_every_input() {
-        let inputs: Vec<Vec<u32>> = [3, 3, 4, 5, 9, 200].iter().map(|&n| vec![1; n]).collect();
-        let batches = batch_by_length(&inputs, 12);
-        let sizes: Vec<Vec<usize>> = batches
-            .iter()
-            .map(|b| b.iter().map(|i| i.len()).collect())
-            .collect();
-        // 3+3+4 pad to 3 x 4 = 12; 5 and 9 would pad to 2 x 9 = 18; the 200-piece input is
-        // over the size and still gets a batch.
-        assert_eq!(sizes, vec![vec![3, 3, 4], vec![5], vec![9], vec![200]]);
-    }
 }

@@ -592,6 +592,23 @@ impl Encoder {
     }
 }
 
+/// Consecutive runs of inputs whose lengths are `lengths` (sorted, shortest first), each run's
+/// padded size (its count times its last, longest, length) within `max_padded`: the forward
+/// passes of a length-sorted batch. Every run holds at least one input.
+pub fn length_batches(lengths: &[usize], max_padded: usize) -> Vec<std::ops::Range<usize>> {
+    let mut batches = Vec::new();
+    let mut start = 0;
+    while start < lengths.len() {
+        let mut end = start + 1;
+        while end < lengths.len() && (end - start + 1) * lengths[end] <= max_padded {
+            end += 1;
+        }
+        batches.push(start..end);
+        start = end;
+    }
+    batches
+}
+
 /// Pads token-id sequences into a `[batch, len]` tensor (pad id 0) and its attention mask.
 pub fn pad_ids(seqs: &[&[u32]], device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
     let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
@@ -669,6 +686,17 @@ impl WordPieceTokenizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn length_batches_stay_within_the_padded_size_and_keep_every_input() {
+        // 3+3+4 pad to 3 x 4 = 12; 5 and 9 would pad to 2 x 9 = 18; the 200-piece input is
+        // over the size and still gets a batch.
+        assert_eq!(
+            length_batches(&[3, 3, 4, 5, 9, 200], 12),
+            vec![0..3, 3..4, 4..5, 5..6]
+        );
+        assert!(length_batches(&[], 12).is_empty());
+    }
 
     #[test]
     fn rows_rounded_to_eight_bits_keep_zero_and_stay_within_half_a_step() {

@@ -281,16 +281,10 @@ impl NeuralModel {
         let mut out: Vec<Vec<f32>> = sentences.iter().map(|s| vec![0.0; s.len() * l]).collect();
         let mut windows = self.windows(sentences);
         windows.sort_by_key(|w| w.ids.len());
-        let mut start = 0;
-        while start < windows.len() {
+        let lengths: Vec<usize> = windows.iter().map(|w| w.ids.len()).collect();
+        for range in crate::encoder::length_batches(&lengths, self.batch_tokens) {
             crate::limits::check(deadline, "ner")?;
-            let mut end = start + 1;
-            while end < windows.len()
-                && (end - start + 1) * windows[end].ids.len() <= self.batch_tokens
-            {
-                end += 1;
-            }
-            let group = &windows[start..end];
+            let group = &windows[range];
             let rows: Vec<(&[u32], &[u32])> = group
                 .iter()
                 .map(|w| (w.ids.as_slice(), w.shapes.as_slice()))
@@ -307,7 +301,6 @@ impl NeuralModel {
                     dest[word * l..(word + 1) * l].copy_from_slice(&rows[pos][..l]);
                 }
             }
-            start = end;
         }
         Ok(out)
     }

@@ -11,8 +11,8 @@ use super::Polarity;
 use super::input::{Marking, SpecialIds, StanceInput, build_input, check_span, input_from_pieces};
 use crate::doc::Span;
 use crate::encoder::{
-    BertConfig, BertLayer, Dense, Encoder, Mode, Piece, WordPieceTokenizer, model_error, pad_ids,
-    read_safetensors, tensor_builder,
+    BertConfig, BertLayer, Dense, Encoder, Mode, Piece, WordPieceTokenizer, length_batches,
+    model_error, pad_ids, read_safetensors, tensor_builder,
 };
 use crate::error::NlpError;
 use crate::limits::Deadline;
@@ -208,8 +208,8 @@ fn attention_summary(
 
 /// For each `i`, the mean of row `rows[i]`'s positions `ranges[i]` of `x` `[batch, len,
 /// hidden]`: `[n, hidden]`, one matrix product. Its cost is `n x batch x len x hidden`: linear
-/// in the targets, with `batch` at most [`BATCH`], `len` at most the model's `max_len`, and `n`
-/// at most the document's `max_targets` (500).
+/// in the targets, with `batch x len` at most [`BATCH_TOKENS`] (or one input of at most the
+/// model's `max_len`), and `n` at most the document's `max_targets` (500).
 fn mean_of(x: &Tensor, rows: &[usize], ranges: &[Range<usize>]) -> candle_core::Result<Tensor> {
     let (b, t, h) = x.dims3()?;
     let mut pool = vec![0f32; rows.len() * b * t];
@@ -234,8 +234,10 @@ pub struct StanceClassifier {
     members: Vec<Member>,
 }
 
-/// Sequences per forward pass.
-const BATCH: usize = 32;
+/// Padded word pieces per forward pass (sequences times the longest of them): on one thread
+/// here, batches of at most 512 pieces took 5-13% less CPU in the stance analysis than batches
+/// of 32 sentences, which pad every sentence of an article to its longest.
+const BATCH_TOKENS: usize = 512;
 
 impl StanceClassifier {
     /// Loads a model directory over the base encoder in `base_dir`.
@@ -492,7 +494,7 @@ impl StanceClassifier {
 
     /// [`StanceClassifier::probabilities`], stopping with an error once `deadline` has passed.
     /// Inputs with the same ids (a plain model's targets of one sentence) share one encoder
-    /// pass; the passes go in batches of [`BATCH`] similar lengths.
+    /// pass; the passes go in batches of similar lengths, at most [`BATCH_TOKENS`] padded pieces.
     fn probabilities_until(
         &self,
         inputs: &[StanceInput],
@@ -513,7 +515,12 @@ impl StanceClassifier {
         order.sort_by_key(|&s| inputs[readers[s][0]].ids.len());
         let mut out = vec![[0f32; 3]; inputs.len()];
         let lower_layers = self.encoder.layers.len() - self.config.trained_layers;
-        for chunk in order.chunks(BATCH) {
+        let lengths: Vec<usize> = order
+            .iter()
+            .map(|&s| inputs[readers[s][0]].ids.len())
+            .collect();
+        for range in length_batches(&lengths, BATCH_TOKENS) {
+            let chunk = &order[range];
             crate::limits::check(deadline, "stance")?;
             let seqs: Vec<&[u32]> = chunk
                 .iter()
