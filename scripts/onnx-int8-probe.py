@@ -176,7 +176,7 @@ def measure(args, batches, pieces, reference, inputs, work):
     onnx.save(build(weights, args.layers), str(f32))
     onnx.save(build(weights, args.layers, int8=True), str(int8))
     variants = {"f32": f32, "int8 (newsflow's rounding)": int8}
-    # onnxruntime's own tool on the f32 graph, for comparison (it rounds weights to 7 bits)
+    # onnxruntime's own tool on the f32 graph (inputs per tensor), for comparison
     quantize_dynamic(str(f32), str(work / "dynamic.onnx"), weight_type=QuantType.QInt8, per_channel=True)
     variants["int8 (quantize_dynamic)"] = work / "dynamic.onnx"
 

@@ -1,8 +1,9 @@
 //! `newsflow bench encoder`: the base encoder alone over the sentences of real articles, batched
 //! as the taggers batch them (sorted by length, at most 512 padded word pieces a batch), all
-//! articles together or each on its own, in word pieces per CPU second. It is the yardstick for other ways of running the same layers
-//! (onnxruntime in f32 and 8 bits through `scripts/onnx-int8-probe.py`, which reads the
-//! batches this command writes, so both time the same inputs).
+//! articles together or each on its own, in word pieces per CPU second. It is the yardstick for
+//! other ways of running the same layers (onnxruntime in f32 and 8 bits through
+//! `scripts/onnx-int8-probe.py`, which reads the batches this command writes, so both time the
+//! same inputs).
 
 use anyhow::Context;
 use clap::Args;
@@ -104,6 +105,12 @@ pub fn run(args: &EncoderBenchArgs) -> anyhow::Result<()> {
         };
         batch_by_length(&pooled, args.batch_tokens)
     };
+    anyhow::ensure!(
+        !batches.is_empty(),
+        "no sentences in the first {} articles of {}",
+        args.limit,
+        args.csv.display()
+    );
     let pieces: usize = batches.iter().flatten().map(|i| i.len()).sum();
     let padded: usize = batches.iter().map(|b| b.len() * b[b.len() - 1].len()).sum();
     let tensors = batches
