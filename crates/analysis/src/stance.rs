@@ -6,7 +6,7 @@
 //! at most 130 positions per article, over weights already in memory.
 
 use newsflow_nlp::{
-    Stage,
+    Doc, Stage,
     embedding::{SentenceEmbedder, article_text},
     stance::StanceStage,
     statements::StatementFinder,
@@ -103,6 +103,38 @@ impl StanceAnalysis {
         entities: &[Entity],
         extra_topics: &[String],
     ) -> Result<Classified, AnalysisError> {
+        let mut doc = self.statements_of(text, entities, extra_topics)?;
+        self.stance.process(&mut doc)?;
+        Ok(classified(&doc, entities))
+    }
+
+    /// [`StanceAnalysis::classify`] of several articles (text and entities), no extra topics,
+    /// with the stance models reading all their targets together
+    /// ([`StanceStage::process_many`]): the same results, fuller batches. One article's error
+    /// fails them all.
+    pub fn classify_many(
+        &self,
+        articles: &[(String, &[Entity])],
+    ) -> Result<Vec<Classified>, AnalysisError> {
+        let mut docs = articles
+            .iter()
+            .map(|(text, entities)| self.statements_of(text.clone(), entities, &[]))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.stance.process_many(&mut docs)?;
+        Ok(docs
+            .iter()
+            .zip(articles)
+            .map(|(doc, (_, entities))| classified(doc, entities))
+            .collect())
+    }
+
+    /// The document of `text` with its entities, the topics, and its statements found.
+    fn statements_of(
+        &self,
+        text: String,
+        entities: &[Entity],
+        extra_topics: &[String],
+    ) -> Result<Doc, AnalysisError> {
         let mut doc = convert::doc_with_entities(self.budget.doc(text), entities)?;
         doc.topics = self.topics.clone();
         for topic in extra_topics {
@@ -112,14 +144,7 @@ impl StanceAnalysis {
         }
         check_topics(&self.budget, &doc.topics, "topics")?;
         self.statements.process(&mut doc)?;
-        self.stance.process(&mut doc)?;
-        let ids: Vec<String> = entities.iter().map(|entity| entity.id.clone()).collect();
-        Ok(Classified {
-            statements: convert::statements(&doc, &ids),
-            stances: convert::stances(&doc, &ids),
-            summaries: convert::summaries(&doc, &ids),
-            affiliations: convert::affiliations(&doc, &ids),
-        })
+        Ok(doc)
     }
 
     /// The sentence embedding of an article's title and lead.
@@ -148,6 +173,18 @@ impl StanceAnalysis {
         analysis.summaries = classified.summaries;
         analysis.affiliations = classified.affiliations;
         Ok(())
+    }
+}
+
+/// The statements, stances, summaries and affiliations of a processed document, with its
+/// entities' ids.
+fn classified(doc: &Doc, entities: &[Entity]) -> Classified {
+    let ids: Vec<String> = entities.iter().map(|entity| entity.id.clone()).collect();
+    Classified {
+        statements: convert::statements(doc, &ids),
+        stances: convert::stances(doc, &ids),
+        summaries: convert::summaries(doc, &ids),
+        affiliations: convert::affiliations(doc, &ids),
     }
 }
 

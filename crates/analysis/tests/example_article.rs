@@ -258,3 +258,60 @@ fn example_places_carry_their_geonames_ids() {
         assert_eq!(entity.geo.is_some(), is_place, "{entity:?}");
     }
 }
+
+/// Several articles classified together (their targets in shared batches, as a stance service
+/// with a backlog could) come out as each does alone: the same statements, the same stances,
+/// scores equal up to the rounding that other padding brings.
+#[test]
+fn articles_classified_together_come_out_as_one_at_a_time() {
+    let raw = std::fs::read_to_string(root().join("../shared/examples/western-troops-ukraine.txt"))
+        .expect("the shared example beside the checkout");
+    let models = ModelArgs::with_paths(NerMode::Accurate, ModelPaths::under(&root()));
+    let topics = ["Western troops", "air support", "ground troops"].map(String::from);
+    let analysis = Analysis::load(&models, &topics, Budget::default()).expect("models load");
+    // Three articles of different lengths: the example, its first paragraphs, its last ones.
+    let text = normalize(&raw);
+    let paragraphs: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(paragraphs.len() >= 4, "the example has paragraphs");
+    let half = paragraphs.len() / 2;
+    let texts = [
+        text.clone(),
+        paragraphs[..half].join("\n"),
+        paragraphs[half..].join("\n"),
+    ];
+    let entities: Vec<_> = texts
+        .iter()
+        .map(|t| analysis.entities.entities(t.clone()).unwrap())
+        .collect();
+    let alone: Vec<_> = texts
+        .iter()
+        .zip(&entities)
+        .map(|(t, e)| analysis.stance.classify(t.clone(), e, &[]).unwrap())
+        .collect();
+    let articles: Vec<(String, &[_])> = texts
+        .iter()
+        .cloned()
+        .zip(entities.iter().map(Vec::as_slice))
+        .collect();
+    let together = analysis.stance.classify_many(&articles).unwrap();
+
+    assert_eq!(together.len(), alone.len());
+    for (one, many) in alone.iter().zip(&together) {
+        assert!(!one.stances.is_empty(), "every part has stances");
+        assert_eq!(one.statements, many.statements);
+        assert_eq!(one.affiliations, many.affiliations);
+        assert_eq!(one.stances.len(), many.stances.len());
+        for (a, b) in one.stances.iter().zip(&many.stances) {
+            let key = |s: &Stance| {
+                (
+                    s.holder_entity_id.clone(),
+                    s.target.clone(),
+                    s.polarity,
+                    s.method,
+                )
+            };
+            assert_eq!(key(a), key(b));
+            assert!((a.score - b.score).abs() < 1e-3, "{a:?} against {b:?}");
+        }
+    }
+}

@@ -104,15 +104,57 @@ impl Stage for StanceStage {
     }
 
     fn process(&self, doc: &mut Doc) -> Result<(), NlpError> {
+        self.process_many(std::slice::from_mut(doc))
+    }
+}
+
+/// What the stage finds in a document before the models read it.
+struct Prepared {
+    candidates: Vec<Candidate>,
+    own_side: Vec<crate::stance::affiliation::Affiliation>,
+    readings: Vec<Reading>,
+}
+
+impl StanceStage {
+    /// [`Stage::process`] for several documents at once: each model reads all their targets
+    /// in one batched call, so short documents fill the encoder's batches together (a stage
+    /// with a backlog). The results are the documents' own, as one at a time; the batch stops
+    /// at the earliest of their deadlines.
+    pub fn process_many(&self, docs: &mut [Doc]) -> Result<(), NlpError> {
+        let prepared: Vec<Prepared> = docs.iter_mut().map(|doc| self.prepare(doc)).collect();
+        let predictions = self.predict(docs, &prepared)?;
+        for ((doc, prepared), predictions) in docs.iter_mut().zip(prepared).zip(predictions) {
+            self.finish(doc, prepared, predictions);
+        }
+        Ok(())
+    }
+
+    /// The document's targets (setting its phrases), its speakers' sides, and what the models
+    /// read for each target.
+    fn prepare(&self, doc: &mut Doc) -> Prepared {
         let (found, phrases) = candidates(doc);
         doc.phrases = phrases;
         let candidates = most_salient(doc, found, doc.limits.max_targets);
         let own_side = affiliations(doc, &self.nations);
-        let readings: Vec<Reading> = candidates
+        let readings = candidates
             .iter()
             .map(|c| reading(doc, c, self.holder.is_some()))
             .collect();
-        let predictions = self.predict(doc, &readings)?;
+        Prepared {
+            candidates,
+            own_side,
+            readings,
+        }
+    }
+
+    /// The stances from the models' predictions, the rules and the speakers' sides, and the
+    /// entities' summaries.
+    fn finish(&self, doc: &mut Doc, prepared: Prepared, predictions: Vec<(Polarity, [f32; 3])>) {
+        let Prepared {
+            candidates,
+            own_side,
+            ..
+        } = prepared;
         // The predicate rules read each sentence's words once, for all its targets.
         let mut words: Option<(Span, SentenceWords)> = None;
         let stances: Vec<Stance> = candidates
@@ -178,17 +220,33 @@ impl Stage for StanceStage {
         doc.summaries = summaries(doc, &stances);
         doc.stances = stances;
         doc.affiliations = own_side;
-        Ok(())
     }
-}
 
-impl StanceStage {
-    /// Each reading's polarity and probabilities: a holder's from the holder-stance model when
-    /// there is one, the rest from the target-sentiment model, each model in one batch.
+    /// Each document's readings' polarities and probabilities: a holder's from the
+    /// holder-stance model when there is one, the rest from the target-sentiment model, each
+    /// model in one batch over all the documents.
     fn predict(
         &self,
-        doc: &Doc,
-        readings: &[Reading],
+        docs: &[Doc],
+        prepared: &[Prepared],
+    ) -> Result<Vec<Vec<(Polarity, [f32; 3])>>, NlpError> {
+        let deadline = docs
+            .iter()
+            .filter_map(|doc| doc.deadline.as_ref())
+            .min_by_key(|deadline| deadline.at);
+        let readings: Vec<&Reading> = prepared.iter().flat_map(|p| &p.readings).collect();
+        let flat = self.predict_readings(&readings, deadline)?;
+        let mut flat = flat.into_iter();
+        Ok(prepared
+            .iter()
+            .map(|p| flat.by_ref().take(p.readings.len()).collect())
+            .collect())
+    }
+
+    fn predict_readings(
+        &self,
+        readings: &[&Reading],
+        deadline: Option<&crate::limits::Deadline>,
     ) -> Result<Vec<(Polarity, [f32; 3])>, NlpError> {
         let mut out = vec![(Polarity::Neutral, [0.0, 1.0, 0.0]); readings.len()];
         let (held, own): (Vec<usize>, Vec<usize>) = (0..readings.len())
@@ -203,7 +261,7 @@ impl StanceStage {
                     (r.text.as_str(), r.target, r.holder.unwrap_or(r.target))
                 })
                 .collect();
-            let predicted = holder_model.classify_held_until(&items, doc.deadline.as_ref())?;
+            let predicted = holder_model.classify_held_until(&items, deadline)?;
             for (&i, p) in held.iter().zip(predicted) {
                 out[i] = p;
             }
@@ -213,9 +271,7 @@ impl StanceStage {
                 .iter()
                 .map(|&i| (readings[i].text.as_str(), readings[i].target))
                 .collect();
-            let predicted = self
-                .classifier
-                .classify_batch_until(&items, doc.deadline.as_ref())?;
+            let predicted = self.classifier.classify_batch_until(&items, deadline)?;
             for (&i, p) in own.iter().zip(predicted) {
                 out[i] = p;
             }
