@@ -108,6 +108,9 @@ impl Stage for StanceStage {
     }
 }
 
+/// A reading's polarity and its probabilities (negative, neutral, positive).
+type Prediction = (Polarity, [f32; 3]);
+
 /// What the stage finds in a document before the models read it.
 struct Prepared {
     candidates: Vec<Candidate>,
@@ -149,7 +152,7 @@ impl StanceStage {
 
     /// The stances from the models' predictions, the rules and the speakers' sides, and the
     /// entities' summaries.
-    fn finish(&self, doc: &mut Doc, prepared: Prepared, predictions: Vec<(Polarity, [f32; 3])>) {
+    fn finish(&self, doc: &mut Doc, prepared: Prepared, predictions: Vec<Prediction>) {
         let Prepared {
             candidates,
             own_side,
@@ -229,7 +232,7 @@ impl StanceStage {
         &self,
         docs: &[Doc],
         prepared: &[Prepared],
-    ) -> Result<Vec<Vec<(Polarity, [f32; 3])>>, NlpError> {
+    ) -> Result<Vec<Vec<Prediction>>, NlpError> {
         let deadline = docs
             .iter()
             .filter_map(|doc| doc.deadline.as_ref())
@@ -247,7 +250,7 @@ impl StanceStage {
         &self,
         readings: &[&Reading],
         deadline: Option<&crate::limits::Deadline>,
-    ) -> Result<Vec<(Polarity, [f32; 3])>, NlpError> {
+    ) -> Result<Vec<Prediction>, NlpError> {
         let mut out = vec![(Polarity::Neutral, [0.0, 1.0, 0.0]); readings.len()];
         let (held, own): (Vec<usize>, Vec<usize>) = (0..readings.len())
             .partition(|&i| readings[i].holder.is_some() && self.holder.is_some());
