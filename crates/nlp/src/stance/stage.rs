@@ -246,6 +246,8 @@ impl StanceStage {
             .collect())
     }
 
+    /// The predictions of `readings`, whichever documents they come from: one batched call to
+    /// each model.
     fn predict_readings(
         &self,
         readings: &[&Reading],
