@@ -3,7 +3,7 @@
 use newsflow_nlp::{Pipeline, geo::Gazetteer, group::EntityGrouper, tokenize::Tokenizer};
 use newsflow_proto::v1::{AnalyzedArticle, Entity};
 
-use crate::{AnalysisError, Budget, ModelArgs, convert, places};
+use crate::{AnalysisError, Budget, ModelArgs, batch::together_or_alone, convert, places};
 
 /// Tokenize, NER, fine types, grouping, geocoding: the entities of an article, with the models
 /// loaded once.
@@ -38,19 +38,40 @@ impl EntityAnalysis {
 
     /// The entities of an already normalized text (spans index into it as given).
     pub fn entities(&self, normalized: String) -> Result<Vec<Entity>, AnalysisError> {
-        let mut doc = self.budget.doc(normalized);
-        self.pipeline.process(&mut doc)?;
-        Ok(convert::entities(&doc))
+        let mut entities = self.entities_many(std::slice::from_ref(&normalized))?;
+        Ok(entities.pop().unwrap_or_default())
+    }
+
+    /// [`EntityAnalysis::entities`] of several texts, the NER encoder reading their sentences
+    /// in shared batches. One text's error (or the earliest deadline) fails them all.
+    pub fn entities_many(&self, normalized: &[String]) -> Result<Vec<Vec<Entity>>, AnalysisError> {
+        let mut docs: Vec<_> = normalized
+            .iter()
+            .map(|text| self.budget.doc(text.clone()))
+            .collect();
+        self.pipeline.process_many(&mut docs)?;
+        Ok(docs.iter().map(convert::entities).collect())
     }
 
     /// Adds the entities of the article's body to it, the places with their GeoNames place.
     pub fn apply(&self, article: &mut AnalyzedArticle) -> Result<(), AnalysisError> {
-        let body = body(article)?.to_owned();
-        let mut entities = self.entities(body)?;
-        let url = article.article.as_ref().map_or("", |a| a.url.as_str());
-        places::geocode(&self.gazetteer, &mut entities, url);
-        article.analysis.get_or_insert_default().entities = entities;
-        Ok(())
+        let mut results = self.apply_many(std::slice::from_mut(article));
+        results.pop().unwrap_or(Ok(()))
+    }
+
+    /// [`EntityAnalysis::apply`] of several articles, their sentences in shared batches; one
+    /// result per article ([`together_or_alone`]).
+    pub fn apply_many(&self, articles: &mut [AnalyzedArticle]) -> Vec<Result<(), AnalysisError>> {
+        together_or_alone(
+            articles,
+            |article| body(article).map(str::to_owned),
+            |bodies| self.entities_many(bodies),
+            |article, mut entities| {
+                let url = article.article.as_ref().map_or("", |a| a.url.as_str());
+                places::geocode(&self.gazetteer, &mut entities, url);
+                article.analysis.get_or_insert_default().entities = entities;
+            },
+        )
     }
 }
 

@@ -19,6 +19,7 @@
 //! No async runtime and no I/O beyond reading model files: the services run these calls on
 //! their CPU slots.
 
+mod batch;
 mod budget;
 pub mod convert;
 mod entities;

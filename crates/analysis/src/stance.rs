@@ -15,7 +15,10 @@ use newsflow_proto::v1::{
     Affiliation, AnalyzedArticle, ArticleEmbedding, Entity, EntitySummary, Stance, Statement,
 };
 
-use crate::{AnalysisError, Budget, ModelArgs, SpeakerStance, convert, entities::body};
+use crate::{
+    AnalysisError, Budget, ModelArgs, SpeakerStance, batch::together_or_alone, convert,
+    entities::body,
+};
 
 /// Statements then stances, with the models loaded once and the operator's topics.
 pub struct StanceAnalysis {
@@ -110,7 +113,7 @@ impl StanceAnalysis {
 
     /// [`StanceAnalysis::classify`] of several articles (text and entities), no extra topics,
     /// with the stance models reading all their targets together
-    /// ([`StanceStage::process_many`]): the same results, fuller batches. One article's error
+    /// ([`Stage::process_many`]): the same results, fuller batches. One article's error
     /// fails them all.
     pub fn classify_many(
         &self,
@@ -162,17 +165,48 @@ impl StanceAnalysis {
     /// Adds statements, stances and summaries to the article, over its entities, and its
     /// sentence embedding.
     pub fn apply(&self, article: &mut AnalyzedArticle) -> Result<(), AnalysisError> {
-        let text = body(article)?.to_owned();
-        let title = article.article.as_ref().map_or("", |a| a.title.as_str());
-        let embedding = self.embed(title, &text)?;
-        let analysis = article.analysis.get_or_insert_default();
-        analysis.embedding = Some(embedding);
-        let classified = self.classify(text, &analysis.entities, &[])?;
-        analysis.statements = classified.statements;
-        analysis.stances = classified.stances;
-        analysis.summaries = classified.summaries;
-        analysis.affiliations = classified.affiliations;
-        Ok(())
+        let mut results = self.apply_many(std::slice::from_mut(article));
+        results.pop().unwrap_or(Ok(()))
+    }
+
+    /// [`StanceAnalysis::apply`] of several articles, their targets in shared batches
+    /// ([`StanceAnalysis::classify_many`]); one result per article ([`together_or_alone`]).
+    pub fn apply_many(&self, articles: &mut [AnalyzedArticle]) -> Vec<Result<(), AnalysisError>> {
+        together_or_alone(
+            articles,
+            |article| {
+                let text = body(article)?.to_owned();
+                let title = article.article.as_ref().map_or("", |a| a.title.as_str());
+                let entities = article
+                    .analysis
+                    .as_ref()
+                    .map(|analysis| analysis.entities.clone())
+                    .unwrap_or_default();
+                Ok((title.to_owned(), text, entities))
+            },
+            |inputs| {
+                let embeddings = inputs
+                    .iter()
+                    .map(|(title, text, _)| self.embed(title, text))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let articles: Vec<(String, &[Entity])> = inputs
+                    .iter()
+                    .map(|(_, text, entities)| (text.clone(), entities.as_slice()))
+                    .collect();
+                Ok(embeddings
+                    .into_iter()
+                    .zip(self.classify_many(&articles)?)
+                    .collect())
+            },
+            |article, (embedding, classified)| {
+                let analysis = article.analysis.get_or_insert_default();
+                analysis.embedding = Some(embedding);
+                analysis.statements = classified.statements;
+                analysis.stances = classified.stances;
+                analysis.summaries = classified.summaries;
+                analysis.affiliations = classified.affiliations;
+            },
+        )
     }
 }
 

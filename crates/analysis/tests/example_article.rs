@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use newsflow_analysis::{
     Analysis, Budget, ModelArgs, ModelPaths, NerMode, StanceAnalysis, normalize,
 };
-use newsflow_proto::v1::{Polarity, Stance, StanceMethod, target};
+use newsflow_proto::v1::{
+    AnalyzedArticle, Article, Entity, Polarity, Stance, StanceMethod, target,
+};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -197,7 +199,7 @@ fn western_troops_example() {
 #[test]
 fn example_places_carry_their_geonames_ids() {
     use newsflow_analysis::EntityAnalysis;
-    use newsflow_proto::v1::{AnalyzedArticle, Article, EntityType, GeoStatus};
+    use newsflow_proto::v1::{EntityType, GeoStatus};
 
     let example = root().join("../shared/examples/western-troops-ukraine.txt");
     let raw =
@@ -259,17 +261,18 @@ fn example_places_carry_their_geonames_ids() {
     }
 }
 
-/// Several articles classified together (their targets in shared batches, as a stance service
-/// with a backlog could) come out as each does alone: the same statements, the same stances,
-/// scores equal up to the rounding that other padding brings.
+/// Several articles analysed together (their sentences and targets in shared batches, as the
+/// extractor and the stance service do under a backlog) come out as each does alone: the same
+/// entities, statements and stances, scores equal up to the rounding that other padding brings.
 #[test]
-fn articles_classified_together_come_out_as_one_at_a_time() {
+fn articles_analysed_together_come_out_as_one_at_a_time() {
     let raw = std::fs::read_to_string(root().join("../shared/examples/western-troops-ukraine.txt"))
         .expect("the shared example beside the checkout");
     let models = ModelArgs::with_paths(NerMode::Accurate, ModelPaths::under(&root()));
     let topics = ["Western troops", "air support", "ground troops"].map(String::from);
     let analysis = Analysis::load(&models, &topics, Budget::default()).expect("models load");
-    // Three articles of different lengths: the example, its first paragraphs, its last ones.
+    // Three articles of different lengths: the example, its first paragraphs, its last ones;
+    // and an empty one, which fails alone.
     let text = normalize(&raw);
     let paragraphs: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(paragraphs.len() >= 4, "the example has paragraphs");
@@ -277,27 +280,60 @@ fn articles_classified_together_come_out_as_one_at_a_time() {
     let texts = [
         text.clone(),
         paragraphs[..half].join("\n"),
+        String::new(),
         paragraphs[half..].join("\n"),
     ];
-    let entities: Vec<_> = texts
+    let documents: Vec<AnalyzedArticle> = texts
         .iter()
-        .map(|t| analysis.entities.entities(t.clone()).unwrap())
+        .map(|body| AnalyzedArticle {
+            article: Some(Article {
+                body: body.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
         .collect();
-    let alone: Vec<_> = texts
+    let mut alone = documents.clone();
+    let alone_results: Vec<bool> = alone
+        .iter_mut()
+        .map(|document| analysis.apply(document).is_ok())
+        .collect();
+    let mut together = documents;
+    let extracted = analysis.entities.apply_many(&mut together);
+    let classified = analysis.stance.apply_many(&mut together);
+    let together_results: Vec<bool> = extracted
         .iter()
-        .zip(&entities)
-        .map(|(t, e)| analysis.stance.classify(t.clone(), e, &[]).unwrap())
+        .zip(&classified)
+        .map(|(e, c)| e.is_ok() && c.is_ok())
         .collect();
-    let articles: Vec<(String, &[_])> = texts
-        .iter()
-        .cloned()
-        .zip(entities.iter().map(Vec::as_slice))
-        .collect();
-    let together = analysis.stance.classify_many(&articles).unwrap();
+    assert_eq!(alone_results, [true, true, false, true]);
+    assert_eq!(together_results, alone_results);
 
-    assert_eq!(together.len(), alone.len());
     for (one, many) in alone.iter().zip(&together) {
+        let (Some(one), Some(many)) = (&one.analysis, &many.analysis) else {
+            assert_eq!(
+                one.analysis, many.analysis,
+                "the empty article has no analysis"
+            );
+            continue;
+        };
         assert!(!one.stances.is_empty(), "every part has stances");
+        assert_eq!(one.entities.len(), many.entities.len());
+        for (a, b) in one.entities.iter().zip(&many.entities) {
+            let key = |e: &Entity| {
+                (
+                    e.canonical_name.clone(),
+                    e.r#type,
+                    e.mentions.len(),
+                    e.geo.clone(),
+                )
+            };
+            assert_eq!(key(a), key(b));
+            assert!(
+                (a.salience - b.salience).abs() < 1e-3,
+                "{a:?} against {b:?}"
+            );
+        }
         assert_eq!(one.statements, many.statements);
         assert_eq!(one.affiliations, many.affiliations);
         assert_eq!(one.stances.len(), many.stances.len());
@@ -313,5 +349,8 @@ fn articles_classified_together_come_out_as_one_at_a_time() {
             assert_eq!(key(a), key(b));
             assert!((a.score - b.score).abs() < 1e-3, "{a:?} against {b:?}");
         }
+        // Each article's embedding is computed on its own either way.
+        assert!(one.embedding.is_some());
+        assert_eq!(one.embedding, many.embedding);
     }
 }

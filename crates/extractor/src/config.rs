@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use newsflow_analysis::{BudgetArgs, ModelArgs};
-use newsflow_runtime::ServiceArgs;
+use newsflow_runtime::{AnalysisStageArgs, ServiceArgs};
 
 /// newsflow-extractor: finds the entities of each article.
 #[derive(clap::Parser, Clone, Debug)]
@@ -24,4 +24,7 @@ pub struct Config {
     /// What one article's analysis may cost.
     #[command(flatten)]
     pub budget: BudgetArgs,
+    /// How many articles one analysis call takes under a backlog.
+    #[command(flatten)]
+    pub stage: AnalysisStageArgs,
 }

@@ -32,7 +32,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Arc::clone(&analysis),
         cpu.clone(),
     ));
-    let stage = stage::extract(analysis, cpu);
+    let stage = stage::extract(analysis, cpu, config.stage.batch_articles);
     let bus = &config.service.bus;
     newsflow_runtime::serve_stage(bus, stage, grpc, config.grpc_addr, &started.shutdown).await?;
     Ok(())

@@ -42,7 +42,9 @@ async fn ingested_articles_come_out_with_their_entities() {
     let publisher = Publisher::connect(bus.config.clone(), bus.topology.clone())
         .await
         .expect("publisher connects");
-    let stage = stage::extract(analysis(), CpuSlots::per_core());
+    // One slot, batches of eight: the two articles may share a call; each still gets its own
+    // outcome.
+    let stage = stage::extract(analysis(), CpuSlots::new(1), 8);
     let consumer =
         newsflow_runtime::stage::consumer(bus.config.clone(), bus.topology.clone(), stage);
     let shutdown = CancellationToken::new();

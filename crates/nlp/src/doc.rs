@@ -421,6 +421,13 @@ impl Doc {
         crate::limits::check(self.deadline.as_ref(), stage)
     }
 
+    /// The earliest deadline of `docs`: the one a batch over all of them stops at.
+    pub fn earliest_deadline(docs: &[Doc]) -> Option<&Deadline> {
+        docs.iter()
+            .filter_map(|doc| doc.deadline.as_ref())
+            .min_by_key(|deadline| deadline.at)
+    }
+
     /// The text of a mention.
     pub fn mention_text(&self, mention: &Mention) -> &str {
         self.span_text(mention.span)
@@ -433,6 +440,13 @@ pub trait Stage {
     fn name(&self) -> &'static str;
     /// Adds this stage's annotations to `doc`.
     fn process(&self, doc: &mut Doc) -> Result<(), NlpError>;
+    /// [`Stage::process`] of several documents, for a stage with a backlog. The results are
+    /// each document's own; a stage whose model reads batches overrides it to batch across
+    /// the documents, stopping at the earliest of their deadlines. One document's error fails
+    /// the call.
+    fn process_many(&self, docs: &mut [Doc]) -> Result<(), NlpError> {
+        docs.iter_mut().try_for_each(|doc| self.process(doc))
+    }
 }
 
 /// Stages run in order over one document.
@@ -462,8 +476,14 @@ impl Pipeline {
 
     /// Runs every stage over an existing document.
     pub fn process(&self, doc: &mut Doc) -> Result<(), NlpError> {
+        self.process_many(std::slice::from_mut(doc))
+    }
+
+    /// Runs every stage over several documents, each stage over all of them at once
+    /// ([`Stage::process_many`]).
+    pub fn process_many(&self, docs: &mut [Doc]) -> Result<(), NlpError> {
         for stage in &self.stages {
-            stage.process(doc)?;
+            stage.process_many(docs)?;
         }
         Ok(())
     }

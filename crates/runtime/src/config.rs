@@ -34,9 +34,9 @@ pub struct BusArgs {
     /// Name of the exchange and prefix of every queue.
     #[arg(long, env = "NEWSFLOW_BUS_PREFIX", default_value = "newsflow")]
     pub bus_prefix: String,
-    /// Most messages a consumer holds unacknowledged, and so handles at once (default: one per
-    /// core for the analysis stages, so that a message is held only while it is analysed; 32
-    /// for the others).
+    /// Most messages a consumer holds unacknowledged, and so handles at once (default for the
+    /// analysis stages: a batch per core and one batch waiting, see
+    /// `newsflow_runtime::AnalysisStage`; 32 for the others).
     #[arg(long, env = "NEWSFLOW_PREFETCH")]
     pub prefetch: Option<u16>,
     /// Attempts at a message before it is dead-lettered.
@@ -93,6 +93,19 @@ impl BusArgs {
         (topology, stage)
     }
 }
+
+/// How an analysis stage (extractor, stance) takes its articles.
+#[derive(clap::Args, Clone, Debug)]
+pub struct AnalysisStageArgs {
+    /// Most articles analysed in one call when several wait for a CPU slot (a backlog), their
+    /// sentences sharing the models' batches; with no backlog each article goes alone. 1 turns
+    /// batches off.
+    #[arg(long, env = "NEWSFLOW_BATCH_ARTICLES", default_value_t = DEFAULT_BATCH_ARTICLES)]
+    pub batch_articles: usize,
+}
+
+/// Articles per analysis call under a backlog, unless configured.
+pub const DEFAULT_BATCH_ARTICLES: usize = 8;
 
 /// How a service logs and exposes metrics.
 #[derive(clap::Args, Clone, Debug)]

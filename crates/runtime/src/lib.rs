@@ -21,7 +21,7 @@ pub mod stage;
 pub mod telemetry;
 
 pub use auth::{ApiKeyArgs, ApiKeyCheck, ApiKeys};
-pub use config::{BusArgs, LogFormat, OtlpProtocol, ServiceArgs, TelemetryArgs};
+pub use config::{AnalysisStageArgs, BusArgs, LogFormat, OtlpProtocol, ServiceArgs, TelemetryArgs};
 pub use cpu::CpuSlots;
 pub use grpc::GrpcServer;
 pub use metrics_exporter_prometheus::PrometheusHandle;

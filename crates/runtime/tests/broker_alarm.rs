@@ -53,12 +53,12 @@ async fn a_blocked_broker_makes_the_stage_wait_with_its_output_not_redo_the_work
         ARTICLE_EXTRACTED,
         "test",
         CpuSlots::new(1),
-        move |_: &mut AnalyzedArticle| -> Result<(), String> {
-            count.fetch_add(1, Ordering::SeqCst);
+        move |articles: &mut [AnalyzedArticle]| -> Vec<Result<(), String>> {
+            count.fetch_add(articles.len(), Ordering::SeqCst);
             while !wait.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            Ok(())
+            articles.iter().map(|_| Ok(())).collect()
         },
     );
     let consumer =

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use newsflow_analysis::{BudgetArgs, ModelArgs};
-use newsflow_runtime::ServiceArgs;
+use newsflow_runtime::{AnalysisStageArgs, ServiceArgs};
 
 /// newsflow-stance: statements and stances of each article.
 #[derive(clap::Parser, Clone, Debug)]
@@ -25,6 +25,9 @@ pub struct Config {
     /// What one article's analysis may cost.
     #[command(flatten)]
     pub budget: BudgetArgs,
+    /// How many articles one analysis call takes under a backlog.
+    #[command(flatten)]
+    pub stage: AnalysisStageArgs,
     /// Topics to treat as targets, comma-separated ("Western troops,ceasefire").
     #[arg(long, env = "NEWSFLOW_TOPICS", value_delimiter = ',')]
     pub topics: Vec<String>,

@@ -38,7 +38,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         (config.models.clone(), budget),
         cpu.clone(),
     ));
-    let stage = stage::classify(analysis, cpu);
+    let stage = stage::classify(analysis, cpu, config.stage.batch_articles);
     let bus = &config.service.bus;
     newsflow_runtime::serve_stage(bus, stage, grpc, config.grpc_addr, &started.shutdown).await?;
     Ok(())

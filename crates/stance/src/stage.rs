@@ -8,16 +8,18 @@ use newsflow_bus::topology::ARTICLE_CLASSIFIED;
 use newsflow_proto::v1::AnalyzedArticle;
 use newsflow_runtime::{AnalysisStage, CpuSlots, Stage};
 
-/// The stage: the stance analysis of each article, on a CPU slot.
-pub fn classify(analysis: Arc<StanceAnalysis>, cpu: CpuSlots) -> impl Stage {
+/// The stage: the stance analysis of each article, on a CPU slot, up to `batch_articles` of
+/// them in one call under a backlog.
+pub fn classify(analysis: Arc<StanceAnalysis>, cpu: CpuSlots, batch_articles: usize) -> impl Stage {
     let version = analysis.version().to_owned();
     AnalysisStage::new(
         "stance",
         ARTICLE_CLASSIFIED,
         version,
         cpu,
-        move |article: &mut AnalyzedArticle| -> Result<(), AnalysisError> {
-            analysis.apply(article)
+        move |articles: &mut [AnalyzedArticle]| -> Vec<Result<(), AnalysisError>> {
+            analysis.apply_many(articles)
         },
     )
+    .batches_of(batch_articles)
 }

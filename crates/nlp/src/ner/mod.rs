@@ -247,9 +247,54 @@ impl NerTagger {
         sentences: &[&[S]],
         deadline: Option<&Deadline>,
     ) -> Result<Vec<SentenceScores>, NlpError> {
-        let ctx = DocContext::new(sentences);
+        let mut documents = self.scores_many_until(&[sentences], deadline)?;
+        Ok(documents.pop().unwrap_or_default())
+    }
+
+    /// [`NerTagger::scores_until`] of several documents' sentences (each document keeps its
+    /// own context features), the encoder reading all their unsure sentences in shared
+    /// batches.
+    pub fn scores_many_until<S: AsRef<str>>(
+        &self,
+        documents: &[&[&[S]]],
+        deadline: Option<&Deadline>,
+    ) -> Result<Vec<Vec<SentenceScores>>, NlpError> {
         let l = self.model.labels().len();
-        let mut out: Vec<SentenceScores> = sentences
+        let mut out: Vec<Vec<SentenceScores>> = documents
+            .iter()
+            .map(|sentences| self.perceptron_scores(sentences))
+            .collect();
+        let Some(n) = &self.neural else {
+            return Ok(out);
+        };
+        let chosen: Vec<(usize, usize)> = documents
+            .iter()
+            .enumerate()
+            .flat_map(|(d, sentences)| (0..sentences.len()).map(move |i| (d, i)))
+            .filter(|&(d, i)| !documents[d][i].is_empty() && out[d][i].certainty(l) < self.gate)
+            .collect();
+        let subset: Vec<&[S]> = chosen.iter().map(|&(d, i)| documents[d][i]).collect();
+        let nl = n.model.labels().len();
+        for (&(d, i), lp) in chosen
+            .iter()
+            .zip(n.model.word_log_probs_until(&subset, deadline)?)
+        {
+            let rows = lp.len() / nl.max(1);
+            let mut reordered = vec![0.0f32; rows * l];
+            for r in 0..rows {
+                for (k, &c) in n.columns.iter().enumerate() {
+                    reordered[r * l + k] = lp[r * nl + c];
+                }
+            }
+            out[d][i].neural = Some(reordered);
+        }
+        Ok(out)
+    }
+
+    /// The perceptron's scores of one document's sentences (no encoder part yet).
+    fn perceptron_scores<S: AsRef<str>>(&self, sentences: &[&[S]]) -> Vec<SentenceScores> {
+        let ctx = DocContext::new(sentences);
+        sentences
             .iter()
             .map(|tokens| {
                 let emissions = self.model.sentence_scores(tokens, Some(&ctx));
@@ -265,29 +310,7 @@ impl NerTagger {
                     neural: None,
                 }
             })
-            .collect();
-        let Some(n) = &self.neural else {
-            return Ok(out);
-        };
-        let chosen: Vec<usize> = (0..sentences.len())
-            .filter(|&i| !sentences[i].is_empty() && out[i].certainty(l) < self.gate)
-            .collect();
-        let subset: Vec<&[S]> = chosen.iter().map(|&i| sentences[i]).collect();
-        let nl = n.model.labels().len();
-        for (&i, lp) in chosen
-            .iter()
-            .zip(n.model.word_log_probs_until(&subset, deadline)?)
-        {
-            let rows = lp.len() / nl.max(1);
-            let mut reordered = vec![0.0f32; rows * l];
-            for r in 0..rows {
-                for (k, &c) in n.columns.iter().enumerate() {
-                    reordered[r * l + k] = lp[r * nl + c];
-                }
-            }
-            out[i].neural = Some(reordered);
-        }
-        Ok(out)
+            .collect()
     }
 
     /// Decodes one sentence's scores: the perceptron's Viterbi in fast mode (or when `scores`
@@ -397,31 +420,70 @@ impl Stage for NerTagger {
     }
 
     fn process(&self, doc: &mut Doc) -> Result<(), NlpError> {
-        doc.mentions.clear();
-        doc.entities.clear();
-        let sentences = doc.sentences.clone();
-        let words: Vec<Vec<&str>> = sentences.iter().map(|s| doc.sentence_tokens(s)).collect();
-        let slices: Vec<&[&str]> = words.iter().map(Vec::as_slice).collect();
-        let taggings = self.tag_document_until(&slices, doc.deadline.as_ref())?;
-        drop(slices);
-        drop(words);
-        for (sentence, tagging) in sentences.iter().zip(taggings) {
-            for chunk in chunks(&tagging.tags) {
-                // A label the contract does not know (a model trained on other data) is skipped.
-                let Some(label) = EntityType::from_label(&chunk.label) else {
-                    continue;
-                };
-                let confidence = tagging.confidence[chunk.tokens.clone()]
-                    .iter()
-                    .copied()
-                    .fold(1.0f32, f32::min);
-                let start = sentence.tokens.start + chunk.tokens.start;
-                let end = sentence.tokens.start + chunk.tokens.end;
-                doc.push_mention(start..end, label, confidence)?;
-            }
-        }
-        propagate_names(doc)
+        self.process_many(std::slice::from_mut(doc))
     }
+
+    /// The encoder reads all the documents' unsure sentences in shared batches.
+    fn process_many(&self, docs: &mut [Doc]) -> Result<(), NlpError> {
+        let taggings: Vec<Vec<Tagging>> = {
+            let words: Vec<Vec<Vec<&str>>> = docs
+                .iter()
+                .map(|doc| {
+                    doc.sentences
+                        .iter()
+                        .map(|s| doc.sentence_tokens(s))
+                        .collect()
+                })
+                .collect();
+            let sentences: Vec<Vec<&[&str]>> = words
+                .iter()
+                .map(|doc| doc.iter().map(Vec::as_slice).collect())
+                .collect();
+            let documents: Vec<&[&[&str]]> = sentences.iter().map(Vec::as_slice).collect();
+            if self.neural.is_none() {
+                documents
+                    .iter()
+                    .zip(docs.iter())
+                    .map(|(sentences, doc)| {
+                        self.tag_document_until(sentences, doc.deadline.as_ref())
+                    })
+                    .collect::<Result<_, _>>()?
+            } else {
+                self.scores_many_until(&documents, Doc::earliest_deadline(docs))?
+                    .iter()
+                    .map(|scores| scores.iter().map(|s| self.decode(s, None)).collect())
+                    .collect()
+            }
+        };
+        for (doc, taggings) in docs.iter_mut().zip(taggings) {
+            add_mentions(doc, taggings)?;
+        }
+        Ok(())
+    }
+}
+
+/// Replaces the document's mentions with the chunks of its sentences' taggings, then adds
+/// untagged repeats of the names found.
+fn add_mentions(doc: &mut Doc, taggings: Vec<Tagging>) -> Result<(), NlpError> {
+    doc.mentions.clear();
+    doc.entities.clear();
+    let starts: Vec<usize> = doc.sentences.iter().map(|s| s.tokens.start).collect();
+    for (sentence_start, tagging) in starts.into_iter().zip(taggings) {
+        for chunk in chunks(&tagging.tags) {
+            // A label the contract does not know (a model trained on other data) is skipped.
+            let Some(label) = EntityType::from_label(&chunk.label) else {
+                continue;
+            };
+            let confidence = tagging.confidence[chunk.tokens.clone()]
+                .iter()
+                .copied()
+                .fold(1.0f32, f32::min);
+            let start = sentence_start + chunk.tokens.start;
+            let end = sentence_start + chunk.tokens.end;
+            doc.push_mention(start..end, label, confidence)?;
+        }
+    }
+    propagate_names(doc)
 }
 
 /// Longest name, in tokens, whose untagged repeats become mentions.

@@ -106,6 +106,17 @@ impl Stage for StanceStage {
     fn process(&self, doc: &mut Doc) -> Result<(), NlpError> {
         self.process_many(std::slice::from_mut(doc))
     }
+
+    /// Each model reads all the documents' targets in one batched call, so short documents
+    /// fill the encoder's batches together.
+    fn process_many(&self, docs: &mut [Doc]) -> Result<(), NlpError> {
+        let prepared: Vec<Prepared> = docs.iter_mut().map(|doc| self.prepare(doc)).collect();
+        let predictions = self.predict(docs, &prepared)?;
+        for ((doc, prepared), predictions) in docs.iter_mut().zip(prepared).zip(predictions) {
+            self.finish(doc, prepared, predictions);
+        }
+        Ok(())
+    }
 }
 
 /// A reading's polarity and its probabilities (negative, neutral, positive).
@@ -119,19 +130,6 @@ struct Prepared {
 }
 
 impl StanceStage {
-    /// [`Stage::process`] for several documents at once: each model reads all their targets
-    /// in one batched call, so short documents fill the encoder's batches together (a stage
-    /// with a backlog). The results are the documents' own, as one at a time; the batch stops
-    /// at the earliest of their deadlines.
-    pub fn process_many(&self, docs: &mut [Doc]) -> Result<(), NlpError> {
-        let prepared: Vec<Prepared> = docs.iter_mut().map(|doc| self.prepare(doc)).collect();
-        let predictions = self.predict(docs, &prepared)?;
-        for ((doc, prepared), predictions) in docs.iter_mut().zip(prepared).zip(predictions) {
-            self.finish(doc, prepared, predictions);
-        }
-        Ok(())
-    }
-
     /// The document's targets (setting its phrases), its speakers' sides, and what the models
     /// read for each target.
     fn prepare(&self, doc: &mut Doc) -> Prepared {
@@ -233,10 +231,7 @@ impl StanceStage {
         docs: &[Doc],
         prepared: &[Prepared],
     ) -> Result<Vec<Vec<Prediction>>, NlpError> {
-        let deadline = docs
-            .iter()
-            .filter_map(|doc| doc.deadline.as_ref())
-            .min_by_key(|deadline| deadline.at);
+        let deadline = Doc::earliest_deadline(docs);
         let readings: Vec<&Reading> = prepared.iter().flat_map(|p| &p.readings).collect();
         let flat = self.predict_readings(&readings, deadline)?;
         let mut flat = flat.into_iter();
