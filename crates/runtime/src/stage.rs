@@ -147,9 +147,10 @@ pub fn consumer<S: Stage>(
 /// **Batches under a backlog.** Each message's handler puts its article in the stage's waiting
 /// line and asks for a CPU slot; whichever handler gets a slot takes everything waiting then,
 /// up to the batch size, and runs `analyse` over it once, so the models read several articles'
-/// sentences in shared batches (an article longer than [`MAX_BATCHED_BODY_BYTES`] goes alone). With no backlog a batch is the one article (no added latency);
-/// under a backlog the batches fill, because the consumer holds one batch more than the slots
-/// run ([`Stage::concurrency`]). Each handler still publishes and acks its own message.
+/// sentences in shared batches (an article longer than [`MAX_BATCHED_BODY_BYTES`] goes alone).
+/// With no backlog a batch is the one article (no added latency); under a backlog the batches
+/// fill, because the consumer holds one batch more than the slots run
+/// ([`Stage::concurrency`]). Each handler still publishes and acks its own message.
 ///
 /// `analyse` returns one result per article: the analysis is deterministic, so an error is
 /// permanent. A batch that panics is run again one article at a time, so only the article that
