@@ -64,28 +64,73 @@ impl Analyzer {
     /// Validates one article as ingest would, then analyses it as the extractor and the
     /// stance service would, each adding its stage record.
     pub async fn analyze(&self, request: SubmitRequest) -> anyhow::Result<AnalyzedArticle> {
-        let mut article = validate(request, &self.policy).map_err(anyhow::Error::msg)?;
-        article.ingested_at = Some(SystemTime::now().into());
-        let mut document = AnalyzedArticle {
-            article: Some(article),
-            analysis: Some(Found::default()),
-            stages: vec![record("ingest", env!("CARGO_PKG_VERSION"))],
-        };
-        let analysis = Arc::clone(&self.analysis);
-        self.cpu
-            .run(move || -> anyhow::Result<AnalyzedArticle> {
-                analysis.entities.apply(&mut document)?;
-                document
-                    .stages
-                    .push(record("extractor", analysis.entities.version()));
-                analysis.stance.apply(&mut document)?;
-                document
-                    .stages
-                    .push(record("stance", analysis.stance.version()));
-                Ok(document)
-            })
-            .await?
+        let mut analysed = self.analyze_many(vec![request]).await?;
+        analysed.pop().context("the analysis gave no result")?
     }
+
+    /// [`Analyzer::analyze`] of several articles in one call on one CPU slot, each part over
+    /// all of them at once, as the services analyse a batch under a backlog; one result per
+    /// article, in order.
+    pub async fn analyze_many(
+        &self,
+        requests: Vec<SubmitRequest>,
+    ) -> anyhow::Result<Vec<anyhow::Result<AnalyzedArticle>>> {
+        let validated: Vec<anyhow::Result<AnalyzedArticle>> = requests
+            .into_iter()
+            .map(|request| {
+                let mut article = validate(request, &self.policy).map_err(anyhow::Error::msg)?;
+                article.ingested_at = Some(SystemTime::now().into());
+                Ok(AnalyzedArticle {
+                    article: Some(article),
+                    analysis: Some(Found::default()),
+                    stages: vec![record("ingest", env!("CARGO_PKG_VERSION"))],
+                })
+            })
+            .collect();
+        let analysis = Arc::clone(&self.analysis);
+        let analysed = self
+            .cpu
+            .run(move || {
+                let (entities, stance) = (&analysis.entities, &analysis.stance);
+                let extracted = each_part(validated, ("extractor", entities.version()), |d| {
+                    entities.apply_many(d)
+                });
+                each_part(extracted, ("stance", stance.version()), |d| {
+                    stance.apply_many(d)
+                })
+            })
+            .await?;
+        Ok(analysed)
+    }
+}
+
+/// One part of the analysis over the documents that have come this far, all in one call, its
+/// stage record added to each that passes; the others keep their error.
+fn each_part(
+    documents: Vec<anyhow::Result<AnalyzedArticle>>,
+    (stage, version): (&str, &str),
+    part: impl FnOnce(&mut [AnalyzedArticle]) -> Vec<Result<(), newsflow_analysis::AnalysisError>>,
+) -> Vec<anyhow::Result<AnalyzedArticle>> {
+    let (mut ready, mut slots) = (Vec::new(), Vec::new());
+    let mut out: Vec<anyhow::Result<AnalyzedArticle>> = Vec::with_capacity(documents.len());
+    for document in documents {
+        match document {
+            Ok(document) => {
+                slots.push(out.len());
+                ready.push(document);
+                out.push(Err(anyhow::anyhow!("not analysed")));
+            }
+            Err(error) => out.push(Err(error)),
+        }
+    }
+    let results = part(&mut ready);
+    for ((slot, mut document), result) in slots.into_iter().zip(ready).zip(results) {
+        out[slot] = result.map_err(anyhow::Error::from).map(|()| {
+            document.stages.push(record(stage, version));
+            document
+        });
+    }
+    out
 }
 
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {

@@ -9,7 +9,8 @@
 //!   same size, published with confirms and consumed with acks through the same broker, with no
 //!   work in between;
 //! - the analysis alone: the same articles through the same stages in this process
-//!   ([`crate::analyze::Analyzer`]), as many at once as there are cores.
+//!   ([`crate::analyze::Analyzer`]), as many calls at once as there are cores, each over up to
+//!   `NEWSFLOW_BATCH_ARTICLES` articles, as the services take them under a backlog.
 //!
 //! Each run submits the articles under fresh external ids, so none is taken for a duplicate.
 
@@ -58,6 +59,10 @@ pub struct LoadArgs {
     /// Articles the analysis-alone run works on at once (default: the cores).
     #[arg(long)]
     analysis_workers: Option<usize>,
+    /// Articles per call in the analysis-alone run, the services' batch under a backlog (the
+    /// same variable the extractor and the stance service read).
+    #[arg(long, env = "NEWSFLOW_BATCH_ARTICLES", default_value_t = newsflow_runtime::config::DEFAULT_BATCH_ARTICLES)]
+    batch_articles: usize,
     #[command(flatten)]
     target: IngestTarget,
     #[command(flatten)]
@@ -228,8 +233,9 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<std::process::ExitCode> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let rate = runtime.block_on(analysis_run(args, &requests, workers))?;
         println!(
-            "\nanalysis alone: {} articles, {workers} at once, in this process: {rate:.2} articles/s",
-            requests.len()
+            "\nanalysis alone: {} articles, {workers} calls at once of up to {} articles each, in this process: {rate:.2} articles/s",
+            requests.len(),
+            args.batch_articles.max(1)
         );
         report.insert("analysis_articles_per_second".into(), json!(rate));
         if args.rate > 0.0 {
@@ -547,7 +553,8 @@ async fn ceiling_run(
     Ok(messages as f64 / seconds)
 }
 
-/// Articles per second of the analysis in this process, `workers` at a time.
+/// Articles per second of the analysis in this process, `workers` calls at a time, each over
+/// up to `--batch-articles` articles (as a stage with a backlog).
 async fn analysis_run(
     args: &LoadArgs,
     requests: &[SubmitRequest],
@@ -555,17 +562,19 @@ async fn analysis_run(
 ) -> anyhow::Result<f64> {
     let analyzer = Arc::new(crate::analyze::Analyzer::load(&args.analysis)?);
     let started = Instant::now();
-    let results = futures::stream::iter(requests.iter().cloned())
-        .map(|request| {
+    let results = futures::stream::iter(requests.chunks(args.batch_articles.max(1)))
+        .map(|batch| {
             let analyzer = Arc::clone(&analyzer);
-            async move { analyzer.analyze(request).await }
+            async move { analyzer.analyze_many(batch.to_vec()).await }
         })
         .buffer_unordered(workers.max(1))
         .collect::<Vec<_>>()
         .await;
     let seconds = started.elapsed().as_secs_f64();
-    if let Some(Err(error)) = results.into_iter().find(Result::is_err) {
-        bail!("the analysis failed: {error:#}");
+    for batch in results {
+        if let Some(Err(error)) = batch?.into_iter().find(Result::is_err) {
+            bail!("the analysis failed: {error:#}");
+        }
     }
     Ok(requests.len() as f64 / seconds)
 }
