@@ -21,6 +21,15 @@ pub struct TrainArgs {
     /// model never saw rather than on dev; 0 (the default) trains on all of it.
     #[arg(long, default_value_t = 0.0)]
     holdout: f64,
+    /// A DSE file (`sentence \t p \t q \t label`) whose entities, without its labels, are
+    /// more targets to learn the teachers' reading from (needs `--teacher`); sentences that
+    /// occur in a `--dev` file are left out.
+    #[arg(long, requires = "teachers")]
+    transfer_dse: Option<PathBuf>,
+    /// With `--transfer-dse`, the share of its sentences taken (chosen by a hash of the
+    /// sentence), all of a taken sentence's entities with it.
+    #[arg(long, default_value_t = 1.0)]
+    transfer_share: f64,
     #[command(flatten)]
     settings: TrainSettings,
 }
@@ -128,9 +137,9 @@ struct TrainSettings {
     target_attention: bool,
     /// Also learn from this trained model's probabilities on the training examples
     /// (distillation; the teacher may mark targets where the new model reads the plain
-    /// sentence).
-    #[arg(long)]
-    teacher: Option<PathBuf>,
+    /// sentence). Repeated, the teachers' probabilities are averaged.
+    #[arg(long = "teacher", id = "teachers")]
+    teachers: Vec<PathBuf>,
     /// With `--teacher`, the share of the loss taken from its probabilities (the rest from
     /// the gold labels).
     #[arg(long, default_value_t = TrainConfig::default().distill)]
@@ -160,7 +169,8 @@ impl TrainSettings {
             } else {
                 Marking::Markers
             },
-            teacher: self.teacher.clone(),
+            teachers: self.teachers.clone(),
+            transfer: Vec::new(),
             target_attention: self.target_attention,
             distill: self.distill,
             max_steps: self.max_steps,
@@ -278,14 +288,50 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         );
         dev.push((name, read(p)?));
     }
+    let transfer = match &args.transfer_dse {
+        None => Vec::new(),
+        Some(path) => transfer_targets(path, args.transfer_share, &dev)?,
+    };
     fine_tune(
         "stance",
         &args.files.train,
         &train,
+        transfer,
         &dev,
         &args.settings,
         &args.files.out,
     )
+}
+
+/// The entities of the DSE file at `path` as unlabelled targets: `share` of its sentences,
+/// none that occurs in `dev`.
+fn transfer_targets(
+    path: &Path,
+    share: f64,
+    dev: &[(String, Vec<StanceExample>)],
+) -> anyhow::Result<Vec<StanceExample>> {
+    anyhow::ensure!(
+        share > 0.0 && share <= 1.0,
+        "--transfer-share must be in (0, 1]"
+    );
+    let in_dev: std::collections::HashSet<String> = dev
+        .iter()
+        .flat_map(|(_, examples)| examples)
+        .map(|e| dse::sentence_key(&e.sentence))
+        .collect();
+    let pairs: Vec<dse::DsePair> = read_dse(path)?
+        .into_iter()
+        .filter(|p| share >= 1.0 || dse::held_out(&p.sentence, share, 1))
+        .filter(|p| !in_dev.contains(&dse::sentence_key(&p.sentence)))
+        .collect();
+    let targets = dse::targets(&pairs);
+    eprintln!(
+        "{} unlabelled targets from {} pairs of {}",
+        targets.len(),
+        pairs.len(),
+        path.display()
+    );
+    Ok(targets)
 }
 
 /// Trains the holder-stance model on DSE, both directions of every pair, and scores the
@@ -316,6 +362,7 @@ pub fn train_holder(args: &HolderTrainArgs) -> anyhow::Result<()> {
         "holder stance",
         &args.train,
         &dse::directed_examples(&train),
+        Vec::new(),
         &dev,
         &args.settings,
         &args.out,
@@ -405,15 +452,24 @@ fn fine_tune(
     task: &str,
     train_path: &Path,
     train: &[StanceExample],
+    transfer: Vec<StanceExample>,
     dev: &[(String, Vec<StanceExample>)],
     settings: &TrainSettings,
     out: &Path,
 ) -> anyhow::Result<()> {
-    let config = settings.config();
+    let config = TrainConfig {
+        transfer,
+        ..settings.config()
+    };
     eprintln!(
-        "training {task} on {} examples from {}: {config:?}",
+        "training {task} on {} examples from {} and {} without labels: {:?}",
         train.len(),
-        train_path.display()
+        train_path.display(),
+        config.transfer.len(),
+        TrainConfig {
+            transfer: Vec::new(),
+            ..config.clone()
+        }
     );
     let started = Instant::now();
     let (_, report) =

@@ -194,7 +194,7 @@ fn a_plain_student_learns_what_a_marked_teacher_reads() {
     let student = |distill: f64, name: &str| {
         let config = TrainConfig {
             marking: Marking::Plain,
-            teacher: Some(dir("teacher")),
+            teachers: vec![dir("teacher")],
             distill,
             ..quick.clone()
         };

@@ -130,6 +130,24 @@ pub fn directed_examples(pairs: &[DsePair]) -> Vec<StanceExample> {
         .collect()
 }
 
+/// Every entity of every pair as a target without a holder, once per sentence, for target
+/// sentiment to learn from a teacher (`TrainConfig::transfer`): DSE's sentences without its
+/// labels. Their polarity is a placeholder (neutral) that nothing reads.
+pub fn targets(pairs: &[DsePair]) -> Vec<StanceExample> {
+    let mut seen = HashSet::new();
+    pairs
+        .iter()
+        .flat_map(|pair| [pair.p, pair.q].map(|span| (&pair.sentence, span)))
+        .filter(|&(sentence, span)| seen.insert((sentence.as_str(), span)))
+        .map(|(sentence, span)| StanceExample {
+            sentence: sentence.clone(),
+            span,
+            holder: None,
+            polarity: Polarity::Neutral,
+        })
+        .collect()
+}
+
 /// The five-way label of a pair from the two directions' probabilities (against, neutral,
 /// for): the likeliest of "neither holds a stance" and "exactly one does", each direction's
 /// probabilities multiplied by the model's decision `weights` when it has them.
@@ -389,7 +407,7 @@ pub fn reliability(
 }
 
 /// The sentence as compared across files: brackets gone, white space collapsed.
-fn sentence_key(sentence: &str) -> String {
+pub fn sentence_key(sentence: &str) -> String {
     sentence.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -61,10 +61,14 @@ pub struct TrainConfig {
     /// How inputs show the target: marker tokens, or the plain sentence whose one encoder
     /// pass every target of it shares.
     pub marking: Marking,
-    /// A trained model (any marking) whose probabilities on the training examples the new
-    /// members also learn from: distillation, so a plain student can learn what a marked
-    /// ensemble reads.
-    pub teacher: Option<std::path::PathBuf>,
+    /// Trained models (any marking) whose probabilities, averaged, on the training examples
+    /// the new members also learn from: distillation, so a plain student can learn what a
+    /// marked ensemble reads.
+    pub teachers: Vec<std::path::PathBuf>,
+    /// Examples without gold labels (their `polarity` is ignored) that the new members learn
+    /// from the teachers' probabilities alone: more sentences than the labelled ones to learn
+    /// the teachers' reading from.
+    pub transfer: Vec<StanceExample>,
     /// Give the head the target's attention summary of the sentence
     /// ([`ModelConfig::target_attention`]).
     pub target_attention: bool,
@@ -90,7 +94,8 @@ impl Default for TrainConfig {
             init_from: None,
             best_epoch: false,
             marking: Marking::Markers,
-            teacher: None,
+            teachers: Vec::new(),
+            transfer: Vec::new(),
             distill: 0.5,
             target_attention: false,
         }
@@ -123,33 +128,51 @@ struct Prepared {
     /// Whether the inputs mark holders (all of them do, or none).
     holder: bool,
     inputs: Vec<StanceInput>,
+    /// Gold labels; a transfer example's is a placeholder that no loss reads.
     labels: Vec<Polarity>,
-    /// The teacher's probabilities per input (negative, neutral, positive), when there is one.
+    /// Per input, whether its label is gold (false for transfer examples).
+    gold: Vec<bool>,
+    /// The teachers' mean probabilities per input (negative, neutral, positive), when there
+    /// are teachers.
     soft: Option<Vec<[f32; 3]>>,
     /// Frozen lower-layer states per input, `[len, hidden]`.
     lower: Vec<Tensor>,
 }
 
+/// Inputs, labels and cached lower-layer states of `examples` (gold) and `transfer`
+/// (unlabelled), with the `teachers`' averaged probabilities on all of them when there are
+/// teachers.
 fn prepare(
     encoder: &Encoder,
     tokenizer: &WordPieceTokenizer,
     examples: &[StanceExample],
+    transfer: &[StanceExample],
     config: &TrainConfig,
-    teacher: Option<&StanceClassifier>,
+    teachers: &[StanceClassifier],
     progress: &mut dyn FnMut(&str),
 ) -> Result<Prepared, NlpError> {
     let special = SpecialIds::from_tokenizer(tokenizer)?;
     let holder = examples.first().is_some_and(|e| e.holder.is_some());
-    if examples.iter().any(|e| e.holder.is_some() != holder) {
+    if examples
+        .iter()
+        .chain(transfer)
+        .any(|e| e.holder.is_some() != holder)
+    {
         return Err(NlpError::Training(
             "either every example has a holder or none has".into(),
         ));
     }
-    let mut inputs = Vec::with_capacity(examples.len());
-    let mut labels = Vec::with_capacity(examples.len());
-    let mut kept = Vec::with_capacity(examples.len());
+    let all = examples.len() + transfer.len();
+    let mut inputs = Vec::with_capacity(all);
+    let mut labels = Vec::with_capacity(all);
+    let mut gold = Vec::with_capacity(all);
+    let mut kept = Vec::with_capacity(all);
     let mut skipped = 0;
-    for e in examples {
+    let marked = examples
+        .iter()
+        .map(|e| (e, true))
+        .chain(transfer.iter().map(|e| (e, false)));
+    for (e, is_gold) in marked {
         match build_input(
             tokenizer,
             special,
@@ -162,6 +185,7 @@ fn prepare(
             Ok(i) => {
                 inputs.push(i);
                 labels.push(e.polarity);
+                gold.push(is_gold);
                 kept.push(e);
             }
             Err(NlpError::InvalidInput(_)) => skipped += 1,
@@ -171,22 +195,30 @@ fn prepare(
     if skipped > 0 {
         progress(&format!("skipped {skipped} examples with an invalid span"));
     }
-    let soft = match teacher {
-        None => None,
-        Some(teacher) => {
+    let soft = if teachers.is_empty() {
+        None
+    } else {
+        let mut mean = vec![[0f32; 3]; kept.len()];
+        for (t, teacher) in teachers.iter().enumerate() {
             let started = Instant::now();
             let teacher_inputs = kept
                 .iter()
                 .map(|e| teacher.input(&e.sentence, e.span, e.holder))
                 .collect::<Result<Vec<_>, _>>()?;
             let probs = teacher.probabilities(&teacher_inputs)?;
+            for (m, p) in mean.iter_mut().zip(&probs) {
+                for c in 0..3 {
+                    m[c] += p[c] / teachers.len() as f32;
+                }
+            }
             progress(&format!(
-                "the teacher read {} examples in {:.0}s",
+                "teacher {} read {} examples in {:.0}s",
+                t + 1,
                 probs.len(),
                 started.elapsed().as_secs_f64()
             ));
-            Some(probs)
         }
+        Some(mean)
     };
     let upto = encoder.layers.len() - config.trained_layers;
     let mut order: Vec<usize> = (0..inputs.len()).collect();
@@ -216,6 +248,7 @@ fn prepare(
         holder,
         inputs,
         labels,
+        gold,
         soft,
         lower,
     })
@@ -385,10 +418,10 @@ fn class_weights(data: &Prepared, balanced: bool) -> [f32; 3] {
         return [1.0; 3];
     }
     let mut counts = [0usize; 3];
-    for label in &data.labels {
+    for (label, _) in data.labels.iter().zip(&data.gold).filter(|(_, g)| **g) {
         counts[label.index()] += 1;
     }
-    let n = data.labels.len().max(1) as f32;
+    let n = counts.iter().sum::<usize>().max(1) as f32;
     counts.map(|c| if c == 0 { 0.0 } else { n / (3.0 * c as f32) })
 }
 
@@ -421,6 +454,45 @@ fn soft_cross_entropy(logits: &Tensor, teacher: &[[f32; 3]]) -> candle_core::Res
     (candle_nn::ops::log_softmax(logits, 1)? * p)?
         .sum_all()?
         .affine(-1.0 / teacher.len().max(1) as f64, 0.0)
+}
+
+/// The loss of one batch: the gold labels' weighted cross-entropy over its gold examples and,
+/// with teachers, `distill` of it the cross-entropy against their probabilities over all its
+/// examples (a transfer example has only the latter).
+fn batch_loss(
+    data: &Prepared,
+    batch: &[usize],
+    logits: &Tensor,
+    weights: &[f32; 3],
+    distill: f64,
+) -> candle_core::Result<Tensor> {
+    let gold_rows: Vec<u32> = (0..batch.len() as u32)
+        .filter(|&r| data.gold[batch[r as usize]])
+        .collect();
+    let hard = if gold_rows.is_empty() {
+        None
+    } else {
+        let labels: Vec<usize> = gold_rows
+            .iter()
+            .map(|&r| data.labels[batch[r as usize]].index())
+            .collect();
+        let rows = if gold_rows.len() == batch.len() {
+            logits.clone()
+        } else {
+            let ids = Tensor::new(gold_rows.as_slice(), logits.device())?;
+            logits.index_select(&ids, 0)?
+        };
+        Some(weighted_cross_entropy(&rows, &labels, weights)?)
+    };
+    let Some(soft) = &data.soft else {
+        return hard.ok_or_else(|| candle_core::Error::Msg("a batch without labels".into()));
+    };
+    let taught: Vec<[f32; 3]> = batch.iter().map(|&i| soft[i]).collect();
+    let soft = soft_cross_entropy(logits, &taught)?.affine(distill, 0.0)?;
+    match hard {
+        Some(hard) => hard.affine(1.0 - distill, 0.0)? + soft,
+        None => Ok(soft),
+    }
 }
 
 /// Learning rate at `step` of `total`: linear warmup, then linear decay to 0.
@@ -504,29 +576,35 @@ pub fn train(
             "the distillation share must be in 0..=1".into(),
         ));
     }
+    if config.teachers.is_empty() && !config.transfer.is_empty() {
+        return Err(NlpError::Training(
+            "examples without labels need a teacher to learn from".into(),
+        ));
+    }
     let mut report = TrainReport::default();
     let started = Instant::now();
-    let teacher = config
-        .teacher
-        .as_deref()
-        // Over the encoder already loaded: one copy of the base weights, not two.
+    let teachers = config
+        .teachers
+        .iter()
+        // Over the encoder already loaded: one copy of the base weights, not one a teacher.
         .map(|dir| StanceClassifier::load_over(dir, base_dir, encoder.clone()))
-        .transpose()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let data = prepare(
         &encoder,
         &tokenizer,
         train,
+        &config.transfer,
         config,
-        teacher.as_ref(),
+        &teachers,
         progress,
     )?;
-    drop(teacher);
+    drop(teachers);
     let dev_data = dev
         .iter()
         .map(|(name, ex)| {
             Ok((
                 name.clone(),
-                prepare(&encoder, &tokenizer, ex, config, None, progress)?,
+                prepare(&encoder, &tokenizer, ex, &[], config, &[], progress)?,
             ))
         })
         .collect::<Result<Vec<_>, NlpError>>()?;
@@ -603,15 +681,9 @@ pub fn train(
                 .enumerate()
             {
                 let inputs = gather(&data, &batch)?;
-                let labels: Vec<usize> = batch.iter().map(|&i| data.labels[i].index()).collect();
                 let mut mode = Mode::dropout_with(config.dropout, &mut drop_rng);
                 let logits = inputs.logits(&member, &mut mode)?;
-                let mut loss = weighted_cross_entropy(&logits, &labels, &weights)?;
-                if let Some(soft) = &data.soft {
-                    let taught: Vec<[f32; 3]> = batch.iter().map(|&i| soft[i]).collect();
-                    loss = (loss.affine(1.0 - config.distill, 0.0)?
-                        + soft_cross_entropy(&logits, &taught)?.affine(config.distill, 0.0)?)?;
-                }
+                let loss = batch_loss(&data, &batch, &logits, &weights, config.distill)?;
                 let lr = lr_at(config, step, total);
                 opt_w.set_learning_rate(lr);
                 opt_v.set_learning_rate(lr);
@@ -768,6 +840,80 @@ mod tests {
             .to_scalar::<f32>()
             .unwrap();
         assert!(spread > soft, "{spread} vs {soft}");
+    }
+
+    /// Prepared data of `gold` flags (labels: negative for gold rows), with a uniform teacher
+    /// when `taught`.
+    fn prepared(gold: &[bool], taught: bool) -> Prepared {
+        let n = gold.len();
+        Prepared {
+            holder: false,
+            inputs: Vec::new(),
+            labels: vec![Polarity::Negative; n],
+            gold: gold.to_vec(),
+            soft: taught.then(|| vec![[1.0 / 3.0; 3]; n]),
+            lower: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn transfer_examples_learn_from_the_teachers_only() {
+        let device = candle_core::Device::Cpu;
+        let logits =
+            Tensor::from_vec(vec![2.0f32, 0.5, -1.0, 0.1, 0.2, 0.3], (2, 3), &device).unwrap();
+        let value = |t: Tensor| t.to_scalar::<f32>().unwrap();
+        let uniform = [[1.0 / 3.0; 3]; 2];
+        let soft_all = value(soft_cross_entropy(&logits, &uniform).unwrap());
+        // Both gold: as before, (1 - d) of the labels' loss and d of the teacher's.
+        let both = value(
+            batch_loss(
+                &prepared(&[true, true], true),
+                &[0, 1],
+                &logits,
+                &[1.0; 3],
+                0.5,
+            )
+            .unwrap(),
+        );
+        let hard_all = value(weighted_cross_entropy(&logits, &[0, 0], &[1.0; 3]).unwrap());
+        assert!((both - (0.5 * hard_all + 0.5 * soft_all)).abs() < 1e-6);
+        // The second a transfer example: its label is not read, only the first row's.
+        let one = value(
+            batch_loss(
+                &prepared(&[true, false], true),
+                &[0, 1],
+                &logits,
+                &[1.0; 3],
+                0.5,
+            )
+            .unwrap(),
+        );
+        let first = logits.narrow(0, 0, 1).unwrap();
+        let hard_first = value(weighted_cross_entropy(&first, &[0], &[1.0; 3]).unwrap());
+        assert!((one - (0.5 * hard_first + 0.5 * soft_all)).abs() < 1e-6);
+        // Transfer examples only: the teacher's share alone.
+        let none = value(
+            batch_loss(
+                &prepared(&[false, false], true),
+                &[0, 1],
+                &logits,
+                &[1.0; 3],
+                0.5,
+            )
+            .unwrap(),
+        );
+        assert!((none - 0.5 * soft_all).abs() < 1e-6);
+        // Without a teacher a batch of transfer examples has nothing to learn from.
+        assert!(
+            batch_loss(
+                &prepared(&[false, false], false),
+                &[0, 1],
+                &logits,
+                &[1.0; 3],
+                0.5
+            )
+            .is_err()
+        );
     }
 
     #[test]
