@@ -457,20 +457,14 @@ fn fine_tune(
     settings: &TrainSettings,
     out: &Path,
 ) -> anyhow::Result<()> {
-    let config = TrainConfig {
-        transfer,
-        ..settings.config()
-    };
+    let config = settings.config();
     eprintln!(
-        "training {task} on {} examples from {} and {} without labels: {:?}",
+        "training {task} on {} examples from {} and {} without labels: {config:?}",
         train.len(),
         train_path.display(),
-        config.transfer.len(),
-        TrainConfig {
-            transfer: Vec::new(),
-            ..config.clone()
-        }
+        transfer.len(),
     );
+    let config = TrainConfig { transfer, ..config };
     let started = Instant::now();
     let (_, report) =
         stance::train::train(&settings.base, train, dev, &config, out, &mut |line| {
