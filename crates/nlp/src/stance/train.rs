@@ -862,58 +862,27 @@ mod tests {
         let logits =
             Tensor::from_vec(vec![2.0f32, 0.5, -1.0, 0.1, 0.2, 0.3], (2, 3), &device).unwrap();
         let value = |t: Tensor| t.to_scalar::<f32>().unwrap();
+        // The loss of both rows, those flagged in `gold` labelled, with a uniform teacher when
+        // `taught`.
+        let loss = |gold: &[bool], taught: bool| {
+            batch_loss(&prepared(gold, taught), &[0, 1], &logits, &[1.0; 3], 0.5)
+        };
         let uniform = [[1.0 / 3.0; 3]; 2];
         let soft_all = value(soft_cross_entropy(&logits, &uniform).unwrap());
         // Both gold: as before, (1 - d) of the labels' loss and d of the teacher's.
-        let both = value(
-            batch_loss(
-                &prepared(&[true, true], true),
-                &[0, 1],
-                &logits,
-                &[1.0; 3],
-                0.5,
-            )
-            .unwrap(),
-        );
+        let both = value(loss(&[true, true], true).unwrap());
         let hard_all = value(weighted_cross_entropy(&logits, &[0, 0], &[1.0; 3]).unwrap());
         assert!((both - (0.5 * hard_all + 0.5 * soft_all)).abs() < 1e-6);
         // The second a transfer example: its label is not read, only the first row's.
-        let one = value(
-            batch_loss(
-                &prepared(&[true, false], true),
-                &[0, 1],
-                &logits,
-                &[1.0; 3],
-                0.5,
-            )
-            .unwrap(),
-        );
+        let one = value(loss(&[true, false], true).unwrap());
         let first = logits.narrow(0, 0, 1).unwrap();
         let hard_first = value(weighted_cross_entropy(&first, &[0], &[1.0; 3]).unwrap());
         assert!((one - (0.5 * hard_first + 0.5 * soft_all)).abs() < 1e-6);
         // Transfer examples only: the teacher's share alone.
-        let none = value(
-            batch_loss(
-                &prepared(&[false, false], true),
-                &[0, 1],
-                &logits,
-                &[1.0; 3],
-                0.5,
-            )
-            .unwrap(),
-        );
+        let none = value(loss(&[false, false], true).unwrap());
         assert!((none - 0.5 * soft_all).abs() < 1e-6);
         // Without a teacher a batch of transfer examples has nothing to learn from.
-        assert!(
-            batch_loss(
-                &prepared(&[false, false], false),
-                &[0, 1],
-                &logits,
-                &[1.0; 3],
-                0.5
-            )
-            .is_err()
-        );
+        assert!(loss(&[false, false], false).is_err());
     }
 
     #[test]
